@@ -1,0 +1,91 @@
+"""One typed schema for all of params.yaml, validated once at the start of a stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from .augment import AugmentConfig
+from .common import IntRange, Range, Strict
+from .mix import MixConfig
+from .render import RenderConfig
+from .rigs import Keypoint, Rig
+from .train import EvaluateConfig, ModelConfig, TrainConfig
+
+__all__ = [
+    "AugmentConfig", "EvaluateConfig", "IntRange", "Keypoint", "MixConfig", "ModelConfig",
+    "Params", "ParamsError", "Range", "RenderConfig", "Rig", "TrainConfig", "load_params",
+]
+
+
+class ParamsError(ValueError):
+    """A params file that does not fit the schema; the message names the file and every key."""
+
+
+class Params(Strict):
+    seed: int = Field(0, ge=0)
+    rigs: dict[str, Rig] = Field(min_length=1)
+    render: RenderConfig = RenderConfig()
+    augment: AugmentConfig = AugmentConfig()
+    mix: MixConfig = MixConfig()
+    train: TrainConfig = TrainConfig()
+    model: ModelConfig = ModelConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+
+    @model_validator(mode="after")
+    def _rig_names(self):
+        for name in self.rigs:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"rigs: name {name!r}: expected letters, digits, '_' or '-'")
+        return self
+
+
+def _format(path: Path, err: ValidationError) -> str:
+    lines = [f"{path}: {err.error_count()} problem(s) in params"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        lines.append(f"  {key}: {msg}" + (f" (got {e['input']!r})" if e["type"] == "extra_forbidden" else ""))
+    return "\n".join(lines)
+
+
+def load_params(path: str | Path = "params.yaml", overrides: dict | None = None) -> Params:
+    """Read and validate params.yaml; relative mesh/photo paths resolve against its folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    for dotted, value in (overrides or {}).items():
+        node = raw
+        *parents, last = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(_format(path, exc)) from None
+    _check_files(path, params)
+    return params
+
+
+def _check_files(path: Path, params: Params) -> None:
+    """Missing files fail here, before any work, with the key that names them."""
+    base = path.resolve().parent
+    problems = []
+    for name, rig in params.rigs.items():
+        mesh_path = getattr(rig.mesh, "path", None)
+        if mesh_path is not None and not (base / mesh_path).is_file():
+            problems.append(f"  rigs.{name}.mesh.path: file {base / mesh_path} not found")
+    bg = params.render.background
+    if bg.photos > 0 and not (base / bg.photos_dir).is_dir():
+        problems.append(f"  render.background.photos_dir: folder {base / bg.photos_dir} not found")
+    if problems:
+        raise ParamsError("\n".join([f"{path}: {len(problems)} problem(s) in params", *problems]))
