@@ -1,0 +1,80 @@
+"""Backgrounds composited behind a transparent render (pure numpy, linear RGB float32 HxWx3).
+
+Drawn outside Blender so they cost no render time and are exactly reproducible from a seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def _value_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
+    """Smooth noise in [0, 1]: a random grid of `cells` across, bilinearly upsampled."""
+    gh, gw = max(2, cells * h // max(h, w) + 2), max(2, cells * w // max(h, w) + 2)
+    grid = rng.uniform(size=(gh, gw))
+    ys = np.linspace(0, gh - 1.001, h)
+    xs = np.linspace(0, gw - 1.001, w)
+    y0, x0 = ys.astype(int), xs.astype(int)
+    fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
+    fy, fx = fy * fy * (3 - 2 * fy), fx * fx * (3 - 2 * fx)
+    a, b = grid[y0][:, x0], grid[y0][:, x0 + 1]
+    c, d = grid[y0 + 1][:, x0], grid[y0 + 1][:, x0 + 1]
+    return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
+
+
+def procedural(pattern: str, seed: int, height: int, width: int) -> np.ndarray:
+    """A textured background: noise, gradient, checker, stripes or blobs, in two to four colours."""
+    rng = np.random.default_rng(seed)
+    colors = rng.uniform(0.05, 0.95, size=(4, 3))
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
+    yy, xx = yy / max(height, width), xx / max(height, width)
+    angle = rng.uniform(0, np.pi)
+    along = xx * np.cos(angle) + yy * np.sin(angle)
+    if pattern == "noise":
+        t = sum(_value_noise(rng, height, width, c) * wt for c, wt in ((4, 0.5), (12, 0.3), (40, 0.2)))
+    elif pattern == "gradient":
+        t = (along - along.min()) / max(float(np.ptp(along)), 1e-6)
+    elif pattern == "checker":
+        n = rng.uniform(4, 20)
+        across = -xx * np.sin(angle) + yy * np.cos(angle)
+        t = ((np.floor(along * n) + np.floor(across * n)) % 2).astype(np.float32)
+    elif pattern == "stripes":
+        t = 0.5 + 0.5 * np.sin(along * 2 * np.pi * rng.uniform(3, 25))
+    elif pattern == "blobs":
+        t = np.zeros((height, width), np.float32)
+        for _ in range(6):
+            cx, cy, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.05, 0.3)
+            t = np.maximum(t, np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)))
+    else:
+        raise ValueError(f"unknown background pattern {pattern!r}")
+    t = t[..., None]
+    img = colors[0] * (1 - t) + colors[1] * t
+    img = img + (_value_noise(rng, height, width, 64)[..., None] - 0.5) * rng.uniform(0, 0.15)
+    return _srgb_to_linear(np.clip(img, 0, 1))
+
+
+def photo(pixels_srgb: np.ndarray, seed: int, height: int, width: int) -> np.ndarray:
+    """A random crop of a photo (HxWx3 sRGB in 0..1, top row first) resized to the frame."""
+    rng = np.random.default_rng(seed)
+    ph, pw = pixels_srgb.shape[:2]
+    aspect = width / height
+    scale = rng.uniform(0.5, 1.0)
+    ch = int(min(ph, pw / aspect) * scale)
+    cw = int(ch * aspect)
+    y0, x0 = rng.integers(0, ph - ch + 1), rng.integers(0, pw - cw + 1)
+    ys = (y0 + (np.arange(height) + 0.5) * ch / height).astype(int)
+    xs = (x0 + (np.arange(width) + 0.5) * cw / width).astype(int)
+    crop = pixels_srgb[ys][:, xs, :3]
+    if rng.uniform() < 0.5:
+        crop = crop[:, ::-1]
+    return _srgb_to_linear(np.clip(crop, 0, 1))
+
+
+def composite(rgba_premultiplied: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Linear 'over': render (premultiplied alpha, as Cycles writes it) over the background."""
+    alpha = rgba_premultiplied[..., 3:4]
+    return rgba_premultiplied[..., :3] + (1.0 - alpha) * background

@@ -1,0 +1,198 @@
+"""Build a rig's template object in Blender and locate its keypoints on the evaluated mesh (bpy).
+
+The template's mesh is baked from the evaluated object (modifiers and armature pose applied) with
+the unit scale and the file's object transform folded in, so its object space is in metres and
+every instance is a plain linked copy. Keypoint problems raise RigError naming the params key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from . import shapes
+
+
+class RigError(ValueError):
+    """A rig that does not match its mesh; the message names the params key."""
+
+
+@dataclass
+class RigTemplate:
+    name: str
+    obj: bpy.types.Object  # hidden template; instances copy it
+    keypoints_local: np.ndarray  # K x 3, object space, metres
+    radius: float  # bounding sphere radius about the origin, metres
+    slot_names: list[str]
+
+
+def _mesh_from_shape(name: str, shape: shapes.Shape) -> bpy.types.Object:
+    mesh = bpy.data.meshes.new(name)
+    mesh.from_pydata(shape.vertices.tolist(), [], [list(f) for f in shape.faces])
+    mesh.polygons.foreach_set("material_index", shape.face_slots)
+    mesh.update()
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    for slot in shape.slot_names:
+        mat = bpy.data.materials.new(f"{name}.{slot}")
+        obj.data.materials.append(mat)
+    for group, indices in shape.groups.items():
+        obj.vertex_groups.new(name=group).add(indices, 1.0, "REPLACE")
+    return obj
+
+
+def _import_file(path: Path, key: str) -> list[bpy.types.Object]:
+    suffix = path.suffix.lower()
+    before = set(bpy.data.objects)
+    if suffix == ".blend":
+        with bpy.data.libraries.load(str(path), link=False) as (src, dst):
+            dst.objects = list(src.objects)
+        for obj in dst.objects:
+            if obj is not None:
+                bpy.context.scene.collection.objects.link(obj)
+    else:
+        ops = {
+            ".obj": [("wm", "obj_import"), ("import_scene", "obj")],
+            ".ply": [("wm", "ply_import"), ("import_mesh", "ply")],
+            ".stl": [("wm", "stl_import"), ("import_mesh", "stl")],
+            ".glb": [("import_scene", "gltf")],
+            ".gltf": [("import_scene", "gltf")],
+        }[suffix]
+        for module, op in ops:
+            fn = getattr(getattr(bpy.ops, module), op)
+            try:
+                fn.get_rna_type()
+            except (KeyError, AttributeError):
+                continue
+            fn(filepath=str(path))
+            break
+        else:
+            raise RigError(f"{key}: this Blender ({bpy.app.version_string}) has no importer for "
+                           f"{suffix} files; convert the mesh to .obj or use Blender >= 4.2")
+    return [o for o in bpy.data.objects if o not in before]
+
+
+def _pick_object(objects, wanted: str | None, key: str) -> bpy.types.Object:
+    meshes = [o for o in objects if o.type == "MESH"]
+    if wanted is not None:
+        for o in meshes:
+            if o.name == wanted:
+                return o
+        raise RigError(f"{key}.object: no mesh object {wanted!r}; the file has {sorted(o.name for o in meshes)}")
+    if len(meshes) != 1:
+        raise RigError(f"{key}.object: the file has {len(meshes)} mesh objects "
+                       f"{sorted(o.name for o in meshes)}; expected one, or name it in mesh.object")
+    return meshes[0]
+
+
+def _bake(src: bpy.types.Object, name: str, unit_scale: float) -> bpy.types.Object:
+    """A new object whose mesh is src's evaluated mesh in world space times unit_scale."""
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    evaluated = src.evaluated_get(depsgraph)
+    mesh = bpy.data.meshes.new_from_object(evaluated, preserve_all_data_layers=True, depsgraph=depsgraph)
+    from mathutils import Matrix
+
+    mesh.transform(Matrix.Scale(unit_scale, 4) @ src.matrix_world)
+    mesh.name = name
+    obj = bpy.data.objects.new(name, mesh)
+    bpy.context.scene.collection.objects.link(obj)
+    for group in src.vertex_groups:
+        obj.vertex_groups.new(name=group.name)
+    return obj
+
+
+def _vertices(mesh) -> np.ndarray:
+    co = np.empty(len(mesh.vertices) * 3)
+    mesh.vertices.foreach_get("co", co)
+    return co.reshape(-1, 3)
+
+
+def _group_centroid(obj, group: str, key: str) -> np.ndarray:
+    names = [g.name for g in obj.vertex_groups]
+    if group not in names:
+        raise RigError(f"{key}.vertex_group: no vertex group {group!r}; the mesh has {sorted(names) or 'none'}")
+    gi = names.index(group)
+    verts = _vertices(obj.data)
+    total, weight = np.zeros(3), 0.0
+    for v in obj.data.vertices:
+        for g in v.groups:
+            if g.group == gi and g.weight > 0:
+                total += g.weight * verts[v.index]
+                weight += g.weight
+    if weight == 0:
+        raise RigError(f"{key}.vertex_group: group {group!r} has no vertices with weight > 0")
+    return total / weight
+
+
+def build(name: str, rig: dict, objects_before_import: list | None = None) -> RigTemplate:
+    """Create the template of rig `name` (spec dict) and resolve its keypoints."""
+    key = f"rigs.{name}"
+    mesh_cfg = rig["mesh"]
+    kind = mesh_cfg["type"]
+    empties: dict[str, np.ndarray] = {}
+    imported: list = []
+    unit = 1.0
+    if kind == "box":
+        src = _mesh_from_shape(f"{name}.src", shapes.box(mesh_cfg["size"]))
+        if mesh_cfg["bevel"] > 0:
+            mod = src.modifiers.new("bevel", "BEVEL")
+            mod.width, mod.segments, mod.limit_method = mesh_cfg["bevel"], 3, "NONE"
+    elif kind == "glue_tube":
+        src = _mesh_from_shape(f"{name}.src", shapes.glue_tube(
+            mesh_cfg["length"], mesh_cfg["radius"], mesh_cfg["cap_length"], mesh_cfg["cap_radius"], mesh_cfg["squeeze"]))
+    else:
+        path = Path(mesh_cfg["path"])
+        if not path.is_file():
+            raise RigError(f"{key}.mesh.path: file {path} not found")
+        imported = _import_file(path, f"{key}.mesh")
+        src = _pick_object(imported, mesh_cfg.get("object"), f"{key}.mesh")
+        unit = mesh_cfg["unit_scale"]
+        for o in imported:
+            if o.type == "EMPTY":
+                empties[o.name] = np.array(o.matrix_world.translation) * unit
+    obj = _bake(src, f"{name}.template", unit)
+    file_to_metres = np.array(src.matrix_world) * unit if kind == "file" else np.eye(4)
+    obj.data.materials.clear()
+    for mat in src.data.materials:
+        obj.data.materials.append(mat)
+    slot_names = [m.name.split(".")[-1] if m and kind != "file" else (m.name if m else f"slot{i}")
+                  for i, m in enumerate(obj.data.materials)]
+    try:
+        obj.data.shade_smooth()
+    except AttributeError:
+        obj.data.polygons.foreach_set("use_smooth", [True] * len(obj.data.polygons))
+    if kind != "box":
+        try:
+            obj.data.set_sharp_from_angle(angle=0.6)
+        except AttributeError:
+            pass
+
+    verts = _vertices(obj.data)
+    keypoints = []
+    for i, kp in enumerate(rig["keypoints"]):
+        kkey = f"{key}.keypoints[{i}] ({kp['name']})"
+        if kp.get("position") is not None:
+            keypoints.append((file_to_metres @ np.array([*kp["position"], 1.0]))[:3])
+        elif kp.get("vertex") is not None:
+            if not 0 <= kp["vertex"] < len(verts):
+                raise RigError(f"{kkey}.vertex: index {kp['vertex']} out of range; the evaluated mesh has "
+                               f"{len(verts)} vertices (0..{len(verts) - 1})")
+            keypoints.append(verts[kp["vertex"]])
+        elif kp.get("vertex_group") is not None:
+            keypoints.append(_group_centroid(obj, kp["vertex_group"], kkey))
+        else:
+            if kp["empty"] not in empties:
+                raise RigError(f"{kkey}.empty: no empty {kp['empty']!r} in {mesh_cfg.get('path', 'the mesh')}; "
+                               f"found {sorted(empties) or 'none'}")
+            keypoints.append(empties[kp["empty"]])
+    for o in {src, *imported}:
+        bpy.data.objects.remove(o, do_unlink=True)
+    obj["rig2kp"] = name
+    kp_arr = np.array(keypoints, dtype=float).reshape(-1, 3)
+    radius = float(max(np.linalg.norm(verts, axis=1).max(), np.linalg.norm(kp_arr, axis=1).max()))
+    obj.hide_render = True
+    obj.location = (0.0, 0.0, -1000.0)
+    return RigTemplate(name, obj, kp_arr, radius, slot_names)

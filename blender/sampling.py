@@ -1,0 +1,200 @@
+"""Per-image scene parameters, drawn outside bpy from (seed, image index) alone.
+
+Every image has its own generators (one per concern), so an image's scene does not depend on how
+images are split into shards, and changing e.g. the distractor settings leaves object poses and
+cameras unchanged. Output is plain JSON-able data that `scene.py` applies to Blender.
+Units: metres, radians, linear RGB in 0..1.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import math
+
+import numpy as np
+
+from .camera import look_at, spherical_position
+
+# Blender ships these HDRIs in datafiles/studiolights/world/ since 2.80 (3.4 to 5.x alike).
+HDRI_NAMES = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
+DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
+PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs")
+STREAMS = {"camera": 0, "objects": 1, "distractors": 2, "lights": 3, "world": 4, "background": 5, "materials": 6}
+
+
+def rng_for(seed: int, index: int, stream: str) -> np.random.Generator:
+    return np.random.default_rng([seed, index, STREAMS[stream]])
+
+
+def uniform(rng: np.random.Generator, r: dict) -> float:
+    return float(rng.uniform(r["min"], r["max"])) if r["max"] > r["min"] else float(r["min"])
+
+
+def integer(rng: np.random.Generator, r: dict) -> int:
+    return int(rng.integers(int(r["min"]), int(r["max"]) + 1))
+
+
+def srgb_to_linear(c: float) -> float:
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def hsv_to_linear_rgb(h: float, s: float, v: float) -> list[float]:
+    """HSV as a user picks it (display sRGB) to the linear RGB that shaders take."""
+    return [srgb_to_linear(c) for c in colorsys.hsv_to_rgb(h % 1.0, s, v)]
+
+
+def random_rotation(rng: np.random.Generator) -> list[float]:
+    """Uniform rotation on SO(3) as a unit quaternion (w, x, y, z)."""
+    q = rng.normal(size=4)
+    q /= np.linalg.norm(q)
+    return [float(x) for x in (q if q[0] >= 0 else -q)]
+
+
+def quat_multiply(a, b) -> list[float]:
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    return [
+        aw * bw - ax * bx - ay * by - az * bz,
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+    ]
+
+
+def axis_angle(axis, angle: float) -> list[float]:
+    axis = np.asarray(axis, dtype=float)
+    axis = axis / np.linalg.norm(axis)
+    s = math.sin(angle / 2)
+    return [math.cos(angle / 2), *(float(a * s) for a in axis)]
+
+
+def upright_rotation(rng: np.random.Generator, tilt_rad: float) -> list[float]:
+    """Random yaw about world z, then a tilt of at most `tilt_rad` about a random horizontal axis."""
+    yaw = axis_angle((0, 0, 1), rng.uniform(0, 2 * math.pi))
+    a = rng.uniform(0, 2 * math.pi)
+    tilt = axis_angle((math.cos(a), math.sin(a), 0.0), rng.uniform(-tilt_rad, tilt_rad))
+    return quat_multiply(tilt, yaw)
+
+
+def sample_material(rng: np.random.Generator, ranges: dict) -> dict:
+    return {
+        "color": hsv_to_linear_rgb(uniform(rng, ranges["hue"]), uniform(rng, ranges["saturation"]),
+                                   uniform(rng, ranges["value"])),
+        "roughness": uniform(rng, ranges["roughness"]),
+        "metallic": uniform(rng, ranges["metallic"]),
+        "texture_strength": uniform(rng, ranges["texture_strength"]),
+        "texture_scale": uniform(rng, ranges["texture_scale"]),
+        "texture_offset": float(rng.uniform(0, 100)),
+    }
+
+
+def _place(rng, placed: list[tuple[np.ndarray, float]], radius: float, spread: float, height: dict):
+    """A position in the placement disc that keeps bounding spheres apart when it can (20 tries)."""
+    best, best_gap = None, -math.inf
+    for _ in range(20):
+        r, t = spread * math.sqrt(rng.uniform()), rng.uniform(0, 2 * math.pi)
+        p = np.array([r * math.cos(t), r * math.sin(t), uniform(rng, height)])
+        gap = min((np.linalg.norm(p - q) - radius - rq for q, rq in placed), default=math.inf)
+        if gap >= 0:
+            return p
+        if gap > best_gap:
+            best, best_gap = p, gap
+    return best
+
+
+def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
+    """Everything that varies in image `index`. `rig_radii`: bounding radius of each rig, metres."""
+    seed, render = spec["seed"], spec["render"]
+    out: dict = {"index": index}
+
+    rng = rng_for(seed, index, "camera")
+    cam = render["camera"]
+    out["width"], out["height"] = (int(v) for v in render["resolutions"][rng.integers(len(render["resolutions"]))])
+    target = np.array([rng.normal(0, cam["look_jitter"]), rng.normal(0, cam["look_jitter"]), 0.0])
+    position = spherical_position(target, uniform(rng, cam["distance"]),
+                                  math.radians(uniform(rng, cam["elevation_deg"])),
+                                  math.radians(uniform(rng, cam["azimuth_deg"])))
+    roll = math.radians(uniform(rng, cam["roll_deg"]))
+    out["camera"] = {
+        "camera_to_world": look_at(position, target, roll).tolist(),
+        "focal_mm": uniform(rng, cam["focal_mm"]),
+        "sensor_mm": cam["sensor_mm"],
+    }
+    out["cycles_seed"] = int(rng.integers(0, 2**31 - 1))
+
+    rng, mrng = rng_for(seed, index, "objects"), rng_for(seed, index, "materials")
+    placement = render["placement"]
+    objects, placed = [], []
+    for rig_name, rig in spec["rigs"].items():
+        for slot in range(integer(rng, rig["instances"])):
+            scale = uniform(rng, rig["scale"])
+            loc = _place(rng, placed, rig_radii[rig_name] * scale, placement["spread"], placement["height"])
+            placed.append((loc, rig_radii[rig_name] * scale))
+            pose = rig["pose"]
+            rot = random_rotation(rng) if pose["mode"] == "free" else upright_rotation(rng, math.radians(pose["tilt_deg"]))
+            mats = {name: sample_material(mrng, ranges) for name, ranges in sorted(rig["materials"].items())}
+            objects.append({"rig": rig_name, "slot": slot, "location": loc.tolist(), "rotation": rot,
+                            "scale": scale, "materials": mats})
+    out["objects"] = objects
+
+    rng = rng_for(seed, index, "distractors")
+    dis = render["distractors"]
+    cam_pos = position
+    distractors = []
+    for _ in range(integer(rng, dis["count"])):
+        size = uniform(rng, dis["size"])
+        if objects and rng.uniform() < dis["occluder_prob"]:
+            obj = np.array(objects[rng.integers(len(objects))]["location"])
+            loc = obj + rng.uniform(0.25, 0.6) * (cam_pos - obj) + rng.normal(0, 0.01, size=3)
+        else:
+            loc = _place(rng, placed, size, placement["spread"] * 1.5, placement["height"])
+        distractors.append({
+            "shape": DISTRACTOR_SHAPES[rng.integers(len(DISTRACTOR_SHAPES))],
+            "location": [float(v) for v in loc], "rotation": random_rotation(rng), "size": size,
+            "material": sample_material(rng, DEFAULT_MATERIAL),
+        })
+    out["distractors"] = distractors
+
+    rng = rng_for(seed, index, "lights")
+    lights_cfg = render["lights"]
+    lights = []
+    for _ in range(integer(rng, lights_cfg["count"])):
+        kind = lights_cfg["types"][rng.integers(len(lights_cfg["types"]))]
+        loc = spherical_position((0, 0, 0), uniform(rng, lights_cfg["distance"]),
+                                 math.radians(rng.uniform(20, 85)), rng.uniform(0, 2 * math.pi))
+        lights.append({
+            "type": kind,
+            "camera_like_matrix": look_at(loc, (0, 0, 0)).tolist(),  # lights shine along local -z
+            "energy": uniform(rng, lights_cfg["sun_strength"] if kind == "SUN" else lights_cfg["energy_w"]),
+            "color": [float(c) for c in colorsys.hsv_to_rgb(rng.uniform(), uniform(rng, lights_cfg["saturation"]), 1.0)],
+            "size": float(rng.uniform(0.05, 0.3)),
+            "spot_size": float(rng.uniform(math.radians(30), math.radians(90))),
+        })
+    out["lights"] = lights
+
+    rng = rng_for(seed, index, "world")
+    out["world"] = {"hdri": HDRI_NAMES[rng.integers(len(HDRI_NAMES))],
+                    "strength": uniform(rng, lights_cfg["world_strength"]),
+                    "rotation": float(rng.uniform(0, 2 * math.pi))}
+
+    rng = rng_for(seed, index, "background")
+    bg = render["background"]
+    photos = spec.get("photos", [])
+    kinds = ["hdri", "procedural", "photos"]
+    weights = np.array([bg["hdri"], bg["procedural"], bg["photos"] if photos else 0.0])
+    kind = kinds[rng.choice(3, p=weights / weights.sum())]
+    background = {"kind": kind, "seed": int(rng.integers(0, 2**31 - 1))}
+    if kind == "procedural":
+        background["pattern"] = PATTERNS[rng.integers(len(PATTERNS))]
+    elif kind == "photos":
+        background["photo"] = int(rng.integers(len(photos)))
+    out["background"] = background
+    return out
+
+
+DEFAULT_MATERIAL = {
+    "hue": {"min": 0.0, "max": 1.0}, "saturation": {"min": 0.0, "max": 0.9},
+    "value": {"min": 0.1, "max": 0.95}, "roughness": {"min": 0.1, "max": 0.9},
+    "metallic": {"min": 0.0, "max": 0.5}, "texture_strength": {"min": 0.0, "max": 0.6},
+    "texture_scale": {"min": 5.0, "max": 80.0},
+}

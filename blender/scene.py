@@ -1,0 +1,292 @@
+"""The Blender scene: built once per process, then only values change per image (bpy).
+
+Pools of rig instances, distractors and lights are created up front; an image shows the first n
+of each pool and parks the rest far below the scene, so per image only transforms, materials,
+light and camera values change.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Matrix, Quaternion
+
+from . import rigs
+from .materials import apply_material, make_material
+from .sampling import DISTRACTOR_SHAPES
+
+PARKED = (0.0, 0.0, -1000.0)
+
+
+def set_multilayer_exr(settings) -> None:
+    """Uncompressed 32-bit multilayer EXR output; Blender 5 moved it behind `media_type`."""
+    if hasattr(settings, "media_type"):
+        settings.media_type = "MULTI_LAYER_IMAGE"
+    settings.file_format = "OPEN_EXR_MULTILAYER"
+    settings.color_depth = "32"
+    settings.exr_codec = "NONE"
+
+
+def configure_render(scene, render_cfg: dict, threads: int) -> None:
+    r = scene.render
+    try:
+        r.engine = render_cfg["engine"]
+    except TypeError:  # Blender 4.2-4.4 call EEVEE "BLENDER_EEVEE_NEXT"
+        r.engine = "BLENDER_EEVEE_NEXT"
+    r.resolution_percentage = 100
+    r.pixel_aspect_x = r.pixel_aspect_y = 1.0
+    r.use_persistent_data = True
+    r.dither_intensity = 0.0
+    r.use_stamp = False
+    for attr in dir(r):
+        if attr.startswith("use_stamp_"):
+            try:
+                setattr(r, attr, False)
+            except (AttributeError, TypeError):
+                pass
+    if threads > 0:
+        r.threads_mode, r.threads = "FIXED", threads
+    scene.view_settings.view_transform = "Standard"
+    scene.view_settings.look = "None"
+    scene.view_settings.exposure, scene.view_settings.gamma = 0.0, 1.0
+    vl = scene.view_layers[0]
+    vl.use_pass_object_index = True
+    if scene.render.engine == "CYCLES":
+        c = scene.cycles
+        c.samples = render_cfg["samples"]
+        c.use_adaptive_sampling = False
+        c.use_denoising = render_cfg["denoise"]
+        c.denoising_prefilter = "FAST"  # ACCURATE triples the denoiser's time for little gain here
+        if hasattr(c, "denoising_quality"):  # Blender >= 4.1
+            c.denoising_quality = "FAST"
+        if hasattr(vl, "cycles"):
+            vl.cycles.denoising_store_passes = False
+        c.max_bounces = 4
+        c.caustics_reflective = c.caustics_refractive = False
+        c.pixel_filter_type = "BOX"  # the index pass and keypoints then share one pixel footprint
+        c.filter_width = 1.0
+        _cycles_device(c, render_cfg["device"])
+    set_multilayer_exr(r.image_settings)
+
+
+def _cycles_device(c, device: str) -> None:
+    if device == "CPU":
+        c.device = "CPU"
+        return
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    try:
+        prefs.compute_device_type = device
+    except TypeError:
+        raise RuntimeError(f"render.device: this Blender has no {device} support; use CPU or another backend")
+    prefs.get_devices()
+    found = [d for d in prefs.devices if d.type == device]
+    if not found:
+        raise RuntimeError(f"render.device: {device} requested but Blender finds no {device} device; "
+                           "check drivers or set render.device: CPU")
+    for d in prefs.devices:
+        d.use = d.type == device
+    c.device = "GPU"
+
+
+def _world(scene, hdri_dir: Path) -> dict:
+    world = scene.world or bpy.data.worlds.new("World")
+    scene.world = world
+    world.use_nodes = True
+    nt = world.node_tree
+    nt.nodes.clear()
+    coords = nt.nodes.new("ShaderNodeTexCoord")
+    mapping = nt.nodes.new("ShaderNodeMapping")
+    env = nt.nodes.new("ShaderNodeTexEnvironment")
+    bg = nt.nodes.new("ShaderNodeBackground")
+    out = nt.nodes.new("ShaderNodeOutputWorld")
+    nt.links.new(coords.outputs["Generated"], mapping.inputs["Vector"])
+    nt.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
+    nt.links.new(env.outputs["Color"], bg.inputs["Color"])
+    nt.links.new(bg.outputs["Background"], out.inputs["Surface"])
+    return {"mapping": mapping, "env": env, "bg": bg, "dir": hdri_dir, "images": {}}
+
+
+def _distractor_meshes() -> dict[str, bpy.types.Mesh]:
+    """Unit-size primitive meshes, made with bmesh (no operators, no context needed)."""
+    import bmesh
+
+    meshes = {}
+    for shape in DISTRACTOR_SHAPES:
+        bm = bmesh.new()
+        if shape == "cube":
+            bmesh.ops.create_cube(bm, size=1.0)
+        elif shape == "sphere":
+            bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=12, radius=0.5)
+        elif shape == "cylinder":
+            bmesh.ops.create_cone(bm, cap_ends=True, segments=24, radius1=0.5, radius2=0.5, depth=1.0)
+        elif shape == "cone":
+            bmesh.ops.create_cone(bm, cap_ends=True, segments=24, radius1=0.5, radius2=0.0, depth=1.0)
+        else:  # torus: a ring of spheres is enough of a distractor and needs no add-on
+            for k in range(8):
+                a = 2 * math.pi * k / 8
+                geom = bmesh.ops.create_uvsphere(bm, u_segments=12, v_segments=8, radius=0.16)
+                bmesh.ops.translate(bm, verts=geom["verts"], vec=(0.34 * math.cos(a), 0.34 * math.sin(a), 0.0))
+        mesh = bpy.data.meshes.new(f"distractor.{shape}")
+        bm.to_mesh(mesh)
+        bm.free()
+        meshes[shape] = mesh
+    return meshes
+
+
+class Scene:
+    """Everything in Blender for one process; `apply(sample)` sets one image's values."""
+
+    def __init__(self, spec: dict, threads: int = 0):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        self.scene = bpy.context.scene
+        self.spec = spec
+        render = spec["render"]
+        configure_render(self.scene, render, threads)
+        cam_data = bpy.data.cameras.new("camera")
+        cam_data.sensor_fit = "HORIZONTAL"
+        cam_data.clip_start, cam_data.clip_end = 0.005, 100.0
+        self.camera = bpy.data.objects.new("camera", cam_data)
+        self.scene.collection.objects.link(self.camera)
+        self.scene.camera = self.camera
+        self.world = _world(self.scene, Path(bpy.utils.system_resource("DATAFILES", path="studiolights/world")))
+
+        self.templates = {name: rigs.build(name, rig) for name, rig in spec["rigs"].items()}
+        self.instances: dict[str, list] = {}
+        pass_index = 1
+        for name, rig in spec["rigs"].items():
+            tpl = self.templates[name]
+            pool = []
+            for k in range(int(rig["instances"]["max"])):
+                obj = tpl.obj.copy()
+                obj.name = f"{name}.{k}"
+                obj.hide_render = False
+                obj.pass_index = pass_index
+                pass_index += 1
+                mats = []
+                for i, slot in enumerate(obj.material_slots):
+                    slot_name = tpl.slot_names[i]
+                    if slot_name in rig["materials"] or "*" in rig["materials"]:
+                        mat = make_material(f"{name}.{k}.{slot_name}", "brick" if slot_name == "label" else "noise")
+                        slot.link = "OBJECT"
+                        slot.material = mat
+                        mats.append((slot_name, mat))
+                obj.location = PARKED
+                self.scene.collection.objects.link(obj)
+                pool.append((obj, mats))
+            self.instances[name] = pool
+
+        shapes = _distractor_meshes()
+        for mesh in shapes.values():
+            mesh.materials.append(None)  # one slot, filled per object
+        self.distractor_meshes = shapes
+        self.distractors = []
+        for k in range(int(render["distractors"]["count"]["max"])):
+            obj = bpy.data.objects.new(f"distractor.{k}", shapes["cube"])
+            self.scene.collection.objects.link(obj)
+            obj.location = PARKED
+            self.distractors.append((obj, make_material(f"distractor.{k}")))
+
+        self.lights = []
+        for k in range(int(render["lights"]["count"]["max"])):
+            data = bpy.data.lights.new(f"light.{k}", "POINT")
+            obj = bpy.data.objects.new(f"light.{k}", data)
+            self.scene.collection.objects.link(obj)
+            obj.location = PARKED
+            data.energy = 0.0
+            self.lights.append(obj)
+
+    def _hdri(self, name: str):
+        images = self.world["images"]
+        if name not in images:
+            images[name] = bpy.data.images.load(str(self.world["dir"] / f"{name}.exr"), check_existing=True)
+        return images[name]
+
+    def apply(self, sample: dict) -> list[tuple[str, bpy.types.Object]]:
+        """Set the scene for one image; returns the shown rig instances as (rig name, object)."""
+        scene = self.scene
+        r = scene.render
+        r.resolution_x, r.resolution_y = sample["width"], sample["height"]
+        cam = sample["camera"]
+        self.camera.data.lens = cam["focal_mm"]
+        self.camera.data.sensor_width = cam["sensor_mm"]
+        self.camera.matrix_world = Matrix(cam["camera_to_world"])
+        if r.engine == "CYCLES":
+            scene.cycles.seed = sample["cycles_seed"]
+        r.film_transparent = sample["background"]["kind"] != "hdri"
+
+        shown, used = [], {name: 0 for name in self.instances}
+        for o in sample["objects"]:
+            obj, mats = self.instances[o["rig"]][o["slot"]]
+            used[o["rig"]] = max(used[o["rig"]], o["slot"] + 1)
+            obj.location = o["location"]
+            obj.rotation_mode = "QUATERNION"
+            obj.rotation_quaternion = Quaternion(o["rotation"])
+            obj.scale = (o["scale"],) * 3
+            for slot_name, mat in mats:
+                values = o["materials"].get(slot_name, o["materials"].get("*"))
+                apply_material(mat, values)
+            shown.append((o["rig"], obj))
+        for name, pool in self.instances.items():
+            for obj, _ in pool[used[name]:]:
+                obj.location = PARKED
+
+        for (obj, mat), d in zip(self.distractors, sample["distractors"] + [None] * len(self.distractors)):
+            if d is None:
+                obj.location = PARKED
+                continue
+            obj.data = self.distractor_meshes[d["shape"]]
+            obj.material_slots[0].link = "OBJECT"
+            obj.material_slots[0].material = mat
+            obj.location = d["location"]
+            obj.rotation_mode = "QUATERNION"
+            obj.rotation_quaternion = Quaternion(d["rotation"])
+            obj.scale = (d["size"],) * 3
+            apply_material(mat, d["material"])
+
+        for obj, light in zip(self.lights, sample["lights"] + [None] * len(self.lights)):
+            if light is None:
+                obj.location = PARKED
+                obj.data.energy = 0.0
+                continue
+            obj.data.type = light["type"]
+            obj.matrix_world = Matrix(light["camera_like_matrix"])
+            obj.data.energy = light["energy"]
+            obj.data.color = light["color"]
+            if light["type"] == "AREA":
+                obj.data.size = light["size"]
+            elif light["type"] == "SPOT":
+                obj.data.spot_size = light["spot_size"]
+            if light["type"] != "SUN":
+                obj.data.shadow_soft_size = light["size"] * 0.3
+
+        w = sample["world"]
+        self.world["env"].image = self._hdri(w["hdri"])
+        self.world["bg"].inputs["Strength"].default_value = w["strength"]
+        self.world["mapping"].inputs["Rotation"].default_value = (0.0, 0.0, w["rotation"])
+        bpy.context.view_layer.update()
+        return shown
+
+    def camera_to_world(self) -> np.ndarray:
+        return np.array(self.camera.matrix_world)
+
+    def first_hits(self, origin: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """Distance from `origin` to the first surface on the segment to each point (inf: none)."""
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        out = np.full(len(points), np.inf)
+        for i, p in enumerate(points):
+            d = p - origin
+            dist = float(np.linalg.norm(d))
+            if dist <= 0:
+                continue
+            hit, loc, *_ = self.scene.ray_cast(depsgraph, tuple(origin), tuple(d / dist), distance=dist + 1e-3)
+            if hit:
+                out[i] = float(np.linalg.norm(np.array(loc) - origin))
+        return out
+
+    def render_passes(self, exr_path: Path) -> None:
+        """Render once and save every pass (Combined, object index) to one multilayer EXR."""
+        bpy.ops.render.render(write_still=False)
+        bpy.data.images["Render Result"].save_render(str(exr_path), scene=self.scene)

@@ -1,0 +1,204 @@
+"""Render stage: validate params, then render shards in parallel Blender processes and merge.
+
+    python -m pipeline.render [--params params.yaml] [--out data/synthetic]
+
+Each shard (an index range of `render.shard_size` images) is one Blender process, so memory is
+capped by restarting Blender; finished images are skipped, so an interrupted render resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from tqdm import tqdm
+
+from blender import coco
+from pipeline.schema import ParamsError, Params, load_params
+from pipeline.schema.rigs import MaterialRanges
+
+ROOT = Path(__file__).resolve().parents[1]
+BLENDER_SCRIPT = ROOT / "blender" / "render.py"
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+class RenderError(RuntimeError):
+    """A Blender process failed; the message carries the end of its output."""
+
+
+def make_spec(params: Params, params_path: Path) -> dict:
+    """The resolved, JSON-only render spec that blender/render.py reads (no pydantic in Blender)."""
+    base = params_path.resolve().parent
+    rigs = {}
+    for name, rig in params.rigs.items():
+        d = rig.model_dump(mode="json")
+        d["flip_pairs"] = [list(p) for p in rig.resolved_flip_pairs()]
+        if rig.mesh.type == "file":
+            d["mesh"]["path"] = str((base / rig.mesh.path).resolve())
+        if not d["materials"] and rig.mesh.type != "file":
+            d["materials"] = {"*": MaterialRanges().model_dump(mode="json")}
+        rigs[name] = d
+    photos = []
+    bg = params.render.background
+    if bg.photos > 0:
+        folder = (base / bg.photos_dir).resolve()
+        photos = sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
+        if not photos:
+            raise ParamsError(f"{params_path}: render.background.photos_dir: no .jpg/.png images in {folder}")
+    return {"seed": params.seed, "rigs": rigs, "render": params.render.model_dump(mode="json"),
+            "photos": photos, "params_file": str(params_path)}
+
+
+def blender_command(blender: str | None, args: list[str]) -> list[str]:
+    """The `bpy` package by default; a stock Blender binary when `blender` names one."""
+    if blender:
+        return [blender, "--background", "--factory-startup", "--python", str(BLENDER_SCRIPT), "--", *args]
+    return [sys.executable, str(BLENDER_SCRIPT), *args]
+
+
+def run_blender(blender: str | None, args: list[str]) -> str:
+    proc = subprocess.run(blender_command(blender, args), capture_output=True, text=True)
+    if proc.returncode != 0:
+        errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+        tail = "\n".join(errors) if errors else "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
+        raise RenderError(f"Blender exited with {proc.returncode}:\n{tail}")
+    return proc.stdout
+
+
+def check_rigs(spec_path: Path, out: Path, blender: str | None) -> dict:
+    """Build the scene once without rendering: mesh-dependent rig errors surface before any work."""
+    stdout = run_blender(blender, ["--spec", str(spec_path), "--out", str(out), "--check"])
+    line = next((ln for ln in stdout.splitlines() if ln.startswith("RIG2KP_CHECK ")), None)
+    if line is None:
+        raise RenderError(f"Blender printed no rig check:\n{stdout[-2000:]}")
+    return json.loads(line.removeprefix("RIG2KP_CHECK "))
+
+
+def shards(num_images: int, shard_size: int) -> list[tuple[int, int]]:
+    return [(s, min(s + shard_size, num_images)) for s in range(0, num_images, shard_size)]
+
+
+def done_count(out: Path) -> int:
+    meta = out / "meta"
+    return sum(1 for _ in meta.glob("*.json")) if meta.is_dir() else 0
+
+
+def prepare_out(out: Path, spec: dict) -> None:
+    """Keep finished images only if they were made from the same spec; otherwise start clean."""
+    spec_file = out / "spec.json"
+    if spec_file.is_file() and json.loads(spec_file.read_text()) != spec:
+        for sub in ("images", "meta"):
+            shutil.rmtree(out / sub, ignore_errors=True)
+        for f in ("annotations.json", "stats.json"):
+            (out / f).unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    spec_file.write_text(json.dumps(spec, indent=1) + "\n")
+
+
+def render_dataset(params: Params, params_path: Path, out: Path, workers: int | None = None,
+                   blender: str | None = None, only: tuple[int, int] | None = None, merge: bool = True,
+                   progress: bool = True) -> dict | None:
+    """Render every missing image (or those in `only`), then merge annotations.json."""
+    spec = make_spec(params, params_path)
+    prepare_out(out, spec)
+    spec_path = out / "spec.json"
+    check_rigs(spec_path, out, blender)
+    cores = os.cpu_count() or 1
+    workers = workers or params.render.workers or cores
+    threads = params.render.threads or max(1, cores // workers)
+    ranges = shards(params.render.num_images, params.render.shard_size)
+    if only is not None:
+        ranges = [(max(a, only[0]), min(b, only[1])) for a, b in ranges if a < only[1] and b > only[0]]
+    total = sum(b - a for a, b in ranges)
+    pending = [(a, b) for a, b in ranges if any(not coco.meta_path(out, i).is_file() for i in range(a, b))]
+
+    def one(shard: tuple[int, int]) -> None:
+        args = ["--spec", str(spec_path), "--out", str(out), "--start", str(shard[0]), "--end", str(shard[1]),
+                "--threads", str(threads)]
+        try:
+            run_blender(blender, args)
+        except RenderError:
+            run_blender(blender, args)  # one retry: finished images are kept, so it resumes
+
+    start_done = sum(coco.meta_path(out, i).is_file() for a, b in ranges for i in range(a, b))
+    bar = tqdm(total=total, initial=start_done, unit="img", desc="render", disable=not progress)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pending) or 1))) as pool:
+        futures = [pool.submit(one, s) for s in pending]
+        while not all(f.done() for f in futures):
+            time.sleep(0.5)
+            bar.update(sum(coco.meta_path(out, i).is_file() for a, b in ranges for i in range(a, b)) - bar.n)
+        bar.update(sum(coco.meta_path(out, i).is_file() for a, b in ranges for i in range(a, b)) - bar.n)
+        bar.close()
+        for f in futures:
+            f.result()
+    if not merge:
+        return None
+    data = coco.merge(spec, out, params.render.num_images)
+    coco.write_json(out / "annotations.json", data)
+    stats = dataset_stats(data)
+    (out / "stats.json").write_text(json.dumps(stats, indent=1) + "\n")
+    return data
+
+
+def dataset_stats(data: dict) -> dict:
+    """Counts and per-keypoint visibility rates, for `dvc metrics show`."""
+    cats = {c["id"]: c for c in data["categories"]}
+    out = {"images": len(data["images"]), "instances": len(data["annotations"]), "categories": {}}
+    for cid, cat in cats.items():
+        anns = [a for a in data["annotations"] if a["category_id"] == cid]
+        rates = {}
+        for k, name in enumerate(cat["keypoints"]):
+            vs = [a["keypoints"][3 * k + 2] for a in anns]
+            n = max(len(vs), 1)
+            rates[name] = {"v0": vs.count(0) / n, "v1": vs.count(1) / n, "v2": vs.count(2) / n}
+        out["categories"][cat["name"]] = {"instances": len(anns), "visibility": rates}
+    return out
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    m = re.fullmatch(r"(\d+):(\d+)", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected START:END, got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m pipeline.render", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.add_argument("--out", type=Path, default=Path("data/synthetic"))
+    p.add_argument("--workers", type=int, default=None, help="parallel Blender processes (default: params)")
+    p.add_argument("--blender", default=None, help="path of a Blender binary to use instead of the bpy package")
+    p.add_argument("--range", type=parse_range, default=None, help="render only images START:END (no merge)")
+    p.add_argument("--write-spec", type=Path, default=None,
+                   help="only validate params and write the resolved spec for blender/render.py")
+    args = p.parse_args(argv)
+    try:
+        params = load_params(args.params)
+        if args.write_spec:
+            spec = make_spec(params, args.params)
+            args.write_spec.parent.mkdir(parents=True, exist_ok=True)
+            args.write_spec.write_text(json.dumps(spec, indent=1) + "\n")
+            print(f"wrote {args.write_spec}")
+            return 0
+        data = render_dataset(params, args.params, args.out, args.workers, args.blender,
+                              only=args.range, merge=args.range is None)
+    except (ParamsError, RenderError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if data is not None:
+        print(f"wrote {args.out / 'annotations.json'}: {len(data['images'])} images, "
+              f"{len(data['annotations'])} instances")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

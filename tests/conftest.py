@@ -1,0 +1,30 @@
+"""Shared fixtures: small params files for fast renders, and the real-photo folder when present."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_GLUE_TUBES = ROOT.parent / "shared" / "data" / "glue_tubes_real"
+HAS_BPY = importlib.util.find_spec("bpy") is not None
+
+needs_bpy = pytest.mark.skipif(not HAS_BPY, reason="needs the bpy package (pip install bpy==5.0.*)")
+
+
+def write_params(path: Path, data: dict) -> Path:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def tiny_params(num_images: int = 4, **render_overrides) -> dict:
+    """The shipped rigs at thumbnail size and few samples: a real render in about a second an image."""
+    data = yaml.safe_load((ROOT / "params.yaml").read_text())
+    data = {"seed": 7, "rigs": data["rigs"]}
+    data["render"] = {"num_images": num_images, "resolutions": [[96, 72], [64, 80]], "samples": 4,
+                      "denoise": False, "shard_size": 2, "workers": 1, "min_visible_px": 10,
+                      **render_overrides}
+    return data

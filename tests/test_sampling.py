@@ -1,0 +1,75 @@
+"""Per-image sampling: deterministic per (seed, index), independent of order, within ranges."""
+
+import math
+
+import numpy as np
+import pytest
+
+from blender.sampling import random_rotation, sample_scene, upright_rotation
+from pipeline.render import make_spec
+from pipeline.schema import load_params
+from tests.conftest import ROOT
+
+RADII = {"glue_tube": 0.05, "box": 0.065}
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return make_spec(load_params(ROOT / "params.yaml"), ROOT / "params.yaml")
+
+
+def test_same_index_same_scene_whatever_the_order(spec):
+    forward = [sample_scene(spec, i, RADII) for i in range(6)]
+    backward = [sample_scene(spec, i, RADII) for i in reversed(range(6))][::-1]
+    assert forward == backward
+    assert forward[0] != forward[1]
+
+
+def test_seed_changes_scenes(spec):
+    other = dict(spec, seed=spec["seed"] + 1)
+    assert sample_scene(spec, 0, RADII) != sample_scene(other, 0, RADII)
+
+
+def test_changing_distractors_leaves_cameras_and_objects(spec):
+    other = {**spec, "render": {**spec["render"], "distractors": {**spec["render"]["distractors"],
+                                                                   "count": {"min": 5, "max": 5}}}}
+    a, b = sample_scene(spec, 3, RADII), sample_scene(other, 3, RADII)
+    assert a["camera"] == b["camera"] and a["objects"] == b["objects"]
+    assert len(b["distractors"]) == 5
+
+
+def test_values_stay_in_their_ranges(spec):
+    cam = spec["render"]["camera"]
+    for i in range(40):
+        s = sample_scene(spec, i, RADII)
+        c2w = np.array(s["camera"]["camera_to_world"])
+        dist = np.linalg.norm(c2w[:3, 3])
+        assert cam["distance"]["min"] - 0.15 <= dist <= cam["distance"]["max"] + 0.15  # aim jitter
+        assert cam["focal_mm"]["min"] <= s["camera"]["focal_mm"] <= cam["focal_mm"]["max"]
+        assert [s["width"], s["height"]] in [list(r) for r in spec["render"]["resolutions"]]
+        for name, rig in spec["rigs"].items():
+            n = sum(o["rig"] == name for o in s["objects"])
+            assert rig["instances"]["min"] <= n <= rig["instances"]["max"]
+        for o in s["objects"]:
+            xy = math.hypot(*o["location"][:2])
+            assert xy <= spec["render"]["placement"]["spread"] + 1e-9
+            assert np.linalg.norm(o["rotation"]) == pytest.approx(1)
+
+
+def test_upright_rotation_keeps_tilt_within_bound():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        w, x, y, z = upright_rotation(rng, math.radians(20))
+        # the object's z axis after rotation: third column of the rotation matrix
+        z_axis_z = 1 - 2 * (x * x + y * y)
+        assert z_axis_z >= math.cos(math.radians(20)) - 1e-9
+
+
+def test_random_rotation_is_uniform_enough():
+    rng = np.random.default_rng(1)
+    zs = []
+    for _ in range(4000):
+        w, x, y, z = random_rotation(rng)
+        zs.append(1 - 2 * (x * x + y * y))  # z of the rotated z axis: uniform on [-1, 1]
+    assert abs(np.mean(zs)) < 0.05
+    assert np.histogram(zs, bins=4, range=(-1, 1))[0].min() > 850
