@@ -1,0 +1,207 @@
+"""Drawing checks at known pixels: colours land where the continuous-pixel convention says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from pipeline.draw import (
+    Style,
+    category_color,
+    contact_sheet,
+    draw_annotations,
+    keypoint_color,
+)
+
+W, H = 64, 48
+CAT = {"id": 1, "name": "tri", "keypoints": ["a", "b", "c"], "skeleton": [[1, 2], [2, 3]]}
+ONLY_KPS = {"labels": False, "boxes": False, "skeleton": False, "masks": False}
+
+
+def black(w: int = W, h: int = H) -> Image.Image:
+    return Image.new("RGB", (w, h), (0, 0, 0))
+
+
+def ann(kps: list[float], **extra) -> dict:
+    return {"id": 7, "image_id": 1, "category_id": 1, "keypoints": kps, **extra}
+
+
+def px(img: Image.Image, col: int, row: int) -> tuple[int, int, int]:
+    return tuple(int(c) for c in np.asarray(img)[row, col])
+
+
+def test_keypoint_colours_are_distinct_and_not_black():
+    colours = [keypoint_color(k) for k in range(20)]
+    assert len(set(colours)) == 20
+    assert (0, 0, 0) not in colours
+
+
+def test_seen_keypoint_fills_its_pixel_with_its_colour():
+    # keypoint b at the centre of pixel (col 40, row 20) in continuous coordinates
+    out = draw_annotations(black(), [ann([0, 0, 0, 40.5, 20.5, 2, 0, 0, 0])], CAT, **ONLY_KPS)
+    assert px(out, 40, 20) == keypoint_color(1)
+    # the dot is small: a pixel 10 px away is untouched
+    assert px(out, 50, 20) == (0, 0, 0)
+
+
+def test_not_labelled_keypoint_draws_nothing_anywhere():
+    # v=0 with coordinates kept (some exporters do this): still nothing drawn, not even skeleton
+    a = ann([10.5, 20.5, 0, 40.5, 20.5, 0, 30.5, 40.5, 0])
+    out = draw_annotations(black(), [a], CAT, labels=True, boxes=False, skeleton=True, masks=False)
+    assert np.array_equal(np.asarray(out), np.asarray(black()))
+
+
+def test_hidden_keypoint_is_a_ring_and_differs_from_seen():
+    seen = draw_annotations(black(), [ann([20.5, 20.5, 2, 0, 0, 0, 0, 0, 0])], CAT, **ONLY_KPS)
+    hidden = draw_annotations(black(), [ann([20.5, 20.5, 1, 0, 0, 0, 0, 0, 0])], CAT, **ONLY_KPS)
+    assert px(seen, 20, 20) == keypoint_color(0)
+    assert px(hidden, 20, 20) == (0, 0, 0)  # hollow centre
+    r = Style.for_size(W, H).radius
+    patch = np.asarray(hidden)[20 - 5 : 20 + 6, 20 - 5 : 20 + 6]
+    ys, xs = np.nonzero((patch == keypoint_color(0)).all(axis=2))
+    assert len(xs) > 0
+    dist = np.hypot(xs - 5, ys - 5)
+    assert dist.min() >= r - 2 and dist.max() <= r + 2  # the colour sits on a ring around it
+    assert not np.array_equal(np.asarray(seen), np.asarray(hidden))
+
+
+def test_skeleton_joins_labelled_keypoints_only():
+    cat = {"id": 1, "name": "tri", "keypoints": ["a", "b", "c"], "skeleton": [[1, 2], [2, 3]]}
+    opts = {"labels": False, "boxes": False, "masks": False}
+    # a-b both seen: solid line through the midpoint pixel (25, 20); c not labelled: no b-c line
+    out = draw_annotations(
+        black(), [ann([10.5, 20.5, 2, 40.5, 20.5, 2, 40.5, 40.5, 0])], cat, **opts
+    )
+    assert px(out, 25, 20) == category_color(1)
+    assert px(out, 40, 31) == (0, 0, 0)
+    # c hidden: b-c dashed, so both coloured and untouched pixels lie along column 40
+    out = draw_annotations(
+        black(), [ann([10.5, 20.5, 2, 40.5, 20.5, 2, 40.5, 40.5, 1])], cat, **opts
+    )
+    column = [px(out, 40, row) for row in range(25, 36)]
+    assert category_color(1) in column and (0, 0, 0) in column
+
+
+def test_box_outline_on_its_border_pixels():
+    a = ann([0, 0, 0] * 3, bbox=[5, 15, 40, 10])  # covers columns 5..44, rows 15..24
+    out = draw_annotations(black(), [a], CAT, labels=False, skeleton=False, masks=False)
+    c = category_color(1)
+    assert px(out, 5, 20) == c and px(out, 44, 20) == c
+    assert px(out, 25, 15) == c and px(out, 25, 24) == c
+    assert (
+        px(out, 25, 20) == (0, 0, 0)
+        and px(out, 45, 20) == (0, 0, 0)
+        and px(out, 4, 20) == (0, 0, 0)
+    )
+
+
+def test_crowd_box_is_dashed():
+    a = ann([0, 0, 0] * 3, bbox=[5, 15, 50, 10], iscrowd=1)
+    out = draw_annotations(black(), [a], CAT, labels=False, skeleton=False, masks=False)
+    top = [px(out, col, 15) for col in range(5, 55)]
+    assert category_color(1) in top and (0, 0, 0) in top
+
+
+@pytest.mark.parametrize("kind", ["rle", "uncompressed", "polygon"])
+def test_mask_outline_follows_the_segmentation(kind):
+    m = np.zeros((H, W), np.uint8)
+    m[30:40, 20:50] = 1  # rows 30..39, columns 20..49
+    if kind == "rle":
+        rle = mask_utils.encode(np.asfortranarray(m))
+        seg = {"size": rle["size"], "counts": rle["counts"].decode()}
+    elif kind == "uncompressed":  # run lengths in column-major order, starting with zeros
+        flat = m.flatten(order="F")
+        change = np.flatnonzero(np.diff(flat)) + 1
+        runs = np.diff(np.concatenate([[0], change, [flat.size]]))
+        seg = {"size": [H, W], "counts": runs.tolist()}
+    else:
+        seg = [[20, 30, 50, 30, 50, 40, 20, 40]]  # continuous corners of the same rectangle
+    a = ann([0, 0, 0] * 3, segmentation=seg)
+    out = draw_annotations(black(), [a], CAT, labels=False, boxes=False, skeleton=False)
+    c = category_color(1)
+    assert px(out, 20, 35) == c and px(out, 35, 30) == c and px(out, 49, 35) == c
+    assert px(out, 35, 35) == (0, 0, 0)  # inside stays untouched
+    assert px(out, 35, 25) == (0, 0, 0)  # so does outside
+
+
+def test_labels_write_the_name_in_the_keypoint_colour():
+    cat = {**CAT, "keypoints": ["head", "b", "c"]}
+    a = ann([20.5, 30.5, 2, 0, 0, 0, 0, 0, 0])
+    plain = np.asarray(draw_annotations(black(), [a], cat, **ONLY_KPS))
+    named = np.asarray(draw_annotations(black(), [a], cat, **{**ONLY_KPS, "labels": True}))
+    ys, xs = np.nonzero((named != plain).any(axis=2))
+    assert len(xs) > 0
+    # text pixels lie outside the dot, and some carry the keypoint colour (anti-aliased text)
+    assert np.hypot(xs - 20, ys - 30).max() > Style.for_size(W, H).radius + 2
+    distance = np.abs(named[ys, xs].astype(int) - keypoint_color(0)).sum(axis=1)
+    assert (distance < 60).sum() >= 3
+
+
+def test_array_input_is_not_modified_and_gives_the_same_drawing():
+    arr = np.zeros((H, W, 3), np.uint8)
+    a = ann([10.5, 20.5, 2, 40.5, 20.5, 1, 0, 0, 0], bbox=[5, 15, 40, 10])
+    out = draw_annotations(arr, [a], [CAT])
+    assert not arr.any()
+    assert np.array_equal(np.asarray(out), np.asarray(draw_annotations(black(), [a], {1: CAT})))
+
+
+def test_markers_scale_with_image_size_and_side_scales_annotations():
+    assert Style.for_size(1920, 1080).radius > 2 * Style.for_size(W, H).radius
+    assert Style.for_size(1920, 1080).font_size > Style.for_size(W, H).font_size
+    big = black(1920, 1080)
+    out = draw_annotations(
+        big, [ann([960.5, 540.5, 2, 0, 0, 0, 0, 0, 0])], CAT, side=480, **ONLY_KPS
+    )
+    assert out.size == (480, 270)
+    assert px(out, 240, 135) == keypoint_color(0)  # 960.5 / 4 = 240.1 lies in pixel 240
+    # enlarged 5x: keypoint (10.5, 20.5) -> (52.5, 102.5), pixel (52, 102); no smoothing
+    small = np.zeros((H, W, 3), np.uint8)
+    small[20, 10] = (0, 0, 255)
+    up = draw_annotations(
+        small, [ann([10.5, 20.5, 2, 0, 0, 0, 0, 0, 0])], CAT, side=5 * W, **ONLY_KPS
+    )
+    assert up.size == (5 * W, 5 * H) and px(up, 52, 102) == keypoint_color(0)
+    plain = np.asarray(draw_annotations(small, [], CAT, side=5 * W))
+    assert set(np.unique(plain)) <= {0, 255}
+
+
+def test_bad_keypoints_and_category_name_the_annotation():
+    with pytest.raises(ValueError, match=r"annotation 7: 'keypoints' has 6 values, expected 9"):
+        draw_annotations(black(), [ann([1, 1, 2, 1, 1, 2])], CAT)
+    with pytest.raises(ValueError, match=r"annotation 7: category_id 5"):
+        draw_annotations(black(), [{**ann([0] * 9), "category_id": 5}], CAT)
+
+
+def test_contact_sheet_layout_and_tiles():
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
+    tiles = [Image.new("RGB", (40, 30), c) for c in colours]
+    sheet = contact_sheet(tiles, columns=2, pad=4)
+    assert sheet.size == (4 + 2 * (40 + 4), 4 + 3 * (30 + 4))
+    for i, c in enumerate(colours):
+        r, col = divmod(i, 2)
+        assert px(sheet, 4 + col * 44 + 20, 4 + r * 34 + 15) == c
+    assert px(sheet, 4 + 44 + 20, 4 + 2 * 34 + 15) == (24, 24, 24)  # empty last cell
+    with_caps = contact_sheet(tiles, 2, [f"img {i}" for i in range(5)], pad=4)
+    assert with_caps.width == sheet.width and with_caps.height > sheet.height
+
+
+def test_contact_sheet_rows_take_their_tallest_image():
+    wide, tall = Image.new("RGB", (40, 20), (255, 0, 0)), Image.new("RGB", (20, 40), (0, 0, 255))
+    sheet = contact_sheet([wide, wide, wide, tall], columns=2, pad=2)
+    assert sheet.size == (2 + 2 * 42, 2 + (20 + 2) + (40 + 2))
+    assert px(sheet, 2 + 20, 2 + 10) == (255, 0, 0)  # row 0, centre of the wide tile
+    assert px(sheet, 2 + 42 + 20, 24 + 20) == (0, 0, 255)  # row 1, centre of the tall tile
+    assert px(sheet, 2 + 2, 24 + 2) == (24, 24, 24)  # above the wide tile centred in row 1
+
+
+def test_contact_sheet_shrinks_large_images_and_checks_arguments():
+    sheet = contact_sheet([np.full((1080, 1920, 3), 200, np.uint8)], columns=3, thumb=100, pad=0)
+    assert sheet.size == (100, 56)
+    with pytest.raises(ValueError, match="2 captions for 1 images"):
+        contact_sheet([black()], 1, ["a", "b"])
+    with pytest.raises(ValueError, match="columns must be >= 1"):
+        contact_sheet([black()], 0)
+    with pytest.raises(ValueError, match="no images"):
+        contact_sheet([], 2)
