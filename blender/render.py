@@ -107,7 +107,7 @@ class Renderer:
         self.scene.render_passes(exr)
         t2 = time.perf_counter()
 
-        channels = read_exr(exr)
+        channels = read_exr(exr, keep=lambda name: "Noisy" not in name)
         index_map = np.rint(find_channel(channels, ("IndexOB", "Object Index"), "X")).astype(np.int32)
         rgba = np.stack([find_channel(channels, ("Combined",), c) for c in "RGBA"], axis=-1)
         bg = sample["background"]

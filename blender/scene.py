@@ -8,6 +8,7 @@ light and camera values change.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import bpy
@@ -58,7 +59,7 @@ def configure_render(scene, render_cfg: dict, threads: int) -> None:
         c = scene.cycles
         c.samples = render_cfg["samples"]
         c.use_adaptive_sampling = False
-        c.use_denoising = render_cfg["denoise"]
+        c.use_denoising = render_cfg["denoise"] and _has_denoiser()
         c.denoising_prefilter = "FAST"  # ACCURATE triples the denoiser's time for little gain here
         if hasattr(c, "denoising_quality"):  # Blender >= 4.1
             c.denoising_quality = "FAST"
@@ -70,6 +71,19 @@ def configure_render(scene, render_cfg: dict, threads: int) -> None:
         c.filter_width = 1.0
         _cycles_device(c, render_cfg["device"])
     set_multilayer_exr(r.image_settings)
+
+
+def _has_denoiser() -> bool:
+    """Some Blender builds (e.g. Debian's) lack OpenImageDenoise; rendering then must not ask for it."""
+    try:
+        import _cycles
+
+        available = bool(getattr(_cycles, "with_openimagedenoise", True))
+    except ImportError:
+        available = True
+    if not available:
+        print("warning: this Blender has no OpenImageDenoise; rendering without the denoiser", file=sys.stderr)
+    return available
 
 
 def _cycles_device(c, device: str) -> None:

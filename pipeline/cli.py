@@ -1,0 +1,41 @@
+"""One command for every stage: `rig2kp <stage> [options]` (each stage also runs as `python -m`)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "render": ("pipeline.render", "render randomized scenes of the rigs to a COCO keypoint folder"),
+    "preview": ("pipeline.preview", "turntable contact sheet of a rig with its keypoints named"),
+    "inspect": ("pipeline.inspect", "draw annotations over images and write a stats sheet"),
+    "augment": ("pipeline.augment", "albumentations copies of a COCO keypoint folder"),
+    "mix": ("pipeline.mix", "mix renders with real annotated photos into train/val/test"),
+    "validate": ("pipeline.validate", "check a COCO keypoint file and its images"),
+    "train": ("train.train", "train KeypointRCNN"),
+    "evaluate": ("train.evaluate", "COCO keypoint/bbox AP, pixel error and PCK"),
+    "predict": ("train.predict", "run a trained model on images, a folder or a video"),
+    "export": ("train.export", "export a trained model to ONNX and TorchScript"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: rig2kp <command> [options]   (rig2kp <command> --help for its options)", "", "commands:"]
+    lines += [f"  {name:<9} {help_}" for name, (_, help_) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0
+    if argv[0] not in COMMANDS:
+        print(f"error: unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

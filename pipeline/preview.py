@@ -1,0 +1,112 @@
+"""Preview a rig before rendering thousands of images: a turntable contact sheet, keypoints named.
+
+    python -m pipeline.preview [--params params.yaml] [--rig glue_tube] [--views 8] [--out preview]
+
+Each view is a real render (same code path as the dataset) of one instance at the centre, the
+camera circling it; keypoints are drawn from the annotations (filled: seen, ring: hidden).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from blender.camera import look_at, spherical_position
+from blender.sampling import sample_material
+from pipeline.draw import contact_sheet, draw_annotations
+from pipeline.render import BLENDER_SCRIPT, RenderError, blender_command, check_rigs, make_spec
+from pipeline.schema import ParamsError, load_params
+
+
+def turntable_scenes(rig: str, rig_spec: dict, radius: float, views: int, size: int, elevation_deg: float,
+                     seed: int) -> list[dict]:
+    """One instance at the origin; the camera circles it at a distance that frames its bounding sphere."""
+    focal, sensor = 50.0, 36.0
+    distance = 1.3 * radius / math.tan(math.atan(sensor / 2 / focal))
+    rng = np.random.default_rng(seed)
+    materials = {name: sample_material(rng, r) for name, r in sorted(rig_spec["materials"].items())}
+    scenes = []
+    for k in range(views):
+        az = 2 * math.pi * k / views - math.pi / 2
+        pos = spherical_position((0, 0, 0), distance, math.radians(elevation_deg), az)
+        scenes.append({
+            "index": k, "width": size, "height": size,
+            "camera": {"camera_to_world": look_at(pos, (0, 0, 0)).tolist(), "focal_mm": focal, "sensor_mm": sensor},
+            "cycles_seed": k,
+            "objects": [{"rig": rig, "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0], "scale": 1.0,
+                         "materials": materials}],
+            "distractors": [],
+            "lights": [{"type": "SUN", "camera_like_matrix": look_at(spherical_position((0, 0, 0), 1, 1.0, az + 0.8),
+                                                                     (0, 0, 0)).tolist(),
+                        "energy": 3.0, "color": [1, 1, 1], "size": 0.1, "spot_size": 1.0}],
+            "world": {"hdri": "studio", "strength": 0.6, "rotation": 0.0},
+            "background": {"kind": "color", "color": [0.35, 0.35, 0.38], "seed": 0},
+        })
+    return scenes
+
+
+def preview(params_path: Path, rig: str, views: int, size: int, elevation: float, out: Path,
+            blender: str | None = None) -> Path:
+    params = load_params(params_path)
+    if rig not in params.rigs:
+        raise ParamsError(f"{params_path}: --rig {rig!r}: expected one of {list(params.rigs)}")
+    spec = make_spec(params, params_path)
+    spec["rigs"] = {rig: {**spec["rigs"][rig], "instances": {"min": 1, "max": 1}}}
+    spec["render"]["samples"] = max(spec["render"]["samples"], 32)
+    spec["render"]["min_visible_px"] = 1
+    with tempfile.TemporaryDirectory(prefix="rig2kp_preview_") as tmp:
+        tmp = Path(tmp)
+        (tmp / "spec.json").write_text(json.dumps(spec))
+        facts = check_rigs(tmp / "spec.json", tmp / "out", blender)
+        scenes = turntable_scenes(rig, spec["rigs"][rig], facts[rig]["radius"], views, size, elevation, params.seed)
+        (tmp / "scenes.json").write_text(json.dumps(scenes))
+        cmd = blender_command(blender, ["--spec", str(tmp / "spec.json"), "--out", str(tmp / "out"),
+                                        "--scenes", str(tmp / "scenes.json"), "--merge"])
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RenderError((proc.stdout + proc.stderr)[-3000:])
+        coco = json.loads((tmp / "out" / "annotations.json").read_text())
+        tiles, captions = [], []
+        for image in coco["images"]:
+            anns = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
+            with Image.open(tmp / "out" / image["file_name"]) as im:
+                tiles.append(draw_annotations(im.convert("RGB"), anns, coco["categories"], masks=False))
+            captions.append(f"azimuth {360 * (image['id'] - 1) / views:.0f} deg")
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{rig}.png"
+    contact_sheet(tiles, columns=min(4, views), captions=captions, thumb=size).save(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m pipeline.preview", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.add_argument("--rig", default=None, help="rig name (default: every rig)")
+    p.add_argument("--views", type=int, default=8)
+    p.add_argument("--size", type=int, default=320, help="pixels per view")
+    p.add_argument("--elevation", type=float, default=30.0, help="camera elevation, degrees")
+    p.add_argument("--out", type=Path, default=Path("preview"))
+    p.add_argument("--blender", default=None, help="a Blender binary to use instead of the bpy package")
+    args = p.parse_args(argv)
+    try:
+        rigs = [args.rig] if args.rig else list(load_params(args.params).rigs)
+        for rig in rigs:
+            path = preview(args.params, rig, args.views, args.size, args.elevation, args.out, args.blender)
+            print(f"wrote {path}")
+    except (ParamsError, RenderError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

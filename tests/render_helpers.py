@@ -1,0 +1,50 @@
+"""Run the real renderer (bpy package) on small params or explicit scenes, for the tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.render import BLENDER_SCRIPT, make_spec
+from pipeline.schema import load_params
+from tests.conftest import write_params
+
+
+def render_scenes(tmp_path: Path, params: dict, scenes: list[dict] | None, keep_passes: bool = True) -> Path:
+    """Render `scenes` exactly (None: sampled from params) into tmp_path/out; returns that folder."""
+    pfile = write_params(tmp_path / "params.yaml", params)
+    spec = make_spec(load_params(pfile), pfile)
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(BLENDER_SCRIPT), "--spec", str(tmp_path / "spec.json"), "--out", str(out), "--merge"]
+    if scenes is not None:
+        (tmp_path / "scenes.json").write_text(json.dumps(scenes))
+        cmd += ["--scenes", str(tmp_path / "scenes.json")]
+    if keep_passes:
+        cmd.append("--keep-passes")
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out
+
+
+def base_scene(width: int, height: int, camera_to_world, focal_mm: float, sensor_mm: float = 36.0) -> dict:
+    """A plain scene: one sun light, studio world, flat grey background; objects added by caller."""
+    return {
+        "index": 0, "width": width, "height": height,
+        "camera": {"camera_to_world": np.asarray(camera_to_world).tolist(), "focal_mm": focal_mm,
+                   "sensor_mm": sensor_mm},
+        "cycles_seed": 1, "objects": [], "distractors": [],
+        "lights": [{"type": "SUN", "camera_like_matrix": np.eye(4).tolist(), "energy": 3.0,
+                    "color": [1, 1, 1], "size": 0.1, "spot_size": 1.0}],
+        "world": {"hdri": "studio", "strength": 0.5, "rotation": 0.0},
+        "background": {"kind": "color", "color": [0.2, 0.2, 0.2], "seed": 0},
+    }
+
+
+def material(rgb=(0.8, 0.8, 0.8)) -> dict:
+    return {"color": list(rgb), "roughness": 0.5, "metallic": 0.0, "texture_strength": 0.0,
+            "texture_scale": 10.0, "texture_offset": 0.0}

@@ -1,0 +1,159 @@
+"""Real renders checked against computations that do not reuse the renderer's code.
+
+- a small sphere's rendered coverage (Cycles' own camera rays) is centred on its annotated keypoint;
+- a hand-built pinhole gives the annotated corner pixels of a known cube;
+- a known occluder, self-occlusion, the frame edge and the camera plane give v = 1, 1, 0, 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from blender.exr import find_channel, read_exr
+from tests.conftest import needs_bpy
+from tests.render_helpers import base_scene, material, render_scenes
+
+pytestmark = [pytest.mark.slow, needs_bpy]
+
+
+def write_sphere_obj(path, radius: float, rings: int = 16, segments: int = 32) -> None:
+    """A UV sphere centred on the origin, as Wavefront OBJ text (independent of Blender)."""
+    lines = ["v 0 0 %f" % radius]
+    for i in range(1, rings):
+        th = math.pi * i / rings
+        for j in range(segments):
+            ph = 2 * math.pi * j / segments
+            lines.append(f"v {radius * math.sin(th) * math.cos(ph):.7f} {radius * math.sin(th) * math.sin(ph):.7f} "
+                         f"{radius * math.cos(th):.7f}")
+    lines.append("v 0 0 %f" % -radius)
+    bottom = 1 + (rings - 1) * segments + 1
+
+    def ring(i, j):
+        return 2 + (i - 1) * segments + (j % segments)
+
+    for j in range(segments):
+        lines.append(f"f 1 {ring(1, j)} {ring(1, j + 1)}")
+        lines.append(f"f {bottom} {ring(rings - 1, j + 1)} {ring(rings - 1, j)}")
+    for i in range(1, rings - 1):
+        for j in range(segments):
+            lines.append(f"f {ring(i, j)} {ring(i + 1, j)} {ring(i + 1, j + 1)} {ring(i, j + 1)}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_marker_sphere_is_centred_on_its_keypoint(tmp_path):
+    """Aspect ratios (landscape, portrait, square), focal lengths 24-70 mm, camera roll."""
+    write_sphere_obj(tmp_path / "marker.obj", 0.004)
+    params = {
+        "seed": 3,
+        "rigs": {"marker": {"mesh": {"type": "file", "path": "marker.obj"},
+                            "keypoints": [{"name": "centre", "position": [0, 0, 0]}]}},
+        "render": {"num_images": 6, "resolutions": [[96, 64], [64, 96], [90, 90]], "samples": 48,
+                   "denoise": False, "min_visible_px": 1,
+                   "camera": {"distance": [0.12, 0.22], "focal_mm": [24, 70], "roll_deg": [-40, 40],
+                              "look_jitter": 0.01},
+                   "placement": {"spread": 0.02, "height": [0.0, 0.01]},
+                   "distractors": {"count": [0, 0]}, "background": {"hdri": 0, "procedural": 1}},
+    }
+    out = render_scenes(tmp_path, params, None)
+    coco = json.loads((out / "annotations.json").read_text())
+    errors, shapes = [], set()
+    for image in coco["images"]:
+        anns = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
+        assert len(anns) == 1
+        x, y, v = anns[0]["keypoints"]
+        alpha = find_channel(read_exr(out / "passes" / f"{image['id'] - 1:06d}.exr"), ("Combined",), "A")
+        assert alpha.shape == (image["height"], image["width"])
+        if v == 0 or alpha[0].any() or alpha[-1].any() or alpha[:, 0].any() or alpha[:, -1].any():
+            continue  # the marker is cut by the frame edge: its centroid is biased
+        rows, cols = np.mgrid[0:alpha.shape[0], 0:alpha.shape[1]] + 0.5  # pixel centres
+        cx, cy = (alpha * cols).sum() / alpha.sum(), (alpha * rows).sum() / alpha.sum()
+        errors.append(math.hypot(cx - x, cy - y))
+        shapes.add((image["width"], image["height"]))
+    assert len(errors) >= 4, "too few markers fully inside the frame to judge"
+    assert len(shapes) >= 2
+    assert max(errors) < 0.5, errors
+    assert np.mean(errors) < 0.25, errors
+
+
+def pinhole(points, width: int, focal_mm: float, sensor_mm: float, height: int):
+    """Camera at (0, -0.6, 0) looking along +y, z up: the textbook projection written out."""
+    f = focal_mm / sensor_mm * width
+    out = []
+    for x, y, z in points:
+        depth = y + 0.6
+        out.append((width / 2 + f * x / depth, height / 2 - f * z / depth))
+    return np.array(out)
+
+
+def look_along_y() -> np.ndarray:
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = (1, 0, 0), (0, 0, 1), (0, -1, 0), (0, -0.6, 0)
+    return m
+
+
+def test_known_scene_visibility_and_corner_pixels(tmp_path):
+    corners = {f"{lr}_{bt}_{fb}": ((-0.05 if lr == "left" else 0.05), (-0.05 if fb == "front" else 0.05),
+                                   (-0.05 if bt == "bottom" else 0.05))
+               for lr in ("left", "right") for bt in ("bottom", "top") for fb in ("front", "back")}
+    box_keypoints = [{"name": n, "vertex_group": n} for n in corners]
+    box_keypoints += [{"name": "beside", "position": [0.5, 0, 0]},  # outside the frame
+                      {"name": "behind", "position": [0, -1.0, 0]}]  # behind the camera, on its axis
+    params = {
+        "seed": 0,
+        "rigs": {
+            "box": {"mesh": {"type": "box", "size": [0.1, 0.1, 0.1]}, "keypoints": box_keypoints},
+            "glue_tube": {"mesh": {"type": "glue_tube"},
+                          "keypoints": [{"name": "head", "vertex_group": "head"},
+                                        {"name": "tail", "vertex_group": "tail"}]},
+        },
+        "render": {"samples": 4, "denoise": False, "min_visible_px": 20,
+                   "distractors": {"count": [1, 1]}, "lights": {"count": [1, 1]}},
+    }
+    W, H, F = 160, 120, 35.0
+    scene = base_scene(W, H, look_along_y(), F)
+    grey = {"*": material()}
+    tube_mats = {"*": material((0.9, 0.7, 0.1))}
+    scene["objects"] = [
+        {"rig": "box", "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0], "scale": 1.0, "materials": grey},
+        # tube turned -45 deg about z so its cap faces the camera: head at (0.1536, -0.1336, 0)
+        {"rig": "glue_tube", "slot": 0, "location": [0.12, -0.1, 0],
+         "rotation": [math.cos(math.pi / 8), 0, 0, -math.sin(math.pi / 8)], "scale": 1.0, "materials": tube_mats},
+    ]
+    r = 0.0475 * math.sqrt(0.5)
+    head, tail = (0.12 + r, -0.1 - r, 0.0), (0.12 - r, -0.1 + r, 0.0)
+    unoccluded = json.loads(json.dumps(scene))
+    # A 1.2 cm cube half-way along the ray from the camera to the tube's head.
+    scene["distractors"] = [{"shape": "cube", "location": [head[0] / 2, (head[1] - 0.6) / 2, 0.0],
+                             "rotation": [1, 0, 0, 0], "size": 0.012, "material": material((0.1, 0.3, 0.9))}]
+    out = render_scenes(tmp_path, params, [scene, unoccluded])
+    coco = json.loads((out / "annotations.json").read_text())
+    cats = {c["name"]: c for c in coco["categories"]}
+    anns = {(a["image_id"], a["category_id"]): a for a in coco["annotations"]}
+    box = anns[(1, cats["box"]["id"])]
+    kp = np.array(box["keypoints"]).reshape(-1, 3)
+    names = cats["box"]["keypoints"]
+    v = dict(zip(names, kp[:, 2].astype(int)))
+    for n in corners:
+        assert v[n] == (2 if n.endswith("front") else 1), (n, v[n])  # face-on: far corners hidden
+    assert v["beside"] == 0 and v["behind"] == 0
+    assert kp[names.index("beside"), :2].tolist() == [0, 0] and kp[names.index("behind"), :2].tolist() == [0, 0]
+    expected = pinhole([corners[n] for n in corners], W, F, 36.0, H)
+    got = kp[[names.index(n) for n in corners], :2]
+    assert np.abs(got - expected).max() < 1e-3
+
+    occluded, clear = anns[(1, cats["glue_tube"]["id"])], anns[(2, cats["glue_tube"]["id"])]
+    expected = pinhole([head, tail], W, F, 36.0, H)
+    for tube in (occluded, clear):
+        (hx, hy, _), (tx, ty, _) = np.array(tube["keypoints"]).reshape(-1, 3)
+        assert np.abs(np.array([[hx, hy], [tx, ty]]) - expected).max() < 1e-3
+    assert occluded["keypoints"][2] == 1  # the distractor hides the head...
+    assert clear["keypoints"][2] == 2  # ...which is seen once the distractor is gone
+    # The box's mask: the front face (a square of known size) plus nothing else.
+    half = 35.0 / 36.0 * W * 0.05 / 0.55
+    x0, y0, w, h = box["bbox"]
+    assert abs(x0 - (W / 2 - half)) <= 1 and abs(w - 2 * half) <= 2 and abs(h - 2 * half) <= 2
+    assert abs(box["area"] - (2 * half) ** 2) < 0.08 * (2 * half) ** 2
