@@ -67,11 +67,18 @@ def _import_file(path: Path, key: str) -> list[bpy.types.Object]:
                 fn.get_rna_type()
             except (KeyError, AttributeError):
                 continue
-            fn(filepath=str(path))
+            props = fn.get_rna_type().properties.keys()
+            axes = {}
+            if "forward_axis" in props:  # keep the file's own axes: positions are file coordinates
+                axes = {"forward_axis": "Y", "up_axis": "Z"}
+            elif "axis_forward" in props:
+                axes = {"axis_forward": "Y", "axis_up": "Z"}
+            fn(filepath=str(path), **axes)
             break
         else:
             raise RigError(f"{key}: this Blender ({bpy.app.version_string}) has no importer for "
                            f"{suffix} files; convert the mesh to .obj or use Blender >= 4.2")
+    bpy.context.view_layer.update()  # appended objects get their world matrices here
     return [o for o in bpy.data.objects if o not in before]
 
 
