@@ -104,8 +104,9 @@ class Renderer:
         t1 = time.perf_counter()
 
         exr = self.out / "passes" / f"{index:06d}.exr" if self.keep_passes else self.tmp / "passes.exr"
-        self.scene.render_passes(exr)
+        self.scene.render()
         t2 = time.perf_counter()
+        self.scene.save_passes(exr)
 
         channels = read_exr(exr, keep=lambda name: "Noisy" not in name)
         index_map = np.rint(find_channel(channels, ("IndexOB", "Object Index"), "X")).astype(np.int32)

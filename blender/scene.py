@@ -300,7 +300,9 @@ class Scene:
                 out[i] = float(np.linalg.norm(np.array(loc) - origin))
         return out
 
-    def render_passes(self, exr_path: Path) -> None:
-        """Render once and save every pass (Combined, object index) to one multilayer EXR."""
+    def render(self) -> None:
         bpy.ops.render.render(write_still=False)
+
+    def save_passes(self, exr_path: Path) -> None:
+        """Every pass of the last render (Combined, object index) to one multilayer EXR."""
         bpy.data.images["Render Result"].save_render(str(exr_path), scene=self.scene)

@@ -4,7 +4,7 @@
 
 PATH is a COCO keypoint JSON file or a dataset folder holding `annotations.json` (any stage's
 output or a real export; `file_name` is relative to the JSON's folder). Writes into --out
-(default `<json folder>/inspect/`, or `inspect-<stem>/` for a JSON not named annotations.json):
+(default `inspect/<json folder name>/`, or `inspect/<folder>-<stem>/` for a JSON not named annotations.json):
 `overlays/<image id>.png` (`.jpg` for JPEG photos), `overlays.png` (contact sheet),
 `stats.png` and `stats.json`.
 """
@@ -387,9 +387,9 @@ def select_images(coco: dict, num: int, seed: int, ids: list[int] | None) -> lis
 
 
 def default_out(json_path: Path) -> Path:
-    return json_path.parent / (
-        "inspect" if json_path.name == "annotations.json" else f"inspect-{json_path.stem}"
-    )
+    """`inspect/<folder>[-<stem>]` in the working directory: never inside a DVC stage's output."""
+    name = json_path.resolve().parent.name or "dataset"
+    return Path("inspect") / (name if json_path.name == "annotations.json" else f"{name}-{json_path.stem}")
 
 
 def _parse_ids(text: str) -> list[int]:
@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         type=Path,
-        help="output folder (default: <json folder>/inspect/, or inspect-<stem>/ for X.json)",
+        help="output folder (default: inspect/<json folder name>/, or inspect/<folder>-<stem>/ for X.json)",
     )
     parser.add_argument("--num", type=int, default=16, help="images to overlay (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image sample")

@@ -190,10 +190,11 @@ def test_image_selection_is_seeded_and_ids_are_checked():
         select_images(coco, 2, 0, [7])
 
 
-def test_cli_writes_overlays_sheet_and_stats(tmp_path, capsys):
+def test_cli_writes_overlays_sheet_and_stats(tmp_path, capsys, monkeypatch):
     path = write_dataset(tmp_path / "ds")
-    assert main([str(tmp_path / "ds")]) == 0  # default --out: <folder>/inspect
-    out = tmp_path / "ds" / "inspect"
+    monkeypatch.chdir(tmp_path / "ds")  # the default --out is relative to the working directory
+    assert main([str(tmp_path / "ds")]) == 0  # default --out: inspect/<folder name>, never inside the folder's stage
+    out = tmp_path / "ds" / "inspect" / "ds"
     assert sorted(p.name for p in (out / "overlays").iterdir()) == [
         "000001.png",
         "000002.png",
