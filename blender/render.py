@@ -168,7 +168,7 @@ def main(argv: list[str]) -> int:
         print(f"[render] {args.start}..{end}: all {end - args.start} images already done")
     try:
         renderer = Renderer(spec, args.out, args.threads, args.keep_passes) if todo or args.check else None
-    except RigError as exc:
+    except (RigError, RuntimeError) as exc:
         print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
         return 2
     if args.check:

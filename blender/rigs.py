@@ -149,7 +149,8 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
             mod.width, mod.segments, mod.limit_method = mesh_cfg["bevel"], 3, "NONE"
     elif kind == "glue_tube":
         src = _mesh_from_shape(f"{name}.src", shapes.glue_tube(
-            mesh_cfg["length"], mesh_cfg["radius"], mesh_cfg["cap_length"], mesh_cfg["cap_radius"], mesh_cfg["squeeze"]))
+            mesh_cfg["length"], mesh_cfg["radius"], mesh_cfg["cap_length"], mesh_cfg["cap_radius"],
+            mesh_cfg["squeeze"]))
     else:
         path = Path(mesh_cfg["path"])
         if not path.is_file():

@@ -131,7 +131,10 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
             loc = _place(rng, placed, rig_radii[rig_name] * scale, placement["spread"], placement["height"])
             placed.append((loc, rig_radii[rig_name] * scale))
             pose = rig["pose"]
-            rot = random_rotation(rng) if pose["mode"] == "free" else upright_rotation(rng, math.radians(pose["tilt_deg"]))
+            if pose["mode"] == "free":
+                rot = random_rotation(rng)
+            else:
+                rot = upright_rotation(rng, math.radians(pose["tilt_deg"]))
             mats = {name: sample_material(mrng, ranges) for name, ranges in sorted(rig["materials"].items())}
             objects.append({"rig": rig_name, "slot": slot, "location": loc.tolist(), "rotation": rot,
                             "scale": scale, "materials": mats})
@@ -166,7 +169,8 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
             "type": kind,
             "camera_like_matrix": look_at(loc, (0, 0, 0)).tolist(),  # lights shine along local -z
             "energy": uniform(rng, lights_cfg["sun_strength"] if kind == "SUN" else lights_cfg["energy_w"]),
-            "color": [float(c) for c in colorsys.hsv_to_rgb(rng.uniform(), uniform(rng, lights_cfg["saturation"]), 1.0)],
+            "color": [float(c) for c in
+                      colorsys.hsv_to_rgb(rng.uniform(), uniform(rng, lights_cfg["saturation"]), 1.0)],
             "size": float(rng.uniform(0.05, 0.3)),
             "spot_size": float(rng.uniform(math.radians(30), math.radians(90))),
         })

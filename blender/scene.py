@@ -94,7 +94,7 @@ def _cycles_device(c, device: str) -> None:
     try:
         prefs.compute_device_type = device
     except TypeError:
-        raise RuntimeError(f"render.device: this Blender has no {device} support; use CPU or another backend")
+        raise RuntimeError(f"render.device: this Blender has no {device} support; use CPU or another backend") from None
     prefs.get_devices()
     found = [d for d in prefs.devices if d.type == device]
     if not found:

@@ -22,14 +22,14 @@ pytestmark = [pytest.mark.slow, needs_bpy]
 
 def write_sphere_obj(path, radius: float, rings: int = 16, segments: int = 32) -> None:
     """A UV sphere centred on the origin, as Wavefront OBJ text (independent of Blender)."""
-    lines = ["v 0 0 %f" % radius]
+    lines = [f"v 0 0 {radius:f}"]
     for i in range(1, rings):
         th = math.pi * i / rings
         for j in range(segments):
             ph = 2 * math.pi * j / segments
             lines.append(f"v {radius * math.sin(th) * math.cos(ph):.7f} {radius * math.sin(th) * math.sin(ph):.7f} "
                          f"{radius * math.cos(th):.7f}")
-    lines.append("v 0 0 %f" % -radius)
+    lines.append(f"v 0 0 {-radius:f}")
     bottom = 1 + (rings - 1) * segments + 1
 
     def ring(i, j):

@@ -1,0 +1,54 @@
+"""Backgrounds: pure numpy patterns, and a photo folder composited behind a real render."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from blender import backgrounds
+from blender.sampling import PATTERNS
+from pipeline.render import main as render_main
+from tests.conftest import needs_bpy, tiny_params, write_params
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_patterns_are_seeded_and_in_range(pattern):
+    a = backgrounds.procedural(pattern, 5, 40, 60)
+    assert a.shape == (40, 60, 3) and a.dtype == np.float32
+    assert 0 <= a.min() and a.max() <= 1
+    assert np.array_equal(a, backgrounds.procedural(pattern, 5, 40, 60))
+    assert not np.array_equal(a, backgrounds.procedural(pattern, 6, 40, 60))
+
+
+def test_composite_is_premultiplied_over():
+    fg = np.array([[[0.2, 0.1, 0.0, 0.5]]], np.float32)  # half-covered pixel, premultiplied
+    bg = np.array([[[1.0, 1.0, 1.0]]], np.float32)
+    assert backgrounds.composite(fg, bg)[0, 0] == pytest.approx([0.7, 0.6, 0.5])
+
+
+@needs_bpy
+@pytest.mark.slow
+def test_photo_folder_shows_behind_the_objects(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (64, 48), (200, 30, 40)).save(photos / "red.png")
+    params = tiny_params(num_images=2, shard_size=2)
+    params["render"].update(background={"hdri": 0, "procedural": 0, "photos": 1, "photos_dir": "photos"},
+                            distractors={"count": [0, 0]})
+    pfile = write_params(tmp_path / "params.yaml", params)
+    assert render_main(["--params", str(pfile), "--out", str(tmp_path / "out")]) == 0
+    data = json.loads((tmp_path / "out" / "annotations.json").read_text())
+    for image in data["images"]:
+        rgb = np.asarray(Image.open(tmp_path / "out" / image["file_name"]))
+        meta = json.loads((tmp_path / "out" / image["meta_file"]).read_text())
+        assert meta["background"]["kind"] == "photos"
+        covered = np.zeros(rgb.shape[:2], bool)
+        for a in (a for a in data["annotations"] if a["image_id"] == image["id"]):
+            covered |= mask_utils.decode(a["segmentation"]).astype(bool)
+        # pixels far from every object show the photo exactly (objects below min size aside)
+        free = ~covered
+        assert (np.abs(rgb[free].astype(int) - [200, 30, 40]).max(axis=1) <= 1).mean() > 0.5
