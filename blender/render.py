@@ -172,7 +172,8 @@ def main(argv: list[str]) -> int:
         print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
         return 2
     if args.check:
-        facts = {n: {"radius": t.radius, "keypoints_local": t.keypoints_local.round(6).tolist(),
+        facts = {n: {"radius": t.radius, "center": t.center.round(6).tolist(), "extent": t.extent,
+                     "keypoints_local": t.keypoints_local.round(6).tolist(),
                      "slots": t.slot_names} for n, t in renderer.scene.templates.items()}
         print("RIG2KP_CHECK " + json.dumps(facts))
         return 0

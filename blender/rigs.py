@@ -26,19 +26,20 @@ class RigTemplate:
     obj: bpy.types.Object  # hidden template; instances copy it
     keypoints_local: np.ndarray  # K x 3, object space, metres
     radius: float  # bounding sphere radius about the origin, metres
+    center: np.ndarray  # bounding box centre, object space, metres
+    extent: float  # largest distance of a vertex from `center`, metres
     slot_names: list[str]
 
 
 def _mesh_from_shape(name: str, shape: shapes.Shape) -> bpy.types.Object:
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata(shape.vertices.tolist(), [], [list(f) for f in shape.faces])
-    mesh.polygons.foreach_set("material_index", shape.face_slots)
+    for slot in shape.slot_names:
+        mesh.materials.append(bpy.data.materials.new(f"{name}.{slot}"))
+    mesh.polygons.foreach_set("material_index", shape.face_slots)  # after the slots exist, or it is clamped
     mesh.update()
     obj = bpy.data.objects.new(name, mesh)
     bpy.context.scene.collection.objects.link(obj)
-    for slot in shape.slot_names:
-        mat = bpy.data.materials.new(f"{name}.{slot}")
-        obj.data.materials.append(mat)
     for group, indices in shape.groups.items():
         obj.vertex_groups.new(name=group).add(indices, 1.0, "REPLACE")
     return obj
@@ -163,20 +164,17 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
                 empties[o.name] = np.array(o.matrix_world.translation) * unit
     obj = _bake(src, f"{name}.template", unit)
     file_to_metres = np.array(src.matrix_world) * unit if kind == "file" else np.eye(4)
-    obj.data.materials.clear()
-    for mat in src.data.materials:
-        obj.data.materials.append(mat)
+    if not obj.data.materials:  # a bare mesh file still gets one slot, so "*" ranges apply to it
+        obj.data.materials.append(bpy.data.materials.new(f"{name}.surface"))
     slot_names = [m.name.split(".")[-1] if m and kind != "file" else (m.name if m else f"slot{i}")
                   for i, m in enumerate(obj.data.materials)]
-    try:
-        obj.data.shade_smooth()
-    except AttributeError:
-        obj.data.polygons.foreach_set("use_smooth", [True] * len(obj.data.polygons))
-    if kind != "box":
+    if kind != "box":  # curved shapes shade smooth, keeping creases sharper than ~35 degrees
         try:
+            obj.data.shade_smooth()
             obj.data.set_sharp_from_angle(angle=0.6)
-        except AttributeError:
-            pass
+        except AttributeError:  # Blender < 4.1
+            obj.data.polygons.foreach_set("use_smooth", [True] * len(obj.data.polygons))
+            obj.data.use_auto_smooth, obj.data.auto_smooth_angle = True, 0.6
 
     verts = _vertices(obj.data)
     keypoints = []
@@ -203,4 +201,6 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
     radius = float(max(np.linalg.norm(verts, axis=1).max(), np.linalg.norm(kp_arr, axis=1).max()))
     obj.hide_render = True
     obj.location = (0.0, 0.0, -1000.0)
-    return RigTemplate(name, obj, kp_arr, radius, slot_names)
+    center = (verts.min(axis=0) + verts.max(axis=0)) / 2
+    extent = float(np.linalg.norm(verts - center, axis=1).max())
+    return RigTemplate(name, obj, kp_arr, radius, center, extent, slot_names)

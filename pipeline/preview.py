@@ -22,24 +22,24 @@ from PIL import Image
 from blender.camera import look_at, spherical_position
 from blender.sampling import sample_material
 from pipeline.draw import contact_sheet, draw_annotations
-from pipeline.render import BLENDER_SCRIPT, RenderError, blender_command, check_rigs, make_spec
+from pipeline.render import RenderError, blender_command, check_rigs, make_spec
 from pipeline.schema import ParamsError, load_params
 
 
-def turntable_scenes(rig: str, rig_spec: dict, radius: float, views: int, size: int, elevation_deg: float,
-                     seed: int) -> list[dict]:
-    """One instance at the origin; the camera circles it at a distance that frames its bounding sphere."""
+def turntable_scenes(rig: str, rig_spec: dict, center, extent: float, views: int, size: int,
+                     elevation_deg: float, seed: int) -> list[dict]:
+    """One instance at the origin; the camera circles its box centre at a distance that frames it."""
     focal, sensor = 50.0, 36.0
-    distance = 1.3 * radius / math.tan(math.atan(sensor / 2 / focal))
+    distance = 1.3 * extent / (sensor / 2 / focal)
     rng = np.random.default_rng(seed)
     materials = {name: sample_material(rng, r) for name, r in sorted(rig_spec["materials"].items())}
     scenes = []
     for k in range(views):
         az = 2 * math.pi * k / views - math.pi / 2
-        pos = spherical_position((0, 0, 0), distance, math.radians(elevation_deg), az)
+        pos = spherical_position(center, distance, math.radians(elevation_deg), az)
         scenes.append({
             "index": k, "width": size, "height": size,
-            "camera": {"camera_to_world": look_at(pos, (0, 0, 0)).tolist(), "focal_mm": focal, "sensor_mm": sensor},
+            "camera": {"camera_to_world": look_at(pos, center).tolist(), "focal_mm": focal, "sensor_mm": sensor},
             "cycles_seed": k,
             "objects": [{"rig": rig, "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0], "scale": 1.0,
                          "materials": materials}],
@@ -66,7 +66,8 @@ def preview(params_path: Path, rig: str, views: int, size: int, elevation: float
         tmp = Path(tmp)
         (tmp / "spec.json").write_text(json.dumps(spec))
         facts = check_rigs(tmp / "spec.json", tmp / "out", blender)
-        scenes = turntable_scenes(rig, spec["rigs"][rig], facts[rig]["radius"], views, size, elevation, params.seed)
+        scenes = turntable_scenes(rig, spec["rigs"][rig], facts[rig]["center"], facts[rig]["extent"], views,
+                                  size, elevation, params.seed)
         (tmp / "scenes.json").write_text(json.dumps(scenes))
         cmd = blender_command(blender, ["--spec", str(tmp / "spec.json"), "--out", str(tmp / "out"),
                                         "--scenes", str(tmp / "scenes.json"), "--merge"])
