@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from blender.exr import find_channel, read_exr
 from tests.conftest import needs_bpy
@@ -157,3 +158,33 @@ def test_known_scene_visibility_and_corner_pixels(tmp_path):
     x0, y0, w, h = box["bbox"]
     assert abs(x0 - (W / 2 - half)) <= 1 and abs(w - 2 * half) <= 2 and abs(h - 2 * half) <= 2
     assert abs(box["area"] - (2 * half) ** 2) < 0.08 * (2 * half) ** 2
+
+
+def test_glue_tube_parts_take_their_own_materials(tmp_path):
+    """Body, printed label and cap are separate material slots: each shows its own colour."""
+    params = {"rigs": {"glue_tube": {"mesh": {"type": "glue_tube"},
+                                     "keypoints": [{"name": "head", "vertex_group": "head"},
+                                                   {"name": "tail", "vertex_group": "tail"}],
+                                     "materials": {"body": {}, "label": {}, "cap": {}}}},
+              "render": {"samples": 8, "denoise": False, "distractors": {"count": [0, 0]}}}
+    cam = look_along_y()
+    cam[:3, 3] = (0, -0.25, 0)
+    scene = base_scene(200, 80, cam, 50.0)
+    scene["lights"] = []
+    scene["world"]["strength"] = 1.0
+    colors = {"body": (0.8, 0.6, 0.0), "label": (0.0, 0.1, 0.8), "cap": (0.01, 0.01, 0.01)}
+    scene["objects"] = [{"rig": "glue_tube", "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0],
+                         "scale": 1.0, "materials": {k: material(c) for k, c in colors.items()}}]
+    out = render_scenes(tmp_path, params, [scene], keep_passes=False)
+    coco = json.loads((out / "annotations.json").read_text())
+    (hx, hy, _), (tx, ty, _) = np.array(coco["annotations"][0]["keypoints"]).reshape(-1, 3)
+    rgb = np.asarray(Image.open(out / "images" / "000000.png")).astype(float)
+
+    def colour_at(t):  # fraction of the way from tail to head, along the tube's axis
+        x, y = tx + t * (hx - tx), ty + t * (hy - ty)
+        return rgb[int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2].reshape(-1, 3).mean(axis=0)
+
+    body, label, cap = colour_at(0.18), colour_at(0.5), colour_at(0.92)
+    assert body[0] > body[2] + 60 and body[1] > body[2] + 40  # yellow
+    assert label[2] > label[0] + 60  # blue
+    assert cap.max() < 0.6 * body.max()  # black (with a highlight at most)
