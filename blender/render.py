@@ -104,13 +104,13 @@ class Renderer:
         t1 = time.perf_counter()
 
         exr = self.out / "passes" / f"{index:06d}.exr" if self.keep_passes else self.tmp / "passes.exr"
-        self.scene.render()
+        exrs = self.scene.render(exr)
         t2 = time.perf_counter()
         self.scene.save_passes(exr)
 
-        channels = read_exr(exr, keep=lambda name: "Noisy" not in name)
-        index_map = np.rint(find_channel(channels, ("IndexOB", "Object Index"), "X")).astype(np.int32)
-        rgba = np.stack([find_channel(channels, ("Combined",), c) for c in "RGBA"], axis=-1)
+        passes = [read_exr(p, keep=lambda name: "Noisy" not in name) for p in exrs]
+        index_map = np.rint(find_channel(passes[-1], ("IndexOB", "Object Index"), "X")).astype(np.int32)
+        rgba = np.stack([find_channel(passes[0], ("Combined",), c) for c in "RGBA"], axis=-1)
         bg = sample["background"]
         if bg["kind"] == "procedural":
             rgb = backgrounds.composite(rgba, backgrounds.procedural(bg["pattern"], bg["seed"], height, width))

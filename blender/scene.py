@@ -55,21 +55,23 @@ def configure_render(scene, render_cfg: dict, threads: int) -> None:
     scene.view_settings.exposure, scene.view_settings.gamma = 0.0, 1.0
     vl = scene.view_layers[0]
     vl.use_pass_object_index = True
-    if scene.render.engine == "CYCLES":
-        c = scene.cycles
-        c.samples = render_cfg["samples"]
-        c.use_adaptive_sampling = False
-        c.use_denoising = render_cfg["denoise"] and _has_denoiser()
-        c.denoising_prefilter = "FAST"  # ACCURATE triples the denoiser's time for little gain here
-        if hasattr(c, "denoising_quality"):  # Blender >= 4.1
-            c.denoising_quality = "FAST"
-        if hasattr(vl, "cycles"):
-            vl.cycles.denoising_store_passes = False
-        c.max_bounces = 4
-        c.caustics_reflective = c.caustics_refractive = False
-        c.pixel_filter_type = "BOX"  # the index pass and keypoints then share one pixel footprint
-        c.filter_width = 1.0
-        _cycles_device(c, render_cfg["device"])
+    c = scene.cycles  # Cycles renders the images, or (with EEVEE) a 1-sample object-index pass
+    eevee = scene.render.engine != "CYCLES"
+    if eevee and hasattr(scene, "eevee"):
+        scene.eevee.taa_render_samples = render_cfg["samples"]
+    c.samples = 1 if eevee else render_cfg["samples"]
+    c.use_adaptive_sampling = False
+    c.use_denoising = render_cfg["denoise"] and not eevee and _has_denoiser()
+    c.denoising_prefilter = "FAST"  # ACCURATE triples the denoiser's time for little gain here
+    if hasattr(c, "denoising_quality"):  # Blender >= 4.1
+        c.denoising_quality = "FAST"
+    if hasattr(vl, "cycles"):
+        vl.cycles.denoising_store_passes = False
+    c.max_bounces = 4
+    c.caustics_reflective = c.caustics_refractive = False
+    c.pixel_filter_type = "BOX"  # the index pass and keypoints then share one pixel footprint
+    c.filter_width = 1.0
+    _cycles_device(c, render_cfg["device"])
     set_multilayer_exr(r.image_settings)
 
 
@@ -232,8 +234,7 @@ class Scene:
         self.camera.data.lens = cam["focal_mm"]
         self.camera.data.sensor_width = cam["sensor_mm"]
         self.camera.matrix_world = Matrix(cam["camera_to_world"])
-        if r.engine == "CYCLES":
-            scene.cycles.seed = sample["cycles_seed"]
+        scene.cycles.seed = sample["cycles_seed"]
         r.film_transparent = sample["background"]["kind"] != "hdri"
 
         shown, used = [], {name: 0 for name in self.instances}
@@ -305,9 +306,25 @@ class Scene:
                 out[i] = float(np.linalg.norm(np.array(loc) - origin))
         return out
 
-    def render(self) -> None:
+    def render(self, exr_path: Path) -> list[Path]:
+        """Render one image; returns the multilayer EXRs holding its Combined and object-index passes.
+
+        Cycles writes both in one render. EEVEE has no object-index pass, so with EEVEE the
+        RGB comes from EEVEE and the index from a 1-sample Cycles render of the same scene.
+        """
+        r = self.scene.render
         bpy.ops.render.render(write_still=False)
+        if r.engine == "CYCLES":
+            return [exr_path]
+        rgb = exr_path.with_name(exr_path.stem + ".rgb.exr")
+        bpy.data.images["Render Result"].save_render(str(rgb), scene=self.scene)
+        engine, r.engine = r.engine, "CYCLES"
+        try:
+            bpy.ops.render.render(write_still=False)
+        finally:
+            r.engine = engine
+        return [rgb, exr_path]
 
     def save_passes(self, exr_path: Path) -> None:
-        """Every pass of the last render (Combined, object index) to one multilayer EXR."""
+        """Every pass of the last render to one multilayer EXR."""
         bpy.data.images["Render Result"].save_render(str(exr_path), scene=self.scene)
