@@ -22,7 +22,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from blender import coco
-from pipeline.schema import ParamsError, Params, load_params
+from pipeline.schema import Params, ParamsError, load_params
 from pipeline.schema.rigs import MaterialRanges
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=None, help="parallel Blender processes (default: params)")
     p.add_argument("--blender", default=None, help="path of a Blender binary to use instead of the bpy package")
     p.add_argument("--range", type=parse_range, default=None, help="render only images START:END (no merge)")
+    p.add_argument("--metrics", type=Path, default=None,
+                   help="also write the dataset stats here (for `dvc metrics show`; outside the --out folder)")
     p.add_argument("--write-spec", type=Path, default=None,
                    help="only validate params and write the resolved spec for blender/render.py")
     args = p.parse_args(argv)
@@ -197,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     if data is not None:
         print(f"wrote {args.out / 'annotations.json'}: {len(data['images'])} images, "
               f"{len(data['annotations'])} instances")
+        if args.metrics:
+            args.metrics.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(args.out / "stats.json", args.metrics)
     return 0
 
 
