@@ -128,14 +128,17 @@ def render_dataset(params: Params, params_path: Path, out: Path, workers: int | 
         except RenderError:
             run_blender(blender, args)  # one retry: finished images are kept, so it resumes
 
-    start_done = sum(coco.meta_path(out, i).is_file() for a, b in ranges for i in range(a, b))
-    bar = tqdm(total=total, initial=start_done, unit="img", desc="render", disable=not progress)
+    def finished() -> int:
+        return sum(coco.meta_path(out, i).is_file() for a, b in ranges for i in range(a, b))
+
+    bar = tqdm(total=total, initial=finished(), unit="img", desc="render", disable=not progress)
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(pending) or 1))) as pool:
         futures = [pool.submit(one, s) for s in pending]
         while not all(f.done() for f in futures):
             time.sleep(0.5)
-            bar.update(sum(coco.meta_path(out, i).is_file() for a, b in ranges for i in range(a, b)) - bar.n)
-        bar.update(sum(coco.meta_path(out, i).is_file() for a, b in ranges for i in range(a, b)) - bar.n)
+            if finished() > bar.n:
+                bar.update(finished() - bar.n)
+        bar.update(finished() - bar.n)
         bar.close()
         for f in futures:
             f.result()
