@@ -27,7 +27,7 @@ def _value_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.nda
 
 
 def procedural(pattern: str, seed: int, height: int, width: int) -> np.ndarray:
-    """A textured background: noise, gradient, checker, stripes or blobs, in two to four colours."""
+    """A textured background: noise, gradient, checker, stripes, blobs or wood grain."""
     rng = np.random.default_rng(seed)
     colors = rng.uniform(0.05, 0.95, size=(4, 3))
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
@@ -44,6 +44,11 @@ def procedural(pattern: str, seed: int, height: int, width: int) -> np.ndarray:
         t = ((np.floor(along * n) + np.floor(across * n)) % 2).astype(np.float32)
     elif pattern == "stripes":
         t = 0.5 + 0.5 * np.sin(along * 2 * np.pi * rng.uniform(3, 25))
+    elif pattern == "wood":  # a desk: warped grain lines in browns
+        colors[:2] = rng.uniform(0.25, 0.75) * np.array([[1.0, 0.72, 0.45], [0.8, 0.55, 0.3]]) * rng.uniform(0.8, 1.2)
+        warp = _value_noise(rng, height, width, 6) * rng.uniform(0.5, 2.0)
+        t = 0.5 + 0.5 * np.sin((along + 0.08 * warp) * 2 * np.pi * rng.uniform(8, 30))
+        t = 0.6 * t + 0.4 * _value_noise(rng, height, width, 20)
     elif pattern == "blobs":
         t = np.zeros((height, width), np.float32)
         for _ in range(6):

@@ -18,7 +18,7 @@ from .camera import look_at, spherical_position
 # Blender ships these HDRIs in datafiles/studiolights/world/ since 2.80 (3.4 to 5.x alike).
 HDRI_NAMES = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
 DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
-PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs")
+PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs", "wood")
 STREAMS = {"camera": 0, "objects": 1, "distractors": 2, "lights": 3, "world": 4, "background": 5, "materials": 6}
 
 
