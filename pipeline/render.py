@@ -142,12 +142,18 @@ def render_dataset(params: Params, params_path: Path, out: Path, workers: int | 
         bar.close()
         for f in futures:
             f.result()
-    if not merge:
-        return None
+    return merge_dataset(params, params_path, out) if merge else None
+
+
+def merge_dataset(params: Params, params_path: Path, out: Path) -> dict:
+    """annotations.json and stats.json from every image's meta file (all must be finished)."""
+    spec = make_spec(params, params_path)
+    spec_file = out / "spec.json"
+    if spec_file.is_file() and json.loads(spec_file.read_text()) != spec:
+        raise ParamsError(f"{out}/spec.json: the images there were rendered from other params; render again")
     data = coco.merge(spec, out, params.render.num_images)
     coco.write_json(out / "annotations.json", data)
-    stats = dataset_stats(data)
-    (out / "stats.json").write_text(json.dumps(stats, indent=1) + "\n")
+    (out / "stats.json").write_text(json.dumps(dataset_stats(data), indent=1) + "\n")
     return data
 
 
@@ -173,6 +179,23 @@ def parse_range(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+SHARD_ENV = ("SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX")  # SLURM arrays, Kubernetes indexed Jobs
+
+
+def shard_from(text: str, num_images: int, shard_size: int) -> tuple[int, int]:
+    """`--shard N` or `--shard env` (the scheduler's task index) to that shard's index range."""
+    if text == "env":
+        found = [os.environ[k] for k in SHARD_ENV if k in os.environ]
+        if not found:
+            raise ParamsError(f"--shard env: none of {', '.join(SHARD_ENV)} is set")
+        text = found[0]
+    all_shards = shards(num_images, shard_size)
+    if not text.isdigit() or int(text) >= len(all_shards):
+        raise ParamsError(f"--shard {text}: expected 0..{len(all_shards) - 1} "
+                          f"({num_images} images in shards of {shard_size})")
+    return all_shards[int(text)]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m pipeline.render", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -181,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=None, help="parallel Blender processes (default: params)")
     p.add_argument("--blender", default=None, help="path of a Blender binary to use instead of the bpy package")
     p.add_argument("--range", type=parse_range, default=None, help="render only images START:END (no merge)")
+    p.add_argument("--shard", default=None,
+                   help="render only shard N of render.shard_size images (no merge); `env` takes N from "
+                        "SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX")
+    p.add_argument("--merge-only", action="store_true",
+                   help="render nothing: merge finished shards into annotations.json (fails if any is missing)")
     p.add_argument("--metrics", type=Path, default=None,
                    help="also write the dataset stats here (for `dvc metrics show`; outside the --out folder)")
     p.add_argument("--write-spec", type=Path, default=None,
@@ -194,9 +222,15 @@ def main(argv: list[str] | None = None) -> int:
             args.write_spec.write_text(json.dumps(spec, indent=1) + "\n")
             print(f"wrote {args.write_spec}")
             return 0
-        data = render_dataset(params, args.params, args.out, args.workers, args.blender,
-                              only=args.range, merge=args.range is None)
-    except (ParamsError, RenderError) as exc:
+        if args.merge_only:
+            data = merge_dataset(params, args.params, args.out)
+        else:
+            only = args.range
+            if args.shard is not None:
+                only = shard_from(args.shard, params.render.num_images, params.render.shard_size)
+            data = render_dataset(params, args.params, args.out, args.workers, args.blender,
+                                  only=only, merge=only is None)
+    except (ParamsError, RenderError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if data is not None:

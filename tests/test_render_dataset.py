@@ -104,3 +104,19 @@ def test_changed_params_start_clean(rendered, tmp_path):
     params = load_params(pfile, {"seed": 8, "render.num_images": 1})
     render_dataset(params, pfile, copy, progress=False)
     assert sorted(p.name for p in (copy / "meta").iterdir()) == ["000000.json"]
+
+
+def test_scheduler_shards_then_merge(rendered, tmp_path, monkeypatch):
+    """SLURM/Kubernetes style: each task renders its shard from its index; a last step merges."""
+    pfile, out = rendered
+    farm = tmp_path / "farm"
+    assert render_main(["--params", str(pfile), "--out", str(farm), "--merge-only"]) == 2  # nothing yet
+    for task in ("1", "0"):
+        monkeypatch.setenv("SLURM_ARRAY_TASK_ID", task)
+        assert render_main(["--params", str(pfile), "--out", str(farm), "--shard", "env"]) == 0
+        assert not (farm / "annotations.json").exists()
+    monkeypatch.delenv("SLURM_ARRAY_TASK_ID")
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "2")  # only shards 0 and 1 exist (4 images, 2 a shard)
+    assert render_main(["--params", str(pfile), "--out", str(farm), "--shard", "env"]) == 2
+    assert render_main(["--params", str(pfile), "--out", str(farm), "--merge-only"]) == 0
+    assert (farm / "annotations.json").read_bytes() == (out / "annotations.json").read_bytes()
