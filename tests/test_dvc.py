@@ -36,4 +36,17 @@ def test_every_declared_param_exists_in_the_schema():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     for name in stages:
         for key in stage_params(name):
-            assert key.split(".")[0] in Params.model_fields, (name, key)
+            model, *rest = key.split(".")
+            assert model in Params.model_fields, (name, key)
+            cls = Params.model_fields[model].annotation
+            for part in rest:  # dotted keys name real fields of the section's model
+                assert part in cls.model_fields, (name, key)
+                cls = cls.model_fields[part].annotation
+
+
+def test_augment_stage_declares_every_field_that_changes_its_output():
+    from pipeline.schema import AugmentConfig
+
+    declared = {k.split(".", 1)[1] for k in stage_params("augment") if k.startswith("augment.")}
+    assert declared == set(AugmentConfig.model_fields) - {"workers"}  # workers only changes speed
+    assert {"seed", "mix"} <= stage_params("mix")

@@ -1,9 +1,59 @@
-"""Schema of the `mix` section (owned by pipeline/mix.py)."""
+"""Schema of the `mix` section (owned by pipeline/mix.py): real exports and how to split."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from .common import Strict
 
 
+class RealSource(Strict):
+    """One real COCO keypoint export (CVAT, Label Studio, COCO Annotator, Roboflow, plain COCO).
+
+    Paths are relative to the folder of params.yaml. Names map onto the rigs: a category or
+    keypoint not listed keeps its own name; mapping a name to null drops it.
+    """
+
+    path: Path  # the export's folder
+    annotations: Path = Path("annotations.json")  # relative to `path`
+    images: Path | None = None  # folder that `file_name`s are relative to; default: the JSON's folder
+    name: str | None = None  # label in output paths and stats; default: the folder's name
+    categories: dict[str, str | None] = {}  # export category name -> rig name (null: drop)
+    keypoints: dict[str, dict[str, str | None]] = {}  # rig -> {export keypoint: rig keypoint | null}
+    split: Literal["auto", "train", "val", "test"] = "auto"  # auto: by mix.val / mix.test
+    oversample: int = Field(1, ge=1, le=99)  # each train image appears this many times
+    pixel_offset: Literal["auto"] | float = "auto"  # added to x, y; auto: 0.5 if all are integers
+    pair_boxes: bool = False  # Label Studio: join keypoint-only annotations to their enclosing box
+
+    def label(self) -> str:
+        """The source's name: `name`, else its folder's name with odd characters made '_'."""
+        if self.name:
+            return self.name
+        folder = self.path.name or self.path.resolve().name
+        return re.sub(r"[^A-Za-z0-9_-]", "_", folder) or "real"
+
+
 class MixConfig(Strict):
-    pass
+    real: list[RealSource] = []
+    val: float = Field(0.15, ge=0, lt=1)  # fraction of real images (of synthetic when no real)
+    test: float = Field(0.15, ge=0, lt=1)
+    synthetic_val: float = Field(0.1, ge=0, lt=1)  # synthetic held out for val_synthetic.json
+    synthetic_per_real: float | None = Field(None, gt=0)  # train ratio; None: all synthetic
+    copy_images: bool = False  # copy image files into the output instead of symlinking
+
+    @model_validator(mode="after")
+    def _fractions(self):
+        if self.val + self.test >= 1:
+            raise ValueError(f"val + test: expected < 1 so train keeps images, got {self.val + self.test}")
+        names = [r.label() for r in self.real]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"real: sources named {dup} more than once; give each a distinct `name`")
+        for i, r in enumerate(self.real):
+            if r.name is not None and not r.name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"real[{i}].name {r.name!r}: expected letters, digits, '_' or '-'")
+        return self

@@ -1,0 +1,492 @@
+"""Augment stage: K albumentations copies of every image of a COCO keypoint folder.
+
+    python -m pipeline.augment --params params.yaml --input data/synthetic --output data/augmented
+
+Geometry stays exact: instance masks (decoded from RLE) move with the image and give the new
+bbox, area and RLE; keypoints that leave the image become v=0 at (0, 0); instances with fewer
+than `min_visible_px` mask pixels left are dropped; a mirror image (any flip, transpose...)
+swaps the rig's flip pairs. Each copy is seeded from (params.seed, image, copy), so the output
+does not depend on the number of workers. Finished images are kept when the run is repeated
+with the same params and input (resume); the output is rebuilt when either changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import json
+import os
+import shutil
+import sys
+from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from pipeline import coco
+from pipeline.schema import AugmentConfig, ParamsError, load_params
+from pipeline.schema.augment import Transform
+from pipeline.stats import dataset_stats
+
+SALT = 0xA06  # separates this stage's random streams from the other stages'
+# albumentations transforms whose keypoint maths scale x, y by the size ratio (x' = s x), which
+# is exact for continuous coordinates; all the others (flips, rotations, warps) map pixel
+# *indices* like OpenCV does (x' = W - 1 - x), exact for coordinates of pixel centres.
+SCALING = {
+    "Resize",
+    "LongestMaxSize",
+    "SmallestMaxSize",
+    "RandomScale",
+    "RandomSizedCrop",
+    "RandomResizedCrop",
+    "RandomSizedBBoxSafeCrop",
+    "CropAndPad",
+}
+
+
+class AugmentError(ValueError):
+    """Input or output that the stage cannot use; names the file and what was expected."""
+
+
+# ----------------------------------------------------------------- the albumentations pipeline
+
+
+def _shift(keypoints: np.ndarray, delta: float, **_) -> np.ndarray:
+    out = keypoints.copy()
+    out[:, :2] += delta
+    return out
+
+
+def _build(t: Transform):
+    """One transform; scaling ones are wrapped to run in continuous coordinates."""
+    import albumentations as A  # noqa: N812
+
+    obj = t.instantiate([_build(c) for c in t.transforms] if t.transforms is not None else None)
+    if t.name not in SCALING:
+        return obj
+    p, obj.p = obj.p, 1.0
+    return A.Sequential(
+        [
+            A.Lambda(keypoints=functools.partial(_shift, delta=0.5)),
+            obj,
+            A.Lambda(keypoints=functools.partial(_shift, delta=-0.5)),
+        ],
+        p=p,
+    )
+
+
+def build_pipeline(cfg: AugmentConfig):
+    """albumentations Compose over pixel-index keypoints, keeping every keypoint (we set v)."""
+    import albumentations as A  # noqa: N812
+
+    return A.Compose(
+        [_build(t) for t in cfg.transforms],
+        keypoint_params=A.KeypointParams(format="xy", remove_invisible=False),
+        strict=True,
+    )
+
+
+def copy_seed(seed: int, image_id: int, copy: int) -> int:
+    return int(np.random.SeedSequence([seed, SALT, image_id, copy]).generate_state(1)[0])
+
+
+def _orientation(p: np.ndarray) -> float:
+    (ax, ay), (bx, by), (cx, cy) = p[:, :2]
+    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
+
+
+def pack_masks(masks: list[np.ndarray]) -> np.ndarray:
+    """Instance masks as bits of one uint8 image (bit i % 8 of channel i // 8): one warp moves
+    them all, exactly, because masks are resampled with nearest neighbour (checked in params)."""
+    h, w = masks[0].shape
+    # built transposed: masks from pycocotools are column-major, so this reads them in order
+    planes = np.zeros(((len(masks) + 7) // 8, w, h), np.uint8)
+    for i, m in enumerate(masks):
+        planes[i // 8] |= (m.T != 0).view(np.uint8) << np.uint8(i % 8)
+    packed = np.ascontiguousarray(planes.transpose(2, 1, 0))
+    return packed[..., 0] if packed.shape[2] == 1 else packed
+
+
+def unpack_masks(packed: np.ndarray, n: int) -> list[np.ndarray]:
+    """The n masks, column-major (what pycocotools encodes without another copy)."""
+    planes = np.ascontiguousarray((packed[..., None] if packed.ndim == 2 else packed).transpose(2, 1, 0))
+    return [((planes[i // 8] >> np.uint8(i % 8)) & np.uint8(1)).T for i in range(n)]
+
+
+def input_masks(anns: list[dict], h: int, w: int) -> np.ndarray | None:
+    """The packed instance masks of one input image (decoded once for all its copies)."""
+    return pack_masks([coco.decode_mask(a["segmentation"], h, w) for a in anns]) if anns else None
+
+
+def augment_image(
+    pipeline,
+    image: np.ndarray,
+    anns: list[dict],
+    cats: dict[int, dict],
+    seed: int,
+    min_visible_px: int,
+    packed: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[dict], dict]:
+    """One augmented copy: (RGB image, annotations without ids, counts of what was lost).
+
+    Keypoints enter albumentations as pixel indices (x - 0.5, y - 0.5) and come back as
+    continuous pixel coordinates. Three probe points tell whether the result is mirrored.
+    """
+    h, w = image.shape[:2]
+    kps = [np.asarray(a["keypoints"], np.float32).reshape(-1, 3) for a in anns]
+    probes = np.array([[0.25 * w, 0.25 * h], [0.75 * w, 0.25 * h], [0.25 * w, 0.75 * h]], np.float32)
+    points = np.concatenate([k[:, :2] - 0.5 for k in kps] + [probes]) if kps else probes
+    pipeline.set_random_seed(seed)
+    data = {"image": image, "keypoints": points}
+    if anns:
+        data["mask"] = packed if packed is not None else input_masks(anns, h, w)
+    out = pipeline(**data)
+    moved = np.asarray(out["keypoints"], np.float64)
+    if len(moved) != len(points):
+        raise AugmentError(
+            f"a transform dropped keypoints ({len(points)} -> {len(moved)}); remove it from augment.transforms"
+        )
+    img = out["image"]
+    h2, w2 = img.shape[:2]
+    mirrored = _orientation(moved[-3:]) * _orientation(probes) < 0
+    lost = {"instances_dropped": 0, "keypoints_left_image": 0}
+    result, start = [], 0
+    masks = unpack_masks(out["mask"], len(anns)) if anns else []
+    for a, k, mask in zip(anns, kps, masks, strict=True):
+        xy = moved[start : start + len(k), :2] + 0.5
+        start += len(k)
+        rle = coco.encode_mask(mask)
+        bbox, area = coco.rle_bbox_area(rle)
+        if area < min_visible_px:
+            lost["instances_dropped"] += 1
+            continue
+        new = np.zeros_like(k, dtype=np.float64)
+        for j in range(len(k)):
+            x, y = xy[j]
+            if k[j, 2] <= 0:
+                continue
+            if not (0 <= x < w2 and 0 <= y < h2):
+                lost["keypoints_left_image"] += 1
+                continue
+            new[j] = (round(float(x), 3), round(float(y), 3), k[j, 2])
+        if mirrored:
+            for i, j in coco.flip_index_pairs(cats[a["category_id"]]):
+                new[[i, j]] = new[[j, i]]
+        flat = [float(v) if i % 3 < 2 else int(v) for i, v in enumerate(new.reshape(-1))]
+        extras = {key: val for key, val in a.items() if key not in _REBUILT}
+        result.append(
+            {
+                "category_id": a["category_id"],
+                "keypoints": flat,
+                "num_keypoints": coco.num_visible(flat),
+                "bbox": bbox,
+                "area": area,
+                "segmentation": rle,
+                "iscrowd": a.get("iscrowd", 0),
+                **extras,
+            }
+        )
+    return img, result, lost
+
+
+_REBUILT = {
+    "id",
+    "image_id",
+    "category_id",
+    "keypoints",
+    "num_keypoints",
+    "bbox",
+    "area",
+    "segmentation",
+    "iscrowd",
+}
+
+
+# ------------------------------------------------------------------------------ the stage
+
+
+def copy_name(file_name: str, copy: int) -> str:
+    """`images/000012.png` -> `images/000012_aug2.png`; copy 0 keeps the name."""
+    if copy == 0:
+        return file_name
+    root, ext = os.path.splitext(file_name)  # strings, not Path: this runs for every copy
+    return f"{root}_aug{copy}{ext}"
+
+
+def copies_of(cfg: AugmentConfig) -> list[int]:
+    return ([0] if cfg.keep_original else []) + list(range(1, cfg.copies + 1))
+
+
+_STATE: dict = {}
+
+
+def _init_worker(cfg_json: str, seed: int, src: str, dst: str, cats: dict, threads: int | None):
+    if threads is not None:
+        cv2.setNumThreads(threads)
+    cfg = AugmentConfig.model_validate_json(cfg_json)
+    if "log" in _STATE:  # left open by an earlier run in this process that failed
+        _STATE.pop("log").close()
+    _STATE.update(cfg=cfg, pipeline=build_pipeline(cfg), seed=seed, src=Path(src), dst=Path(dst), cats=cats)
+
+
+def _work(task: tuple[int, dict, list[dict]]) -> dict:
+    """Every copy of one input image; writes the images, then a part file (the resume marker)."""
+    rank, image, anns = task
+    s = _STATE
+    cfg: AugmentConfig = s["cfg"]
+    src_file = s["src"] / image["file_name"]
+    bgr = cv2.imread(str(src_file), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise AugmentError(f"{src_file}: cannot read image (images[id={image['id']}])")
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    n = cfg.copies + 1
+    packed = input_masks(anns, *rgb.shape[:2]) if cfg.copies else None
+    records, lost_total = [], {"instances_dropped": 0, "keypoints_left_image": 0}
+    for c in copies_of(cfg):
+        new_id = rank * n + c + 1
+        name = copy_name(image["file_name"], c)
+        target = s["dst"] / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if c == 0:
+            out_img, out_anns = (
+                rgb,
+                [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in anns],
+            )
+            shutil.copyfile(src_file, target)
+        else:
+            out_img, out_anns, lost = augment_image(
+                s["pipeline"],
+                rgb,
+                anns,
+                s["cats"],
+                copy_seed(s["seed"], image["id"], c),
+                cfg.min_visible_px,
+                packed,
+            )
+            for key in lost:
+                lost_total[key] += lost[key]
+            _write_image(target, out_img, cfg.jpeg_quality)
+        rec = {
+            k: v for k, v in image.items() if k not in ("id", "file_name", "width", "height", "meta_file", "augment")
+        }
+        img_rec = {
+            "id": new_id,
+            "file_name": name,
+            "width": int(out_img.shape[1]),
+            "height": int(out_img.shape[0]),
+            **rec,
+            "augment": {"image_id": image["id"], "copy": c},
+        }
+        records.append({"image": img_rec, "annotations": out_anns})
+    part = {"records": records, "lost": lost_total}
+    # written after the images: a part file that reads back means this input image is done
+    if "log" not in s:  # one append-only file per process: opening a file per image costs
+        s["log"] = open(s["dst"] / ".parts" / f"{os.getpid()}.jsonl", "a")  # noqa: SIM115
+    s["log"].write(json.dumps({"rank": rank, **part}, separators=(",", ":")) + "\n")
+    s["log"].flush()
+    return part
+
+
+def _write_image(path: Path, rgb: np.ndarray, jpeg_quality: int) -> None:
+    bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
+    if not cv2.imwrite(str(path), bgr, params):
+        raise AugmentError(f"{path}: cannot write image")
+
+
+def check_input(data: dict, root: Path) -> None:
+    """Everything the stage needs, checked before any work; all problems in one message."""
+    problems = []
+    cats = {c.get("id"): c for c in data["categories"]}
+    image_ids = [img.get("id") for img in data["images"]]
+    if len(set(image_ids)) != len(image_ids):
+        problems.append("images: ids are not unique")
+    bad = [i for i in image_ids if not isinstance(i, int) or isinstance(i, bool) or i < 0]
+    if bad:
+        problems.append(f"images: expected integer ids >= 0, got {bad[:5]}")
+    ids = set(image_ids)
+    for img in data["images"]:
+        if not (root / str(img.get("file_name"))).is_file():
+            problems.append(f"images[id={img.get('id')}]: file {root / str(img.get('file_name'))} not found")
+    for a in data["annotations"]:
+        where = f"annotations[id={a.get('id')}]"
+        if a.get("image_id") not in ids:
+            problems.append(f"{where}: image_id {a.get('image_id')} is not an image")
+        cat = cats.get(a.get("category_id"))
+        if cat is None:
+            problems.append(f"{where}: category_id {a.get('category_id')} is not a category")
+            continue
+        if len(a.get("keypoints", [])) != 3 * len(cat.get("keypoints", [])):
+            problems.append(f"{where}: expected {3 * len(cat.get('keypoints', []))} keypoint values")
+        if not a.get("segmentation"):
+            problems.append(f"{where}: no segmentation; augment moves instance masks, so it needs them")
+    for cat in data["categories"]:
+        try:
+            coco.flip_index_pairs(cat)
+        except ValueError:
+            problems.append(f"categories[id={cat.get('id')}]: rig.flip_pairs names a keypoint it lacks")
+    if problems:
+        more = f"\n  ... and {len(problems) - 30} more" if len(problems) > 30 else ""
+        raise AugmentError(f"{root}: {len(problems)} problem(s) in the input\n  " + "\n  ".join(problems[:30]) + more)
+
+
+def spec_of(cfg: AugmentConfig, seed: int, json_path: Path) -> dict:
+    return {
+        "seed": seed,
+        "augment": cfg.model_dump(mode="json", exclude={"workers"}),
+        "input_sha256": hashlib.sha256(json_path.read_bytes()).hexdigest(),
+    }
+
+
+def prepare_output(out: Path, spec: dict) -> None:
+    """Keep finished parts only if made from the same spec; otherwise start clean."""
+    spec_file = out / "spec.json"
+    if spec_file.is_file():
+        if json.loads(spec_file.read_text()) != spec:
+            shutil.rmtree(out)
+    elif out.is_dir() and any(out.iterdir()):
+        raise AugmentError(
+            f"{out}: exists, is not empty and holds no spec.json of an augment run; "
+            "refusing to overwrite it (remove it or choose another --output)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / coco.ANNOTATIONS).unlink(missing_ok=True)
+    (out / "stats.json").unlink(missing_ok=True)
+    spec_file.write_text(json.dumps(spec, indent=1) + "\n")
+
+
+def _context():
+    """forkserver where there is one: a plain fork of a process whose OpenCV or BLAS threads
+    already ran can deadlock; the server preloads albumentations so workers start fast."""
+    if "forkserver" not in get_all_start_methods():
+        return get_context("spawn")
+    ctx = get_context("forkserver")
+    ctx.set_forkserver_preload(["albumentations", "pipeline.augment"])
+    return ctx
+
+
+def augment_dataset(
+    cfg: AugmentConfig,
+    seed: int,
+    src: str | Path,
+    dst: str | Path,
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict:
+    """Run the stage: returns the output COCO dict (also written as dst/annotations.json)."""
+    json_path = coco.resolve_json(src)
+    data = coco.load_json(json_path)
+    root, dst = json_path.parent, Path(dst)
+    check_input(data, root)
+    if dst.resolve() == root.resolve():
+        raise AugmentError(f"{dst}: output must differ from the input folder")
+    spec = spec_of(cfg, seed, json_path)
+    spec_file, out_json = dst / "spec.json", dst / coco.ANNOTATIONS
+    if out_json.is_file() and spec_file.is_file() and json.loads(spec_file.read_text()) == spec:
+        return coco.load_json(out_json)  # finished earlier from the same params and input
+    prepare_output(dst, spec)
+    by_image: dict[int, list[dict]] = {img["id"]: [] for img in data["images"]}
+    for a in sorted(data["annotations"], key=lambda a: a["id"]):
+        by_image[a["image_id"]].append(a)
+    most = max((len(v) for v in by_image.values()), default=0)
+    stride = 10 ** max(3, len(str(most)))  # annotation id = image id * stride + slot + 1
+    images = sorted(data["images"], key=lambda i: i["id"])
+    tasks = [(rank, img, by_image[img["id"]]) for rank, img in enumerate(images)]
+    (dst / ".parts").mkdir(exist_ok=True)
+    done = set(finished_parts(dst))
+    todo = [t for t in tasks if t[0] not in done]
+    cats = {c["id"]: c for c in data["categories"]}
+    workers = workers or cfg.workers or os.cpu_count() or 1
+    init = (cfg.model_dump_json(), seed, str(root), str(dst), cats)
+    bar = tqdm(
+        total=len(tasks),
+        initial=len(tasks) - len(todo),
+        unit="img",
+        desc="augment",
+        disable=not progress,
+    )
+    if workers == 1 or len(todo) < 16:  # starting worker processes costs seconds
+        _init_worker(*init, None)
+        for t in todo:
+            _work(t)
+            bar.update()
+    else:
+        with _context().Pool(min(workers, len(todo)), _init_worker, (*init, 1)) as pool:
+            for _ in pool.imap_unordered(_work, todo, chunksize=1):
+                bar.update()
+    bar.close()
+    if "log" in _STATE:
+        _STATE.pop("log").close()
+    return _merge(data, dst, len(tasks), stride)
+
+
+def finished_parts(dst: Path) -> dict[int, dict]:
+    """Input rank -> its finished copies, from the per-process logs (a line cut short by a
+    crash is ignored: that image is done again)."""
+    parts = {}
+    for log in sorted((dst / ".parts").glob("*.jsonl")):
+        for line in log.read_text().splitlines():
+            try:
+                part = json.loads(line)
+            except ValueError:
+                continue
+            parts[part.pop("rank")] = part
+    return parts
+
+
+def _merge(data: dict, dst: Path, count: int, stride: int) -> dict:
+    images, annotations = [], []
+    lost = {"instances_dropped": 0, "keypoints_left_image": 0}
+    parts = finished_parts(dst)
+    for rank in range(count):
+        part = parts[rank]
+        for key in lost:
+            lost[key] += part["lost"][key]
+        for rec in part["records"]:
+            img = rec["image"]
+            images.append(img)
+            for slot, a in enumerate(rec["annotations"]):
+                annotations.append({"id": img["id"] * stride + slot + 1, "image_id": img["id"], **a})
+    info = dict(data.get("info") or {})
+    info["augment"] = {"input_images": count, **lost}
+    out = {
+        "info": info,
+        "licenses": data.get("licenses", []),
+        "images": images,
+        "annotations": annotations,
+        "categories": data["categories"],
+    }
+    coco.write_json(dst / coco.ANNOTATIONS, out)
+    stats = dataset_stats(out)
+    stats.update(lost)
+    (dst / "stats.json").write_text(json.dumps(stats, indent=1) + "\n")
+    shutil.rmtree(dst / ".parts")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m pipeline.augment",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.add_argument("--input", type=Path, default=Path("data/synthetic"))
+    p.add_argument("--output", type=Path, default=Path("data/augmented"))
+    p.add_argument("--workers", type=int, default=None, help="processes (default: params, 0 = cores)")
+    args = p.parse_args(argv)
+    try:
+        params = load_params(args.params)
+        out = augment_dataset(params.augment, params.seed, args.input, args.output, args.workers)
+    except (ParamsError, coco.DatasetError, AugmentError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output / coco.ANNOTATIONS}: {len(out['images'])} images, {len(out['annotations'])} instances")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

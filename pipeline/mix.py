@@ -1,0 +1,637 @@
+"""Mix stage: augmented renders + real COCO keypoint exports -> train / val / test splits.
+
+    python -m pipeline.mix --params params.yaml --input data/augmented --output data/mixed
+
+Real exports (CVAT, Label Studio, COCO Annotator, Roboflow, plain COCO) are mapped onto the rigs
+by category and keypoint *names* (`mix.real[i].categories` / `.keypoints` when they differ).
+Their quirks are repaired with a warning that says how; what cannot be repaired (unknown
+names, missing or unreadable images) is listed in one error before anything is written.
+
+Output (every `file_name` relative to the output folder; categories are the rig categories):
+  train.json, val.json, test.json, val_synthetic.json, stats.json, images/{synthetic,real/NAME}/...
+With real data, val and test hold real images only and val_synthetic is a held-out synthetic
+split; without it, val and test are synthetic and val_synthetic equals val. Splits are seeded
+per image group (augmented copies of a render, Roboflow variants of a photo stay together).
+
+Ids: synthetic images and annotations keep their ids (< 10**12); real ones are
+`s * 10**12 + r * 10**10 + n` for source s (1-based, params order), oversampling repeat r and
+the n-th image (annotation) of the export in id order. Unique and stable across the files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from pipeline import coco
+from pipeline.schema import MixConfig, ParamsError, load_params
+from pipeline.schema.mix import RealSource
+from pipeline.stats import dataset_stats
+
+log = logging.getLogger("rig2kp.mix")
+
+REAL_BASE = 10**12
+REPEAT_BASE = 10**10
+SPLIT_FILES = {
+    "train": "train.json",
+    "val": "val.json",
+    "test": "test.json",
+    "val_synthetic": "val_synthetic.json",
+}
+ROBOFLOW = re.compile(r"^(?P<base>.*?)(_(jpe?g|png|bmp|tiff?|webp))?\.rf\.[0-9a-f]{16,}$", re.IGNORECASE)
+
+
+class MixError(ValueError):
+    """Inputs the stage cannot use; lists every problem, naming file, key and what was expected."""
+
+
+@dataclass
+class Item:
+    """One image with its annotations, ids set, ready for a split."""
+
+    image: dict
+    annotations: list[dict]
+    src: Path  # the image file to link or copy
+    key: str  # split group
+    repeats: int = 1  # oversampling factor (train only)
+
+
+# ------------------------------------------------------------------------------ synthetic
+
+
+def load_synthetic(path: Path) -> tuple[list[dict], list[Item], list[str]]:
+    """(rig categories, items, problems) of the augment stage's output (or any dataset folder)."""
+    json_path = coco.resolve_json(path)
+    data, root = coco.load_json(json_path), json_path.parent
+    problems = []
+    by_image = defaultdict(list)
+    for a in data["annotations"]:
+        by_image[a.get("image_id")].append(a)
+    items = []
+    for img in sorted(data["images"], key=lambda i: i["id"]):
+        if not isinstance(img.get("id"), int) or not 1 <= img["id"] < REAL_BASE:
+            problems.append(f"{json_path}: images[id={img.get('id')}]: expected an integer id in [1, 10**12)")
+            continue
+        src = root / img["file_name"]
+        if not src.is_file():
+            problems.append(f"{json_path}: images[id={img['id']}]: file {src} not found")
+        record = {
+            "id": img["id"],
+            "file_name": f"images/synthetic/{img['file_name']}",
+            "width": img["width"],
+            "height": img["height"],
+            "source": "synthetic",
+            "origin": {"source": "synthetic", "image_id": img["id"], "file_name": img["file_name"]},
+        }
+        if "augment" in img:
+            record["augment"] = img["augment"]
+        anns = sorted(by_image.get(img["id"], []), key=lambda a: a["id"])
+        for a in anns:
+            if not isinstance(a.get("id"), int) or not 1 <= a["id"] < REAL_BASE:
+                problems.append(f"{json_path}: annotations[id={a.get('id')}]: expected an integer id in [1, 10**12)")
+        group = (img.get("augment") or {}).get("image_id", img["id"])
+        items.append(Item(record, anns, src, f"synthetic:{group}"))
+    return data["categories"], items, problems
+
+
+# ------------------------------------------------------------------------------ real data
+
+
+def map_categories(data: dict, cfg: RealSource, rigs: list[dict], where: str) -> tuple[dict, list[str]]:
+    """Export category id -> (rig category, rig index of each export keypoint or None)."""
+    rig_by_name = {c["name"]: c for c in rigs}
+    counts = Counter(a.get("category_id") for a in data["annotations"])
+    problems, mapping, used_rigs = [], {}, set()
+    for rig in cfg.categories.values():
+        if rig is not None and rig not in rig_by_name:
+            problems.append(f"{where}.categories: {rig!r} is not a rig; expected one of {sorted(rig_by_name)}")
+    for name in set(cfg.categories) - {c.get("name") for c in data["categories"]}:
+        problems.append(f"{where}.categories: the export has no category {name!r}")
+    for cat in data["categories"]:
+        name = cat.get("name")
+        target = cfg.categories.get(name, name if name in rig_by_name else "")
+        if target is None:
+            continue
+        if target == "":
+            if counts.get(cat.get("id"), 0):
+                problems.append(
+                    f"{where}: category {name!r} ({counts[cat.get('id')]} annotations) is not a rig; "
+                    f"map it in categories: {{{name}: RIG}} (one of {sorted(rig_by_name)}) "
+                    "or to null to drop it"
+                )
+            continue  # e.g. Roboflow's unused placeholder category
+        rig = rig_by_name[target]
+        used_rigs.add(target)
+        names = list(cat.get("keypoints") or [])
+        kmap = cfg.keypoints.get(target, {})
+        for n in set(kmap) - set(names):
+            problems.append(
+                f"{where}.keypoints.{target}: {n!r} is not a keypoint of category {name!r} (it has {names})"
+            )
+        index, covered = [], []
+        for n in names:
+            t = kmap.get(n, n)
+            if t is None:
+                index.append(None)
+            elif t not in rig["keypoints"]:
+                problems.append(
+                    f"{where}: keypoint {n!r} of category {name!r} is not a keypoint of rig "
+                    f"{target!r} ({rig['keypoints']}); map it in keypoints.{target}: "
+                    f"{{{n}: NAME}} or to null to drop it"
+                )
+                index.append(None)
+            else:
+                index.append(rig["keypoints"].index(t))
+                covered.append(t)
+        missing = [k for k in rig["keypoints"] if k not in covered]
+        if missing:
+            problems.append(
+                f"{where}: category {name!r} lacks rig {target!r} keypoints {missing} "
+                f"(it has {names}); map its names in keypoints.{target}"
+            )
+        twice = sorted({t for t in covered if covered.count(t) > 1})
+        if twice:
+            problems.append(f"{where}: category {name!r}: several keypoints map onto {twice}")
+        mapping[cat.get("id")] = (rig, index)
+    for rig in set(cfg.keypoints) - used_rigs:
+        problems.append(f"{where}.keypoints: {rig!r} is not a rig that this export's categories map onto")
+    return mapping, problems
+
+
+def _has_points(a: dict) -> bool:
+    return any(v > 0 for v in (a.get("keypoints") or [])[2::3])
+
+
+def pair_boxes(anns: list[dict]) -> tuple[list[dict], int]:
+    """Join each keypoint-only annotation to the smallest box-only annotation of its image that
+    holds all its labelled keypoints (Label Studio exports a rectangle and its keypoints apart)."""
+    boxes = defaultdict(list)
+    for a in anns:
+        if not _has_points(a) and a.get("bbox"):
+            boxes[a["image_id"]].append(a)
+    out, used, joined = [], set(), 0
+    for a in anns:
+        if not _has_points(a):
+            continue
+        pts = np.array(a["keypoints"], float).reshape(-1, 3)
+        pts = pts[pts[:, 2] > 0, :2]
+        inside = [
+            b
+            for b in boxes[a["image_id"]]
+            if id(b) not in used
+            and np.all(
+                (pts >= np.array(b["bbox"][:2]) - 1) & (pts <= np.array(b["bbox"][:2]) + np.array(b["bbox"][2:]) + 1)
+            )
+        ]
+        if inside:
+            b = min(inside, key=lambda b: b["bbox"][2] * b["bbox"][3])
+            used.add(id(b))
+            joined += 1
+            a = {**b, "keypoints": a["keypoints"], "num_keypoints": a.get("num_keypoints")}
+        out.append(a)
+    out += [b for bs in boxes.values() for b in bs if id(b) not in used]
+    return sorted(out, key=lambda a: a.get("id", 0)), joined
+
+
+def normalize_annotation(
+    a: dict, w: int, h: int, rig: dict, index: list, offset: float, notes: Counter
+) -> tuple[dict | None, str | None]:
+    """The annotation in our format (keypoints in rig order, RLE, bbox, area), or a problem."""
+    k_rig = len(rig["keypoints"])
+    raw = a.get("keypoints") or []
+    if raw and len(raw) != 3 * len(index):
+        return (
+            None,
+            f"keypoints: expected {3 * len(index)} values (x, y, v per keypoint), got {len(raw)}",
+        )
+    kps = [0.0, 0.0, 0] * k_rig
+    if not _has_points(a):
+        notes["no_keypoints"] += 1
+    for j, t in enumerate(index):
+        if not raw or t is None:
+            continue
+        x, y, v = raw[3 * j : 3 * j + 3]
+        if v not in (0, 1, 2):
+            return None, f"keypoints[{j}]: v={v}, expected 0, 1 or 2"
+        if v == 0:
+            continue
+        x, y = float(x) + offset, float(y) + offset
+        if not (0 <= x <= w and 0 <= y <= h):
+            notes["outside_image"] += 1
+            continue
+        kps[3 * t : 3 * t + 3] = [round(x, 3), round(y, 3), int(v)]
+    seg = a.get("segmentation")
+    rle = None
+    if seg not in (None, [], {}):
+        try:
+            rle = coco.to_rle(seg, h, w)
+        except (ValueError, TypeError, KeyError) as exc:
+            return None, f"segmentation: cannot decode: {exc}"
+        if list(rle["size"]) != [h, w]:
+            return None, f"segmentation: size {rle['size']}, but the image is [{h}, {w}]"
+    bbox = a.get("bbox")
+    if isinstance(bbox, list) and len(bbox) == 4 and bbox[2] > 0 and bbox[3] > 0:
+        x0, y0 = max(0.0, float(bbox[0])), max(0.0, float(bbox[1]))
+        x1, y1 = min(float(w), float(bbox[0] + bbox[2])), min(float(h), float(bbox[1] + bbox[3]))
+        if (x0, y0, x1, y1) != (bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]):
+            notes["bbox_clipped"] += 1
+        bbox = [x0, y0, x1 - x0, y1 - y0]
+    elif rle is not None and coco.rle_bbox_area(rle)[1] > 0:
+        bbox = coco.rle_bbox_area(rle)[0]
+        notes["bbox_from_mask"] += 1
+    else:
+        pts = np.array(kps, float).reshape(-1, 3)
+        pts = pts[pts[:, 2] > 0, :2]
+        if len(pts) < 2 or np.ptp(pts[:, 0]) <= 0 or np.ptp(pts[:, 1]) <= 0:
+            notes["dropped_no_box"] += 1
+            return None, None
+        bbox = [
+            float(pts[:, 0].min()),
+            float(pts[:, 1].min()),
+            float(np.ptp(pts[:, 0])),
+            float(np.ptp(pts[:, 1])),
+        ]
+        notes["bbox_from_keypoints"] += 1
+    if bbox[2] <= 0 or bbox[3] <= 0:
+        notes["dropped_no_box"] += 1
+        return None, None
+    area = a.get("area")
+    if not (isinstance(area, (int, float)) and area > 0):
+        if rle is not None and coco.rle_bbox_area(rle)[1] > 0:
+            area = coco.rle_bbox_area(rle)[1]
+            notes["area_from_mask"] += 1
+        else:
+            area = bbox[2] * bbox[3]
+            notes["area_from_bbox"] += 1
+    n_vis = coco.num_visible(kps)
+    if "num_keypoints" not in a or a["num_keypoints"] is None:
+        notes["num_keypoints_missing"] += 1
+    elif a["num_keypoints"] != n_vis:
+        notes["num_keypoints_recounted"] += 1
+    crowd = int(a.get("iscrowd") or 0)
+    notes["crowd"] += crowd
+    out = {
+        "category_id": rig["id"],
+        "keypoints": kps,
+        "num_keypoints": n_vis,
+        "bbox": [round(float(v), 3) for v in bbox],
+        "area": float(area),
+        "iscrowd": crowd,
+    }
+    if rle is not None:
+        out["segmentation"] = rle
+    return out, None
+
+
+NOTES = {
+    "offset": "had integer keypoint coordinates (pixel indices): added 0.5 px to reach pixel "
+    "centres; set pixel_offset: 0 if your tool rounds continuous coordinates",
+    "no_keypoints": "have no labelled keypoints: kept as boxes (COCOeval ignores them for keypoints)",
+    "outside_image": "keypoint(s) labelled outside the image: set to v=0 at (0, 0)",
+    "bbox_clipped": "bbox(es) reached outside the image: clipped to it",
+    "bbox_from_mask": "had no usable bbox: computed from the segmentation mask",
+    "bbox_from_keypoints": "had no usable bbox or mask: bbox is the box around the labelled keypoints",
+    "dropped_no_box": "had no bbox, mask or two spread keypoints: dropped",
+    "area_from_mask": "had no area: computed as the segmentation mask's pixel count",
+    "area_from_bbox": "had no area: computed as bbox width x height",
+    "num_keypoints_missing": "had no num_keypoints: counted the keypoints with v > 0",
+    "num_keypoints_recounted": "had a num_keypoints that did not match: recounted",
+    "crowd": "are iscrowd=1: kept (COCOeval treats them as ignore regions)",
+    "paired": "keypoint-only annotations were joined to their enclosing box (pair_boxes)",
+    "negatives": "image(s) have no annotations: kept as negatives",
+}
+
+
+def labelled_xy(anns: list[dict]) -> list[float]:
+    """x and y of every keypoint with v > 0 (to tell integer pixel indices from continuous)."""
+    out = []
+    for a in anns:
+        kps = a.get("keypoints") or []
+        for j in range(0, len(kps) - 2, 3):
+            if isinstance(kps[j + 2], (int, float)) and kps[j + 2] > 0:
+                out += [kps[j], kps[j + 1]]
+    return out
+
+
+def _image_size(path: Path) -> tuple[tuple[int, int] | None, int, str | None]:
+    try:
+        with Image.open(path) as im:
+            return im.size, im.getexif().get(0x0112, 1), None
+    except FileNotFoundError:
+        return None, 1, "not found"
+    except OSError as exc:
+        return None, 1, f"not a readable image ({exc})"
+
+
+def load_real(cfg: RealSource, s: int, base: Path, rigs: list[dict]) -> tuple[list[Item], list[str], Counter]:
+    """(items with output ids, problems, counts of repairs) for real source number s (1-based)."""
+    label, where = cfg.label(), f"mix.real[{s - 1}]"
+    folder = base / cfg.path
+    json_path = folder / cfg.annotations
+    if not json_path.is_file():
+        return [], [f"{where}.annotations: file {json_path} not found"], Counter()
+    try:
+        data = coco.load_json(json_path)
+    except coco.DatasetError as exc:
+        return [], [f"{where}: {exc}"], Counter()
+    img_dir = folder / cfg.images if cfg.images is not None else json_path.parent
+    mapping, problems = map_categories(data, cfg, rigs, where)
+    if problems:
+        return [], problems, Counter()
+    notes = Counter()
+    anns = data["annotations"]
+    if cfg.pair_boxes:
+        anns, notes["paired"] = pair_boxes(anns)
+    offset = cfg.pixel_offset
+    if offset == "auto":
+        xy = labelled_xy([a for a in anns if a.get("category_id") in mapping])
+        offset = 0.5 if xy and all(float(v).is_integer() for v in xy) else 0.0
+        if offset:
+            notes["offset"] = len(xy) // 2
+    by_image = defaultdict(list)
+    for rank, a in enumerate(sorted(anns, key=lambda a: (str(type(a.get("id"))), a.get("id"))), start=1):
+        by_image[a.get("image_id")].append((rank, a))
+    image_ids = [img.get("id") for img in data["images"]]
+    for bad in sorted({i for i in image_ids if image_ids.count(i) > 1}, key=str):
+        problems.append(f"{json_path}: images: id {bad} is used more than once")
+    for iid in set(by_image) - set(image_ids):
+        problems.append(f"{json_path}: annotations[id={by_image[iid][0][1].get('id')}]: image_id {iid} is not an image")
+    items, names = [], set()
+    for rank, img in enumerate(sorted(data["images"], key=lambda i: (str(type(i.get("id"))), i.get("id"))), start=1):
+        name = str(img.get("file_name", ""))
+        rel = Path(name)
+        if rel.is_absolute() or ".." in rel.parts:
+            rel = Path(rel.name)
+        src = img_dir / name
+        size, orientation, err = _image_size(src)
+        if err:
+            problems.append(
+                f"{json_path}: images[id={img.get('id')}]: file {src} {err}"
+                + (f"; set {where}.images to the folder holding the images" if err == "not found" else "")
+            )
+            continue
+        w, h = img.get("width") or size[0], img.get("height") or size[1]
+        if size != (w, h):
+            hint = (
+                " (its EXIF orientation rotates it; save the photos upright)"
+                if orientation in (5, 6, 7, 8) and size == (h, w)
+                else ""
+            )
+            problems.append(
+                f"{json_path}: images[id={img.get('id')}]: file {src} is {size[0]}x{size[1]}, "
+                f"the export says {w}x{h}{hint}"
+            )
+            continue
+        out_name = f"images/real/{label}/{rel.as_posix()}"
+        if out_name in names:
+            problems.append(f"{json_path}: images[id={img.get('id')}]: two images would both be {out_name}")
+        names.add(out_name)
+        image_id = s * REAL_BASE + rank
+        record = {
+            "id": image_id,
+            "file_name": out_name,
+            "width": w,
+            "height": h,
+            "source": "real",
+            "origin": {"source": label, "image_id": img.get("id"), "file_name": name},
+        }
+        out_anns = []
+        for a_rank, a in by_image.get(img.get("id"), []):
+            if a.get("category_id") not in mapping:
+                continue
+            rig, index = mapping[a["category_id"]]
+            new, problem = normalize_annotation(a, w, h, rig, index, offset, notes)
+            if problem:
+                problems.append(f"{json_path}: annotations[id={a.get('id')}]: {problem}")
+            elif new is not None:
+                out_anns.append({"id": s * REAL_BASE + a_rank, "image_id": image_id, **new})
+        notes["negatives"] += not out_anns
+        stem = rel.with_suffix("")
+        m = ROBOFLOW.match(stem.name)
+        key = (stem.with_name(m.group("base")) if m else stem).as_posix()
+        items.append(Item(record, out_anns, src, f"{label}:{key}", cfg.oversample))
+    if len(items) > REPEAT_BASE - 1 or len(anns) > REPEAT_BASE - 1:
+        problems.append(f"{json_path}: more than {REPEAT_BASE - 1} images or annotations")
+    return items, problems, notes
+
+
+def check_readable(items: list[Item], progress: bool) -> list[str]:
+    """Decode every real image (JPEG at 1/8 scale: fast, and still reads the whole stream)."""
+    problems = []
+    for it in tqdm(items, desc="check real images", unit="img", disable=not progress or not items):
+        try:
+            with Image.open(it.src) as im:
+                im.draft("RGB", (max(1, im.width // 8), max(1, im.height // 8)))
+                im.load()
+        except (OSError, ValueError) as exc:
+            problems.append(f"{it.src}: not a readable image ({exc})")
+    return problems
+
+
+# ------------------------------------------------------------------------------ splitting
+
+
+def _rank(seed: int, salt: str, keys: list[str]) -> list[str]:
+    """Keys in a seeded order that does not change when other keys come or go."""
+    return sorted(keys, key=lambda k: hashlib.sha256(f"{seed}:{salt}:{k}".encode()).hexdigest())
+
+
+def split_groups(items: list[Item], fractions: dict[str, float], seed: int, salt: str) -> dict[str, list[Item]]:
+    """Whole groups into the named splits by fraction (at least one group each where possible);
+    the rest into `train`."""
+    groups = defaultdict(list)
+    for it in items:
+        groups[it.key].append(it)
+    order = _rank(seed, salt, list(groups))
+    n = len(order)
+    counts = {}
+    for name, frac in fractions.items():
+        c = int(round(frac * n))
+        if frac > 0 and c == 0 and n - sum(counts.values()) > 1:
+            c = 1
+        counts[name] = min(c, max(0, n - 1 - sum(counts.values())))
+    out, start = {}, 0
+    for name, c in counts.items():
+        out[name] = [it for k in order[start : start + c] for it in groups[k]]
+        start += c
+    out["train"] = [it for k in order[start:] for it in groups[k]]
+    return out
+
+
+def subsample(items: list[Item], target: int, seed: int) -> list[Item]:
+    """Whole groups in seeded order until `target` images are reached."""
+    groups = defaultdict(list)
+    for it in items:
+        groups[it.key].append(it)
+    out = []
+    for k in _rank(seed, "ratio", list(groups)):
+        if len(out) >= target:
+            break
+        out += groups[k]
+    return out
+
+
+def repeat(it: Item, r: int) -> Item:
+    """Oversampling copy r (r >= 1): same file and labels, distinct ids."""
+    shift = r * REPEAT_BASE
+    image = {
+        **it.image,
+        "id": it.image["id"] + shift,
+        "origin": {**it.image["origin"], "repeat": r},
+    }
+    anns = [{**a, "id": a["id"] + shift, "image_id": image["id"]} for a in it.annotations]
+    return replace(it, image=image, annotations=anns)
+
+
+# ------------------------------------------------------------------------------ the stage
+
+
+def mix_dataset(
+    cfg: MixConfig,
+    seed: int,
+    synthetic: Path,
+    out: Path,
+    base: Path = Path("."),
+    progress: bool = True,
+) -> dict[str, dict]:
+    """Run the stage; returns {split: COCO dict} (also written under `out`)."""
+    categories, syn_items, problems = load_synthetic(synthetic)
+    real_items, all_notes = [], []
+    for s, src in enumerate(cfg.real, start=1):
+        items, probs, notes = load_real(src, s, base, categories)
+        real_items.append((src, items))
+        problems += probs
+        all_notes.append((src.label(), notes))
+    problems += check_readable([it for _, items in real_items for it in items], progress)
+    if problems:
+        more = f"\n  ... and {len(problems) - 40} more" if len(problems) > 40 else ""
+        raise MixError(f"{len(problems)} problem(s); nothing was written\n  " + "\n  ".join(problems[:40]) + more)
+    for label, notes in all_notes:
+        for kind, n in sorted(notes.items()):
+            if n:
+                log.warning("%s: %d %s", label, n, NOTES[kind])
+
+    splits: dict[str, list[Item]] = {name: [] for name in SPLIT_FILES}
+    has_real = any(items for _, items in real_items)
+    for src, items in real_items:
+        if src.split == "auto":
+            parts = split_groups(items, {"val": cfg.val, "test": cfg.test}, seed, src.label())
+        else:
+            parts = {src.split: items}
+        for name, its in parts.items():
+            splits[name] += its
+    if has_real:
+        parts = split_groups(syn_items, {"val_synthetic": cfg.synthetic_val}, seed, "synthetic")
+        splits["val_synthetic"] = parts["val_synthetic"]
+        syn_train = parts["train"]
+    else:
+        parts = split_groups(syn_items, {"val": cfg.val, "test": cfg.test}, seed, "synthetic")
+        splits["val"], splits["test"] = parts["val"], parts["test"]
+        splits["val_synthetic"] = parts["val"]
+        syn_train = parts["train"]
+    real_train = [repeat(it, r) if r else it for it in splits["train"] for r in range(it.repeats)]
+    if cfg.synthetic_per_real is not None and real_train:
+        target = int(round(cfg.synthetic_per_real * len(real_train)))
+        if target > len(syn_train):
+            log.warning(
+                "synthetic_per_real %.3g asks for %d synthetic train images; only %d exist",
+                cfg.synthetic_per_real,
+                target,
+                len(syn_train),
+            )
+        syn_train = subsample(syn_train, target, seed)
+    splits["train"] = syn_train + real_train
+    for name in ("train", "val", "test"):
+        if not splits[name]:
+            log.warning("%s is empty: check mix.val / mix.test and the sources' `split`", SPLIT_FILES[name])
+    return write_output(splits, categories, seed, out, cfg.copy_images, progress)
+
+
+def write_output(
+    splits: dict[str, list[Item]],
+    categories: list[dict],
+    seed: int,
+    out: Path,
+    copy_images: bool,
+    progress: bool,
+) -> dict[str, dict]:
+    """The split files, the image tree and stats.json; replaces what a previous run wrote."""
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "images", ignore_errors=True)
+    for f in [*SPLIT_FILES.values(), "stats.json"]:
+        (out / f).unlink(missing_ok=True)
+    files = {}
+    for items in splits.values():
+        for it in items:
+            files[it.image["file_name"]] = it.src
+    for name, src in tqdm(
+        sorted(files.items()),
+        desc="link images" if not copy_images else "copy images",
+        unit="img",
+        disable=not progress,
+    ):
+        dst = out / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if copy_images:
+            shutil.copyfile(src, dst)
+        else:
+            os.symlink(os.path.relpath(os.path.abspath(src), os.path.abspath(dst.parent)), dst)
+    result, stats = {}, {}
+    for name, items in splits.items():
+        data = {
+            "info": {"description": f"rig2kp mix: {name}", "split": name, "seed": seed},
+            "licenses": [],
+            "images": [it.image for it in items],
+            "annotations": [a for it in items for a in it.annotations],
+            "categories": categories,
+        }
+        coco.write_json(out / SPLIT_FILES[name], data)
+        result[name] = data
+        stats[name] = dataset_stats(data)
+        log.info(
+            "%s: %d images (%s), %d instances",
+            SPLIT_FILES[name],
+            len(items),
+            ", ".join(f"{k} {v['images']}" for k, v in stats[name]["sources"].items()) or "empty",
+            stats[name]["instances"],
+        )
+    (out / "stats.json").write_text(json.dumps(stats, indent=1) + "\n")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m pipeline.mix",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--params", type=Path, default=Path("params.yaml"))
+    p.add_argument("--input", type=Path, default=Path("data/augmented"))
+    p.add_argument("--output", type=Path, default=Path("data/mixed"))
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    try:
+        params = load_params(args.params)
+        mix_dataset(params.mix, params.seed, args.input, args.output, base=args.params.resolve().parent)
+    except (ParamsError, coco.DatasetError, MixError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}: " + ", ".join(SPLIT_FILES.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

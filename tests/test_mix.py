@@ -1,0 +1,414 @@
+"""Mix stage: real exports with every quirk named in the issue, mapped onto the rigs by name."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from pipeline import mix
+from pipeline.schema import MixConfig
+from pipeline.validate import validate_path
+from tests.test_coco import category, write_dataset
+
+REAL_GLUE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue_tubes_real"
+# export keypoint order differs from the rig's (left_a, right_a, mid) and so do the names
+EXPORT_KPS = ["tip", "l", "r"]
+TO_RIG = {"tip": "mid", "l": "left_a", "r": "right_a"}
+
+
+def synthetic(folder: Path, n: int = 6, copies: int = 2) -> dict:
+    """An augment-stage output: `copies` + 1 images per render, linked by `augment.image_id`."""
+    data = write_dataset(folder, n_images=n * (copies + 1))
+    for img in data["images"]:
+        img["augment"] = {"image_id": (img["id"] - 1) // (copies + 1) + 1, "copy": (img["id"] - 1) % (copies + 1)}
+    (folder / "annotations.json").write_text(json.dumps(data))
+    return data
+
+
+def quirky_export(folder: Path, n: int = 10) -> dict:
+    """A real export with the quirks of CVAT / Roboflow / COCO Annotator files; returns the truth.
+
+    Ids start at 0, a placeholder category 0 (Roboflow), keypoints named and ordered differently,
+    integer pixel indices, file names in sub-folders, JPEG photos, one image without annotations,
+    one iscrowd annotation with an uncompressed RLE, one without keypoints, one with polygons,
+    annotations without area / num_keypoints.
+    """
+    truth = write_dataset(folder / "src", n_images=n, suffix=".jpg", source="real")
+    images, anns = [], []
+    for img in truth["images"]:
+        old = folder / "src" / img["file_name"]
+        name = f"batch{img['id'] % 2}/photo_{img['id']:03d}.jpg"
+        (folder / "images" / name).parent.mkdir(parents=True, exist_ok=True)
+        old.rename(folder / "images" / name)
+        images.append(
+            {
+                "id": img["id"] - 1,
+                "file_name": name,
+                "width": img["width"],
+                "height": img["height"],
+                "license": 0,
+                "date_captured": "",
+            }
+        )
+    for a in truth["annotations"]:
+        if a["image_id"] == 3:
+            continue  # image id 2 of the export: a negative
+        kp = np.array(a["keypoints"]).reshape(3, 3)
+        order = [KEYPOINTS_RIG.index(TO_RIG[n]) for n in EXPORT_KPS]
+        flat = []
+        for x, y, v in kp[order]:
+            flat += [int(math.floor(x)), int(math.floor(y)), int(v)]  # pixel index, clicked
+        e = {
+            "id": a["id"] - 1000,
+            "image_id": a["image_id"] - 1,
+            "category_id": 1,
+            "keypoints": flat,
+            "num_keypoints": 3,
+            "bbox": a["bbox"],
+            "area": a["area"],
+            "iscrowd": 0,
+            "segmentation": [],
+            "attributes": {"occluded": False},
+        }
+        anns.append(e)
+    anns[0].pop("area")
+    anns[0].pop("num_keypoints")
+    anns[1]["keypoints"] = []
+    anns[1]["num_keypoints"] = 0
+    seg = truth["annotations"][2]["segmentation"]
+    mask = mask_utils.decode({"size": seg["size"], "counts": seg["counts"].encode()})
+    runs, cur, n_run = [], 0, 0
+    for v in mask.flatten(order="F"):
+        if v != cur:
+            runs.append(n_run)
+            cur, n_run = v, 0
+        n_run += 1
+    runs.append(n_run)
+    anns[2]["segmentation"] = {"size": [90, 120], "counts": [int(r) for r in runs]}  # uncompressed RLE
+    anns[2]["iscrowd"] = 1
+    x, y, w, h = anns[3]["bbox"]
+    anns[3]["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    anns[3].pop("area")
+    cats = [
+        {"id": 0, "name": "gadgets", "supercategory": "none"},
+        {"id": 1, "name": "gadget", "supercategory": "gadgets", "keypoints": EXPORT_KPS, "skeleton": [[1, 2]]},
+    ]
+    data = {"info": {"description": "quirky"}, "images": images, "annotations": anns, "categories": cats}
+    (folder / "export.json").write_text(json.dumps(data))
+    return truth
+
+
+KEYPOINTS_RIG = category()["keypoints"]
+
+
+def source(folder: Path, **kw) -> dict:
+    return {
+        "path": str(folder),
+        "annotations": "export.json",
+        "images": "images",
+        "categories": {"gadget": "thing"},
+        "keypoints": {"thing": TO_RIG},
+        **kw,
+    }
+
+
+def load(out: Path) -> dict[str, dict]:
+    return {name: json.loads((out / f).read_text()) for name, f in mix.SPLIT_FILES.items()}
+
+
+def test_quirky_export_is_mapped_repaired_and_split(tmp_path, caplog):
+    syn = synthetic(tmp_path / "syn")
+    truth = quirky_export(tmp_path / "real")
+    cfg = MixConfig(real=[source(tmp_path / "real", name="phone")], val=0.2, test=0.2)
+    with caplog.at_level(logging.WARNING):
+        mix.mix_dataset(cfg, 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    out = load(tmp_path / "out")
+    log = caplog.text
+    assert "added 0.5 px" in log and "computed as bbox width x height" in log
+    assert "computed as the segmentation mask's pixel count" in log and "no num_keypoints" in log
+    assert "1 image(s) have no annotations" in log and "iscrowd=1" in log and "no labelled keypoints" in log
+
+    # val and test: real only, 2 of 10 photos each; val_synthetic: 10% of the 6 renders' groups
+    for split in ("val", "test"):
+        assert {i["source"] for i in out[split]["images"]} == {"real"} and len(out[split]["images"]) == 2
+    assert {i["source"] for i in out["val_synthetic"]["images"]} == {"synthetic"}
+    assert len(out["val_synthetic"]["images"]) == 3  # one render group (original + 2 copies)
+    train_sources = [i["source"] for i in out["train"]["images"]]
+    assert train_sources.count("real") == 6 and train_sources.count("synthetic") == 15
+    # every real photo exactly once, every synthetic image once; ids unique across the files
+    real_names = sorted(i["origin"]["file_name"] for f in out.values() for i in f["images"] if i["source"] == "real")
+    assert real_names == sorted(f"batch{k % 2}/photo_{k:03d}.jpg" for k in range(1, 11))
+    ids = [i["id"] for k in ("train", "val", "test", "val_synthetic") for i in out[k]["images"]]
+    assert len(ids) == len(set(ids)) == 10 + len(syn["images"])
+    ann_ids = [a["id"] for k in ("train", "val", "test", "val_synthetic") for a in out[k]["annotations"]]
+    assert len(ann_ids) == len(set(ann_ids))
+    # augmented copies of one render stay together
+    for split in out.values():
+        groups = {i["augment"]["image_id"] for i in split["images"] if i["source"] == "synthetic"}
+        assert sum(1 for i in split["images"] if i["source"] == "synthetic") == 3 * len(groups)
+
+    # keypoints: rig order, pixel index + 0.5, compared with the continuous truth
+    truth_by = {(a["image_id"] - 1, a["tag"]): a for a in truth["annotations"]}
+    real_anns = {}
+    for f in out.values():
+        for img in f["images"]:
+            if img["source"] == "real":
+                anns = [a for a in f["annotations"] if a["image_id"] == img["id"]]
+                real_anns[img["origin"]["image_id"]] = anns
+    assert real_anns[2] == []  # the negative
+    checked = 0
+    for (export_id, _), t in truth_by.items():
+        for a in real_anns[export_id]:
+            if abs(a["bbox"][0] - t["bbox"][0]) < 1e-6 and a["num_keypoints"] == 3:
+                got = np.array(a["keypoints"]).reshape(3, 3)
+                want = np.array(t["keypoints"]).reshape(3, 3)
+                assert np.allclose(got[:, :2], np.floor(want[:, :2]) + 0.5)
+                assert np.all(np.abs(got[:, :2] - want[:, :2]) <= 0.5)
+                assert list(got[:, 2]) == list(want[:, 2])
+                checked += 1
+    assert checked >= 15
+    crowd = [a for f in out.values() for a in f["annotations"] if a["iscrowd"] == 1]
+    assert len(crowd) == 1 and crowd[0]["segmentation"]["counts"] == truth["annotations"][2]["segmentation"]["counts"]
+    assert crowd[0]["area"] == truth["annotations"][2]["area"]
+    empty = [a for f in out.values() for a in f["annotations"] if a["num_keypoints"] == 0]
+    assert len(empty) == 1 and empty[0]["keypoints"] == [0.0, 0.0, 0] * 3
+    polygon = [
+        a for f in out.values() for a in f["annotations"] if a["id"] == mix.REAL_BASE + 4
+    ]  # the 4th annotation in id order
+    assert (
+        polygon and abs(polygon[0]["area"] - polygon[0]["bbox"][2] * polygon[0]["bbox"][3]) < 0.1 * polygon[0]["area"]
+    )
+
+    # the output is a valid dataset whose links resolve; categories are the rig's
+    assert all(f["categories"] == syn["categories"] for f in out.values())
+    problems = validate_path(tmp_path / "out")
+    assert [p for p in problems if p.level == "error"] == []
+    for f in out.values():
+        for img in f["images"]:
+            p = tmp_path / "out" / img["file_name"]
+            assert p.is_symlink() and p.resolve().is_file()
+    assert "images/real/phone/batch1/photo_001.jpg" in {i["file_name"] for f in out.values() for i in f["images"]}
+    stats = json.loads((tmp_path / "out/stats.json").read_text())
+    assert stats["val"]["sources"] == {
+        "real": {"images": 2, "instances": stats["val"]["instances"], "negatives": stats["val"]["negatives"]}
+    }
+
+
+def test_without_real_data_val_and_test_are_synthetic(tmp_path):
+    synthetic(tmp_path / "syn", n=10)
+    mix.mix_dataset(MixConfig(), 3, tmp_path / "syn", tmp_path / "out", progress=False)
+    out = load(tmp_path / "out")
+    assert out["val_synthetic"]["images"] == out["val"]["images"]
+    sizes = {k: len(v["images"]) for k, v in out.items()}
+    assert sizes == {"train": 3 * 6, "val": 3 * 2, "test": 3 * 2, "val_synthetic": 3 * 2}  # 15% of 10 -> 2
+    again = tmp_path / "again"
+    mix.mix_dataset(MixConfig(), 3, tmp_path / "syn", again, progress=False)
+    assert load(again) == out
+    mix.mix_dataset(MixConfig(), 4, tmp_path / "syn", tmp_path / "seed4", progress=False)
+    assert load(tmp_path / "seed4")["test"] != out["test"]
+
+
+def test_ratio_oversampling_fixed_splits_and_copies(tmp_path):
+    synthetic(tmp_path / "syn", n=10)
+    quirky_export(tmp_path / "real", n=6)
+    real = [source(tmp_path / "real", oversample=3, split="train")]
+    cfg = MixConfig(real=real, synthetic_per_real=1.5, copy_images=True)
+    mix.mix_dataset(cfg, 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    out = load(tmp_path / "out")
+    train = out["train"]["images"]
+    real_train = [i for i in train if i["source"] == "real"]
+    assert len(real_train) == 18 and len({i["file_name"] for i in real_train}) == 6
+    assert len({i["id"] for i in real_train}) == 18
+    assert sorted({i["origin"].get("repeat", 0) for i in real_train}) == [0, 1, 2]
+    assert 27 <= sum(i["source"] == "synthetic" for i in train) <= 27 + 2  # whole groups of 3
+    assert out["val"]["images"] == out["test"]["images"] == []  # the only real source is train
+    f = tmp_path / "out" / real_train[0]["file_name"]
+    assert f.is_file() and not f.is_symlink()
+    assert [p for p in validate_path(tmp_path / "out") if p.level == "error"] == []
+
+
+def test_label_studio_boxes_and_keypoints_are_paired(tmp_path):
+    synthetic(tmp_path / "syn", n=2)
+    quirky_export(tmp_path / "real", n=4)
+    data = json.loads((tmp_path / "real/export.json").read_text())
+    split = []
+    for a in data["annotations"]:
+        if not a["keypoints"]:
+            continue
+        pts = np.array(a["keypoints"]).reshape(-1, 3)[:, :2]
+        box = {k: v for k, v in a.items() if k not in ("keypoints", "num_keypoints")}
+        kp = {
+            "id": 1000 + a["id"],
+            "image_id": a["image_id"],
+            "category_id": 0,
+            "keypoints": a["keypoints"],
+            "num_keypoints": 3,
+            "bbox": [*pts.min(0).tolist(), *np.ptp(pts, 0).tolist()],
+            "iscrowd": 0,
+        }
+        split += [box, kp]
+    data["annotations"] = split
+    data["categories"][0]["keypoints"] = EXPORT_KPS  # Label Studio gives every category the keypoints
+    (tmp_path / "real/export.json").write_text(json.dumps(data))
+    cfg = MixConfig(
+        real=[source(tmp_path / "real", pair_boxes=True, split="val", categories={"gadget": "thing", "gadgets": None})]
+    )
+    mix.mix_dataset(cfg, 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    anns = load(tmp_path / "out")["val"]["annotations"]
+    assert len(anns) == len(split) // 2
+    for a in anns:
+        pts = np.array(a["keypoints"]).reshape(-1, 3)
+        x, y, w, h = a["bbox"]
+        assert a["num_keypoints"] == 3 and w * h > 200
+        assert np.all((pts[:, 0] >= x) & (pts[:, 0] <= x + w) & (pts[:, 1] >= y) & (pts[:, 1] <= y + h))
+
+
+def test_mismatches_and_bad_images_are_listed_before_writing(tmp_path):
+    synthetic(tmp_path / "syn", n=2)
+    quirky_export(tmp_path / "real", n=4)
+    bad_names = MixConfig(
+        real=[
+            {
+                "path": str(tmp_path / "real"),
+                "annotations": "export.json",
+                "images": "images",
+                "keypoints": {"thing": {"tip": "mid"}},
+                "categories": {"gadget": "thing"},
+            }
+        ]
+    )
+    with pytest.raises(mix.MixError) as err:
+        mix.mix_dataset(bad_names, 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    msg = str(err.value)
+    assert "keypoint 'l' of category 'gadget' is not a keypoint of rig 'thing'" in msg
+    assert "lacks rig 'thing' keypoints ['left_a', 'right_a']" in msg
+    not_rig = MixConfig(real=[{"path": str(tmp_path / "real"), "annotations": "export.json", "images": "images"}])
+    with pytest.raises(mix.MixError, match=r"category 'gadget' \(\d+ annotations\) is not a rig"):
+        mix.mix_dataset(not_rig, 0, tmp_path / "syn", tmp_path / "out", progress=False)
+
+    os.remove(tmp_path / "real/images/batch1/photo_001.jpg")
+    broken = tmp_path / "real/images/batch0/photo_002.jpg"
+    broken.write_bytes(broken.read_bytes()[: len(broken.read_bytes()) * 2 // 3])  # header intact
+    with pytest.raises(mix.MixError) as err:
+        mix.mix_dataset(
+            MixConfig(real=[source(tmp_path / "real")]), 0, tmp_path / "syn", tmp_path / "out", progress=False
+        )
+    msg = str(err.value)
+    assert "photo_001.jpg not found" in msg and "photo_002.jpg: not a readable image" in msg
+    assert "nothing was written" in msg and not (tmp_path / "out").exists()
+
+
+def test_cli_resolves_real_paths_against_params(tmp_path, capsys):
+    synthetic(tmp_path / "syn", n=3)
+    quirky_export(tmp_path / "proj/real", n=4)
+    params = tmp_path / "proj/params.yaml"
+    params.write_text(
+        textwrap.dedent("""
+        rigs:
+          thing:
+            mesh: {type: box}
+            keypoints:
+              - {name: left_a, position: [0, 0, 0]}
+              - {name: right_a, position: [1, 0, 0]}
+              - {name: mid, position: [0, 1, 0]}
+        mix:
+          real:
+            - path: real
+              annotations: export.json
+              images: images
+              categories: {gadget: thing}
+              keypoints: {thing: {tip: mid, l: left_a, r: right_a}}
+        """)
+    )
+    argv = ["--params", str(params), "--input", str(tmp_path / "syn"), "--output", str(tmp_path / "out")]
+    assert mix.main(argv) == 0
+    assert len(load(tmp_path / "out")["test"]["images"]) == 1
+
+
+@pytest.mark.skipif(not REAL_GLUE.is_dir(), reason="real glue tube photos not present (../shared/data)")
+def test_real_glue_tube_photos(tmp_path):
+    syn = tmp_path / "syn"
+    (syn / "images").mkdir(parents=True)
+    from PIL import Image
+
+    cat = {**category(1, "glue_tube", ["head", "tail"]), "skeleton": [[1, 2]]}
+    images, anns = [], []
+    for i in range(4):
+        Image.new("RGB", (64, 48)).save(syn / f"images/{i:06d}.png")
+        images.append(
+            {"id": i + 1, "file_name": f"images/{i:06d}.png", "width": 64, "height": 48, "source": "synthetic"}
+        )
+        mask = np.zeros((48, 64), np.uint8)
+        mask[10:30, 10:50] = 1
+        rle = mask_utils.encode(np.asfortranarray(mask))
+        anns.append(
+            {
+                "id": (i + 1) * 1000 + 1,
+                "image_id": i + 1,
+                "category_id": 1,
+                "keypoints": [12.5, 20.5, 2, 47.5, 20.5, 2],
+                "num_keypoints": 2,
+                "bbox": [10, 10, 40, 20],
+                "area": 800.0,
+                "segmentation": {"size": [48, 64], "counts": rle["counts"].decode()},
+                "iscrowd": 0,
+            }
+        )
+    (syn / "annotations.json").write_text(json.dumps({"images": images, "annotations": anns, "categories": [cat]}))
+    cfg = MixConfig(real=[{"path": str(REAL_GLUE)}])  # same category and keypoint names: no mapping
+    mix.mix_dataset(cfg, 0, syn, tmp_path / "out", progress=False)
+    out = load(tmp_path / "out")
+    truth = json.loads((REAL_GLUE / "annotations.json").read_text())
+    assert [len(out[k]["images"]) for k in ("val", "test")] == [17, 17]
+    real = [i for k in ("train", "val", "test") for i in out[k]["images"] if i["source"] == "real"]
+    assert len(real) == len(truth["images"]) == 111
+    by_origin = {a["id"]: a for a in truth["annotations"]}
+    n = 0
+    for k in ("train", "val", "test"):
+        for a in out[k]["annotations"]:
+            if a["id"] >= mix.REAL_BASE:
+                orig = by_origin[sorted(by_origin)[a["id"] - mix.REAL_BASE - 1]]
+                want = np.array(orig["keypoints"], float).reshape(-1, 3)
+                want[:, :2] += 0.5
+                assert np.allclose(np.array(a["keypoints"]).reshape(-1, 3), want)
+                n += 1
+    assert n == len(truth["annotations"]) == 185
+    assert [p for p in validate_path(tmp_path / "out") if p.level == "error"] == []
+    assert (tmp_path / "out" / real[0]["file_name"]).resolve().is_relative_to(REAL_GLUE)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_GLUE.is_dir(), reason="real glue tube photos not present (../shared/data)")
+def test_real_render_through_augment_and_mix(tmp_path):
+    """The whole data path on a real (tiny) render: render -> augment -> mix -> validate."""
+    from pipeline import augment
+    from pipeline.render import main as render_main
+    from pipeline.schema import load_params
+    from tests.conftest import needs_bpy, tiny_params, write_params
+
+    if needs_bpy.args[0]:
+        pytest.skip(needs_bpy.kwargs["reason"])
+    data = tiny_params(num_images=3, shard_size=3, workers=1)
+    data["augment"] = {"copies": 1, "workers": 1}
+    data["mix"] = {"real": [{"path": str(REAL_GLUE)}], "val": 0.1, "test": 0.1}
+    pfile = write_params(tmp_path / "params.yaml", data)
+    assert render_main(["--params", str(pfile), "--out", str(tmp_path / "synthetic")]) == 0
+    argv = ["--params", str(pfile), "--input", str(tmp_path / "synthetic"), "--output", str(tmp_path / "augmented")]
+    assert augment.main(argv) == 0
+    params = load_params(pfile)
+    mix.mix_dataset(params.mix, params.seed, tmp_path / "augmented", tmp_path / "mixed", progress=False)
+    assert [p for p in validate_path(tmp_path / "augmented") if p.level == "error"] == []
+    assert [p for p in validate_path(tmp_path / "mixed") if p.level == "error"] == []
+    out = load(tmp_path / "mixed")
+    synthetic = json.loads((tmp_path / "synthetic/annotations.json").read_text())
+    assert all(f["categories"] == synthetic["categories"] for f in out.values())
+    assert {i["source"] for i in out["test"]["images"]} == {"real"}
+    assert sum(i["source"] == "synthetic" for k in ("train", "val_synthetic") for i in out[k]["images"]) == 6
