@@ -156,7 +156,12 @@ def main(argv: list[str]) -> int:
     if bpy.app.version < MIN_BLENDER:
         print(f"error: Blender {bpy.app.version_string} is too old; rig2kp needs Blender >= 3.4", file=sys.stderr)
         return 2
-    spec = json.loads(args.spec.read_text())
+    try:
+        spec = json.loads(args.spec.read_text())
+    except (OSError, ValueError) as exc:
+        print(f"error: --spec {args.spec}: {exc}; write one with `rig2kp render --write-spec PATH`",
+              file=sys.stderr)
+        return 2
     scenes = json.loads(args.scenes.read_text()) if args.scenes else None
     if scenes is not None:
         spec["render"]["num_images"] = len(scenes)
@@ -193,7 +198,13 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
-    code = main(argv)
+    try:
+        code = main(argv)
+    except Exception:  # a stock Blender would print the traceback and still exit 0
+        import traceback
+
+        traceback.print_exc()
+        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     if bpy.app.background and "--" in sys.argv:
