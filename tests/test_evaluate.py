@@ -1,0 +1,229 @@
+"""train/coco_eval.py and train/evaluate.py: metrics checked against hand computations and
+against pycocotools' COCOeval run directly on the same files."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+from train import evaluate as evaluate_cli
+from train import train as train_cli
+from train.coco_eval import (
+    coco_from_dict,
+    evaluate_bbox,
+    evaluate_keypoints,
+    keypoint_errors,
+    load_results,
+    per_keypoint_ap,
+)
+from train.dataset import Category, load_split
+
+from .train_support import toy_data, write_params
+
+
+@pytest.fixture(scope="module")
+def val(tmp_path_factory):
+    root = toy_data(tmp_path_factory.mktemp("toy"), train=2, val=24, test=2)
+    return load_split(root / "val.json")
+
+
+def _perfect(data: dict, shift=(0.0, 0.0), score=1.0) -> list[dict]:
+    out = []
+    for a in data["annotations"]:
+        kp = np.asarray(a["keypoints"], np.float64).reshape(-1, 3)
+        kp[:, :2] += shift
+        kp[:, 2] = 1
+        out.append(
+            {
+                "image_id": a["image_id"],
+                "category_id": a["category_id"],
+                "bbox": list(a["bbox"]),
+                "score": score,
+                "keypoints": kp.ravel().tolist(),
+            }
+        )
+    return out
+
+
+def _direct(gt_file, res_file, iou_type, sigmas=None, cat_ids=None) -> list[float]:
+    """COCOeval exactly as its documentation runs it."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(gt_file))
+        res = gt.loadRes(str(res_file))
+        e = COCOeval(gt, res, iou_type)
+        if sigmas is not None:
+            e.params.kpt_oks_sigmas = np.asarray(sigmas)
+        if cat_ids is not None:
+            e.params.catIds = cat_ids
+        e.evaluate()
+        e.accumulate()
+        e.summarize()
+    return [float(v) for v in e.stats]
+
+
+def _ours(stats: dict) -> list[float]:
+    return [-1.0 if v is None else v for v in stats.values()]
+
+
+def test_ground_truth_as_predictions_gives_ap_1(val):
+    gt = coco_from_dict(val.data)
+    res = load_results(gt, _perfect(val.data))
+    cats = list(val.label_map().categories)
+    assert {c.num_keypoints for c in cats} == {3, 4}  # two rigs with different K
+    kp = evaluate_keypoints(gt, res, cats)
+    box = evaluate_bbox(gt, res)
+    assert kp.stats["AP"] == pytest.approx(1.0) and kp.stats["AP50"] == pytest.approx(1.0)
+    assert box.stats["AP"] == pytest.approx(1.0)
+    assert all(row["precision"] == pytest.approx(1.0) for row in kp.pr_curve(0.5))
+
+
+def test_shifted_keypoints_pixel_error_and_pck_by_hand(val):
+    gt = coco_from_dict(val.data)
+    res = load_results(gt, _perfect(val.data, shift=(3.0, 4.0)))
+    cats = list(val.label_map().categories)
+    errors = keypoint_errors(gt, res, evaluate_bbox(gt, res), cats, [0.05, 0.1])
+    for cat in cats:
+        for j, name in enumerate(cat.keypoints):
+            # by hand: every labelled keypoint is 5 px off; correct when 5 <= a * box diagonal
+            diags = [
+                np.hypot(a["bbox"][2], a["bbox"][3])
+                for a in val.data["annotations"]
+                if a["category_id"] == cat.id and a["keypoints"][3 * j + 2] > 0
+            ]
+            got = errors[cat.name][name]
+            assert got["matched"] == len(diags) > 0
+            assert got["pixel_error"] == pytest.approx(5.0, abs=1e-3)
+            for a in (0.05, 0.1):
+                assert got[f"pck@{a:g}"] == pytest.approx(np.mean([5.0 <= a * d for d in diags]))
+    # the two thresholds must actually differ on this data, or the check above proves little
+    pck = [errors["quad"]["left_top"][f"pck@{a:g}"] for a in (0.05, 0.1)]
+    assert pck[0] < pck[1]
+
+
+def _noisy(data: dict, seed: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in _perfect(data):
+        kp = np.asarray(r["keypoints"]).reshape(-1, 3)
+        kp[:, :2] += rng.normal(0, 1.5, size=(len(kp), 2))
+        box = np.asarray(r["bbox"]) + rng.normal(0, 3, size=4)
+        out.append(
+            {
+                **r,
+                "keypoints": kp.ravel().round(3).tolist(),
+                "bbox": box.round(3).tolist(),
+                "score": round(float(rng.uniform(0.05, 1)), 4),
+            }
+        )
+        if rng.random() < 0.3:  # a false positive somewhere else in the image
+            fp = copy.deepcopy(out[-1])
+            fp["bbox"][0] += 30
+            fp["keypoints"][0::3] = [x + 30 for x in fp["keypoints"][0::3]]
+            fp["score"] = round(float(rng.uniform(0.05, 1)), 4)
+            out.append(fp)
+    return out
+
+
+def test_our_ap_equals_cocoeval_on_the_same_files(val, tmp_path):
+    """One category, then two categories sharing K: a single COCOeval can run on both."""
+    quad = next(c for c in val.categories.values() if c.name == "quad")
+    data = copy.deepcopy(val.data)
+    twin = {**copy.deepcopy(next(c for c in data["categories"] if c["id"] == quad.id)), "id": 3, "name": "quad2"}
+    data["categories"] = [c for c in data["categories"] if c["id"] == quad.id] + [twin]
+    anns = [a for a in data["annotations"] if a["category_id"] == quad.id]
+    for i, a in enumerate(anns):
+        a["category_id"] = 3 if i % 2 else quad.id
+    data["annotations"] = anns
+    results = _noisy(data, seed=5)
+    gt_file, res_file = tmp_path / "gt.json", tmp_path / "res.json"
+    gt_file.write_text(json.dumps(data))
+    res_file.write_text(json.dumps(results))
+
+    gt = coco_from_dict(json.loads(gt_file.read_text()))
+    res = load_results(gt, json.loads(res_file.read_text()))
+    cats = [Category.from_json(c) for c in data["categories"]]
+    for chosen in ([cats[0]], cats):
+        ids = [c.id for c in chosen]
+        ours = evaluate_keypoints(gt, res, chosen)
+        direct = _direct(gt_file, res_file, "keypoints", quad.sigmas, ids)
+        assert _ours(ours.stats) == pytest.approx(direct, abs=1e-12)
+        assert 0.1 < ours.stats["AP"] < 0.99  # a non-trivial value
+    ours_box = evaluate_bbox(gt, res)
+    assert _ours(ours_box.stats) == pytest.approx(_direct(gt_file, res_file, "bbox"), abs=1e-12)
+
+
+def test_per_keypoint_ap_isolates_each_keypoint(val):
+    quad = next(c for c in val.categories.values() if c.name == "quad")
+    results = [r for r in _perfect(val.data) if r["category_id"] == quad.id]
+    for r in results:  # keypoint 0 exact, the others 0.6 box widths off
+        kp = np.asarray(r["keypoints"]).reshape(-1, 3)
+        x, y, w, h = r["bbox"]
+        unlabelled = (kp[:, 0] == 0) & (kp[:, 1] == 0)
+        kp[unlabelled, :2] = (x + w / 2, y + h / 2)  # where a model would put them: on the object
+        kp[1:, 0] += 0.6 * w
+        r["keypoints"] = kp.ravel().tolist()
+    aps = per_keypoint_ap(val.data, results, quad)
+    assert aps["left_top"] == pytest.approx(1.0)
+    assert all(aps[n] < 0.2 for n in quad.keypoints[1:])
+
+
+def test_sigma_count_mismatch_is_an_error(val):
+    gt = coco_from_dict(val.data)
+    bad = Category(2, "quad", ("a", "b", "c", "d"), (), (0.05, 0.05), ())
+    with pytest.raises(ValueError, match="rig.sigmas has 2 values, expected one per keypoint"):
+        evaluate_keypoints(gt, load_results(gt, []), [bad])
+
+
+def test_no_detections_gives_zero_not_a_crash(val):
+    gt = coco_from_dict(val.data)
+    kp = evaluate_keypoints(gt, load_results(gt, []), list(val.label_map().categories))
+    assert kp.stats["AP"] == 0.0
+
+
+@pytest.mark.slow
+def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path):
+    data = toy_data(tmp_path / "data", train=8, val=6, test=4)
+    params = write_params(
+        tmp_path / "params.yaml",
+        train={"epochs": 1, "categories": ["quad"]},
+        model={"box_score_thresh": 0.0},
+        evaluate={"contact_sheet": 3, "splits": ["val", "test", "val_synthetic", "missing"]},
+    )
+    args = ["--params", str(params), "--data", str(data)]
+    assert train_cli.main([*args, "--out", str(tmp_path / "m"), "--live-dir", str(tmp_path / "live")]) == 0
+    out = tmp_path / "metrics"
+    assert evaluate_cli.main([*args, "--model", str(tmp_path / "m" / "best.pt"), "--out", str(out)]) == 0
+
+    report = json.loads((out / "eval.json").read_text())
+    assert set(report) == {"val", "test", "val_synthetic", "sim_to_real_gap"}
+    assert set(report["val"]) == {"all", "synthetic", "real", "sim_to_real_gap"}
+    assert set(report["val_synthetic"]) == {"all", "synthetic"}  # no real images there
+    v = report["val"]
+    gap = v["synthetic"]["keypoints"]["AP"] - v["real"]["keypoints"]["AP"]
+    assert v["sim_to_real_gap"] == pytest.approx(gap)
+    # across splits: held-out renders (val_synthetic) against the real images of val
+    across = report["val_synthetic"]["synthetic"]["keypoints"]["AP"] - v["real"]["keypoints"]["AP"]
+    assert report["sim_to_real_gap"] == pytest.approx(across)
+    # the numbers are COCOeval's on the written files (the model only knows quads)
+    quad_sigmas = json.loads((data / "val.json").read_text())["categories"][1]["rig"]["sigmas"]
+    pred = out / "predictions" / "val.json"
+    assert json.loads(pred.read_text()), "the untrained model should still output boxes at thresh 0"
+    direct = _direct(data / "val.json", pred, "keypoints", quad_sigmas, [2])
+    assert _ours(v["all"]["keypoints"]) == pytest.approx(direct, abs=1e-12)
+    assert _ours(v["all"]["bbox"]) == pytest.approx(_direct(data / "val.json", pred, "bbox", cat_ids=[2]))
+
+    per_kp = json.loads((out / "per_keypoint.json").read_text())
+    assert set(per_kp["val"]["quad"]) == {"left_top", "right_top", "right_bottom", "left_bottom"}
+    assert {"pixel_error", "pck@0.05", "pck@0.1", "AP", "matched"} <= set(per_kp["val"]["quad"]["left_top"])
+    rows = json.loads((out / "plots" / "val_keypoints_oks50.json").read_text())
+    assert rows and set(rows[0]) == {"recall", "precision"}
+    sheet = cv2.imread(str(out / "contact_sheets" / "val.jpg"))
+    assert sheet is not None and sheet.shape[0] == 2 * 240  # 3 images, 2 per row

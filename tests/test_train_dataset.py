@@ -1,0 +1,127 @@
+"""train/dataset.py: bad data is refused before training, with the file and key named."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from train.dataset import DatasetError, KeypointDataset, check_same_categories, instances, load_split
+from train.toyset import CATEGORIES
+
+from .train_support import toy_data
+
+
+def _write(tmp_path, anns, cats=None, images=None):
+    (tmp_path / "a.png").write_bytes(b"")  # existence is all load_split checks
+    data = {
+        "images": images or [{"id": 1, "file_name": "a.png", "width": 50, "height": 40}],
+        "annotations": anns,
+        "categories": cats or CATEGORIES,
+    }
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _ann(**kw):
+    a = {
+        "id": 7,
+        "image_id": 1,
+        "category_id": 1,
+        "keypoints": [10, 10, 2, 20, 20, 2, 30, 10, 1],
+        "num_keypoints": 3,
+        "bbox": [5, 5, 30, 20],
+        "area": 300,
+        "iscrowd": 0,
+    }
+    return {**a, **kw}
+
+
+def test_valid_split_loads_and_pads_keypoints(tmp_path):
+    path = _write(tmp_path, [_ann(), _ann(id=8, category_id=2, keypoints=[1, 2, 2] * 4)])
+    split = load_split(path)
+    labels = split.label_map()
+    assert labels.num_keypoints == 4 and labels.num_classes == 3
+    inst = instances(split, 1, labels)
+    assert inst["keypoints"].shape == (2, 4, 3)
+    # the triangle (K = 3) is padded with an unlabelled 4th keypoint
+    np.testing.assert_array_equal(inst["keypoints"][0, 3], [0, 0, 0])
+    np.testing.assert_array_equal(inst["boxes"][0], [5, 5, 35, 25])  # xywh -> xyxy
+    np.testing.assert_array_equal(inst["labels"], [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("ann", "expected"),
+    [
+        (_ann(category_id=0), "annotations[0] (id 7).category_id: 0 is the background label"),
+        (_ann(keypoints=[1, 1, 2] * 2), "keypoints: 6 values, expected 3 x 3 = 9 for category 'triangle'"),
+        (_ann(bbox=[5, 5, 0, 20]), "bbox: degenerate box [5, 5, 0, 20]"),
+        (_ann(bbox=[5, 5, float("nan"), 20]), "bbox: degenerate box"),
+        (_ann(image_id=99), "image_id: 99 is not an image id"),
+        (_ann(keypoints=[1, 1, 3] * 3), "visibility flags must be 0, 1 or 2"),
+    ],
+)
+def test_bad_annotations_are_named(tmp_path, ann, expected):
+    path = _write(tmp_path, [ann])
+    with pytest.raises(DatasetError) as err:
+        load_split(path)
+    assert str(path) in str(err.value) and expected in str(err.value)
+
+
+def test_sigma_count_must_match_keypoints(tmp_path):
+    cats = json.loads(json.dumps(CATEGORIES))
+    cats[1]["rig"]["sigmas"] = [0.05, 0.05]
+    with pytest.raises(DatasetError, match=r"categories\[1\].rig.sigmas: 2 values, expected one per"):
+        load_split(_write(tmp_path, [_ann()], cats=cats))
+
+
+def test_missing_image_file_is_named(tmp_path):
+    images = [{"id": 1, "file_name": "nope/b.png", "width": 50, "height": 40}]
+    with pytest.raises(DatasetError, match=r"images\[0\].file_name: .*nope/b.png not found"):
+        load_split(_write(tmp_path, [_ann()], images=images))
+
+
+def test_every_problem_is_listed_at_once(tmp_path):
+    path = _write(tmp_path, [_ann(category_id=0), _ann(id=9, bbox=[0, 0, -1, 2])])
+    with pytest.raises(DatasetError, match="2 problem"):
+        load_split(path)
+
+
+def test_model_keypoints_must_match_data(tmp_path):
+    split = load_split(_write(tmp_path, [_ann()]))
+    cats = json.loads(json.dumps(CATEGORIES))
+    cats[0]["keypoints"] = ["a", "b"]
+    cats[0]["rig"]["sigmas"] = [0.05, 0.05]
+    from train.dataset import LabelMap
+
+    with pytest.raises(DatasetError, match="has 2 keypoints"):
+        check_same_categories(split, LabelMap.from_json(cats), "model.pt")
+
+
+def test_unknown_train_category_is_named(tmp_path):
+    split = load_split(_write(tmp_path, [_ann()]))
+    with pytest.raises(DatasetError, match=r"train.categories names \['cube'\]"):
+        split.label_map(["cube"])
+    assert [c.name for c in split.label_map(["quad"]).categories] == ["quad"]
+
+
+def test_flip_index_swaps_named_pairs():
+    from train.dataset import Category
+
+    quad = Category.from_json(CATEGORIES[1])
+    # left_top <-> right_top, left_bottom <-> right_bottom; slot 4 is padding
+    np.testing.assert_array_equal(quad.flip_index(5), [1, 0, 3, 2, 4])
+
+
+def test_items_are_uint8_images_with_targets(tmp_path):
+    root = toy_data(tmp_path, train=2, val=1, test=1)
+    split = load_split(root / "train.json")
+    ds = KeypointDataset(split, split.label_map())
+    image, target = ds[0]
+    im = split.images[0]
+    assert image.dtype.is_floating_point is False and image.shape == (3, im["height"], im["width"])
+    n = len(split.anns_by_image.get(im["id"], []))
+    assert target["boxes"].shape == (n, 4) and target["keypoints"].shape == (n, 4, 3)
+    assert int(target["image_id"]) == im["id"]

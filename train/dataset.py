@@ -1,0 +1,333 @@
+"""Read a dataset folder (COCO keypoints + images) for KeypointRCNN, checking it before any work.
+
+Labels: the model's label l (1..n) is the l-th selected category; 0 is background. The model has
+K = the most keypoints of any selected category; categories with fewer keypoints are padded with
+v = 0, so their extra heatmap channels are never trained and their predictions are cut back to
+the category's own K (see `LabelMap.trim`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+MAX_LISTED = 20  # problems listed in one error message
+
+
+class DatasetError(ValueError):
+    """A dataset that cannot be trained or evaluated on; the message names the file and keys."""
+
+
+@dataclass(frozen=True)
+class Category:
+    """One rig as written by the render / mix stages (see docs/DATA_FORMAT.md)."""
+
+    id: int
+    name: str
+    keypoints: tuple[str, ...]
+    skeleton: tuple[tuple[int, int], ...]  # COCO style: 1-based keypoint indices
+    sigmas: tuple[float, ...]  # COCO OKS sigma per keypoint
+    flip_pairs: tuple[tuple[str, str], ...]
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.keypoints)
+
+    def flip_index(self, k: int) -> np.ndarray:
+        """Permutation of K=k slots that swaps left/right after a horizontal flip."""
+        perm = np.arange(k)
+        for a, b in self.flip_pairs:
+            i, j = self.keypoints.index(a), self.keypoints.index(b)
+            perm[i], perm[j] = j, i
+        return perm
+
+    def to_json(self) -> dict:
+        """The category as a COCO dict (with our `rig` key), for checkpoints and outputs."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "supercategory": "object",
+            "keypoints": list(self.keypoints),
+            "skeleton": [list(p) for p in self.skeleton],
+            "rig": {"sigmas": list(self.sigmas), "flip_pairs": [list(p) for p in self.flip_pairs]},
+        }
+
+    @classmethod
+    def from_json(cls, c: dict) -> Category:
+        rig = c.get("rig") or {}
+        return cls(
+            id=int(c["id"]),
+            name=str(c["name"]),
+            keypoints=tuple(c["keypoints"]),
+            skeleton=tuple(tuple(int(i) for i in p) for p in c.get("skeleton", [])),
+            sigmas=tuple(float(s) for s in rig.get("sigmas", [])),
+            flip_pairs=tuple(tuple(p) for p in rig.get("flip_pairs", [])),
+        )
+
+
+@dataclass(frozen=True)
+class LabelMap:
+    """Model labels <-> COCO categories, and the model's keypoint count K."""
+
+    categories: tuple[Category, ...]  # label l is categories[l - 1]
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.categories) + 1
+
+    @property
+    def num_keypoints(self) -> int:
+        return max(c.num_keypoints for c in self.categories)
+
+    def label_of(self, category_id: int) -> int | None:
+        for i, c in enumerate(self.categories):
+            if c.id == category_id:
+                return i + 1
+        return None
+
+    def category(self, label: int) -> Category:
+        return self.categories[label - 1]
+
+    def to_json(self) -> list[dict]:
+        return [c.to_json() for c in self.categories]
+
+    @classmethod
+    def from_json(cls, cats: list[dict]) -> LabelMap:
+        return cls(tuple(Category.from_json(c) for c in cats))
+
+
+@dataclass
+class CocoSplit:
+    """One split file, validated: images by id, annotations grouped by image, categories."""
+
+    path: Path
+    root: Path  # file names are relative to this folder
+    data: dict
+    categories: dict[int, Category]
+    anns_by_image: dict[int, list[dict]] = field(default_factory=dict)
+
+    @property
+    def images(self) -> list[dict]:
+        return self.data["images"]
+
+    def label_map(self, names: list[str] | None = None) -> LabelMap:
+        """All categories in id order, or the named ones (in the given order)."""
+        cats = sorted(self.categories.values(), key=lambda c: c.id)
+        if names is None:
+            return LabelMap(tuple(cats))
+        by_name = {c.name: c for c in cats}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise DatasetError(
+                f"{self.path}: train.categories names {missing} not in the dataset; expected some of {sorted(by_name)}"
+            )
+        return LabelMap(tuple(by_name[n] for n in names))
+
+
+def _problems_text(path: Path, problems: list[str]) -> str:
+    head = [f"{path}: {len(problems)} problem(s) in the dataset"]
+    more = len(problems) - MAX_LISTED
+    tail = [f"  ... and {more} more"] if more > 0 else []
+    return "\n".join(head + [f"  {p}" for p in problems[:MAX_LISTED]] + tail)
+
+
+def _check_categories(raw: list) -> tuple[dict[int, Category], list[str]]:
+    problems, cats = [], {}
+    for i, c in enumerate(raw):
+        key = f"categories[{i}]"
+        cid = c.get("id")
+        if not isinstance(cid, int) or cid < 1:
+            problems.append(f"{key}.id: expected an integer >= 1 (0 is the background), got {cid!r}")
+            continue
+        if cid in cats:
+            problems.append(f"{key}.id: {cid} used twice")
+            continue
+        names = c.get("keypoints")
+        if not isinstance(names, list) or not names:
+            problems.append(f"{key}.keypoints: expected a non-empty list of names")
+            continue
+        rig = c.get("rig")
+        if not isinstance(rig, dict) or "sigmas" not in rig:
+            problems.append(f"{key}.rig.sigmas: missing; expected {len(names)} OKS sigmas")
+            continue
+        cat = Category.from_json(c)
+        if len(cat.sigmas) != cat.num_keypoints:
+            problems.append(
+                f"{key}.rig.sigmas: {len(cat.sigmas)} values, expected one per keypoint "
+                f"({cat.num_keypoints}: {list(cat.keypoints)})"
+            )
+        if any(not s > 0 for s in cat.sigmas):
+            problems.append(f"{key}.rig.sigmas: expected values > 0, got {list(cat.sigmas)}")
+        for pair in cat.flip_pairs:
+            if len(pair) != 2 or any(n not in cat.keypoints for n in pair):
+                problems.append(f"{key}.rig.flip_pairs: {list(pair)} is not a pair of keypoint names")
+        for pair in cat.skeleton:
+            if len(pair) != 2 or any(not 1 <= j <= cat.num_keypoints for j in pair):
+                problems.append(f"{key}.skeleton: {list(pair)} expected 1-based keypoint indices")
+        cats[cid] = cat
+    return cats, problems
+
+
+def _check_annotation(i: int, a: dict, images: dict, cats: dict[int, Category]) -> list[str]:
+    key = f"annotations[{i}] (id {a.get('id')})"
+    out = []
+    if a.get("image_id") not in images:
+        out.append(f"{key}.image_id: {a.get('image_id')!r} is not an image id")
+    cid = a.get("category_id")
+    if cid == 0:
+        out.append(f"{key}.category_id: 0 is the background label; expected one of {sorted(cats)}")
+    elif cid not in cats:
+        out.append(f"{key}.category_id: {cid!r} is not a category id; expected one of {sorted(cats)}")
+    bbox = a.get("bbox")
+    if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
+        out.append(f"{key}.bbox: expected [x, y, width, height], got {bbox!r}")
+    elif not all(math.isfinite(v) for v in bbox) or bbox[2] <= 0 or bbox[3] <= 0:
+        out.append(f"{key}.bbox: degenerate box {bbox} (expected finite, width and height > 0)")
+    kps = a.get("keypoints")
+    if cid in cats:
+        k = cats[cid].num_keypoints
+        if not isinstance(kps, list) or len(kps) != 3 * k:
+            n = len(kps) if isinstance(kps, list) else kps
+            out.append(
+                f"{key}.keypoints: {n} values, expected 3 x {k} = {3 * k} for category "
+                f"{cats[cid].name!r} ({list(cats[cid].keypoints)})"
+            )
+        elif any(v not in (0, 1, 2) for v in kps[2::3]):
+            out.append(f"{key}.keypoints: visibility flags must be 0, 1 or 2, got {kps[2::3]}")
+    if "area" not in a:
+        out.append(f"{key}.area: missing (OKS divides by it)")
+    return out
+
+
+def load_split(path: str | Path, root: str | Path | None = None, check_files: bool = True) -> CocoSplit:
+    """Read and check one COCO keypoint file; every problem is listed before any work starts."""
+    path = Path(path)
+    root = Path(root) if root is not None else path.parent
+    if not path.is_file():
+        raise DatasetError(f"{path}: split file not found")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: not valid JSON: {exc}") from exc
+    for k in ("images", "annotations", "categories"):
+        if not isinstance(data.get(k), list):
+            raise DatasetError(f"{path}: key {k!r}: expected a list")
+    cats, problems = _check_categories(data["categories"])
+    if not data["categories"]:
+        problems.append("categories: expected at least one category")
+    images = {}
+    for i, im in enumerate(data["images"]):
+        iid = im.get("id")
+        if not isinstance(iid, int) or iid in images:
+            problems.append(f"images[{i}].id: expected a unique integer, got {iid!r}")
+            continue
+        images[iid] = im
+        if not (isinstance(im.get("width"), int) and isinstance(im.get("height"), int)):
+            problems.append(f"images[{i}] (id {iid}): expected integer width and height")
+        if check_files and not (root / str(im.get("file_name"))).is_file():
+            problems.append(f"images[{i}].file_name: {root / str(im.get('file_name'))} not found")
+    anns_by_image: dict[int, list[dict]] = defaultdict(list)
+    for i, a in enumerate(data["annotations"]):
+        found = _check_annotation(i, a, images, cats)
+        problems += found
+        if not found:
+            anns_by_image[a["image_id"]].append(a)
+    if problems:
+        raise DatasetError(_problems_text(path, problems))
+    return CocoSplit(path, root, data, cats, dict(anns_by_image))
+
+
+def check_same_categories(split: CocoSplit, labels: LabelMap, what: str) -> None:
+    """The model's categories must exist in the split with the same keypoints (K and names)."""
+    problems = []
+    for c in labels.categories:
+        d = split.categories.get(c.id)
+        if d is None or d.name != c.name:
+            problems.append(f"categories: {what} has category {c.id} {c.name!r}; the data does not")
+        elif d.keypoints != c.keypoints:
+            problems.append(
+                f"categories[{c.name}].keypoints: {what} has {len(c.keypoints)} keypoints "
+                f"{list(c.keypoints)}, the data {len(d.keypoints)} {list(d.keypoints)}"
+            )
+    if problems:
+        raise DatasetError(_problems_text(split.path, problems))
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """HxWx3 uint8 RGB; OpenCV decodes faster than PIL and drops alpha."""
+    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if img is None:
+        raise DatasetError(f"{path}: cannot be read as an image")
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def instances(split: CocoSplit, image_id: int, labels: LabelMap) -> dict[str, np.ndarray]:
+    """Boxes (xyxy, pixels), labels and padded keypoints [N, K, 3] of one image's instances.
+
+    Crowd annotations and categories outside `labels` are left out (they become background).
+    """
+    k = labels.num_keypoints
+    boxes, labs, kps = [], [], []
+    for a in split.anns_by_image.get(image_id, []):
+        lab = labels.label_of(a["category_id"])
+        if lab is None or a.get("iscrowd", 0):
+            continue
+        x, y, w, h = a["bbox"]
+        boxes.append([x, y, x + w, y + h])
+        labs.append(lab)
+        kp = np.zeros((k, 3), np.float32)
+        own = np.asarray(a["keypoints"], np.float32).reshape(-1, 3)
+        kp[: len(own)] = own
+        kps.append(kp)
+    return {
+        "boxes": np.asarray(boxes, np.float32).reshape(-1, 4),
+        "labels": np.asarray(labs, np.int64),
+        "keypoints": np.asarray(kps, np.float32).reshape(-1, k, 3),
+    }
+
+
+class KeypointDataset(Dataset):
+    """Items are (uint8 CHW image tensor, target dict); floats are made on the device.
+
+    Index with an int, or with (epoch, index) from `EpochSampler` so the augmentation seed
+    follows the epoch even in persistent loader workers.
+    """
+
+    def __init__(self, split: CocoSplit, labels: LabelMap, augment=None, seed: int = 0):
+        self.split, self.labels, self.augment, self.seed = split, labels, augment, seed
+        self.image_ids = [im["id"] for im in split.images]
+        self._images = {im["id"]: im for im in split.images}
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    def __getitem__(self, item: int | tuple[int, int]):
+        epoch, index = item if isinstance(item, tuple) else (0, item)
+        image_id = self.image_ids[index]
+        img = read_rgb(self.split.root / self._images[image_id]["file_name"])
+        inst = instances(self.split, image_id, self.labels)
+        if self.augment is not None:
+            rng = np.random.default_rng([self.seed, epoch, index])
+            img, inst = self.augment(img, inst, rng)
+        target = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inst.items()}
+        target["image_id"] = torch.tensor(image_id, dtype=torch.int64)
+        image = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous()
+        return image, target
+
+    def aspect_ratios(self) -> list[float]:
+        """Width / height of each item, for aspect-ratio grouped batches."""
+        return [self._images[i]["width"] / self._images[i]["height"] for i in self.image_ids]
+
+
+def collate(batch):
+    """Detection batches are lists: images differ in size until the model resizes them."""
+    images, targets = zip(*batch, strict=True)
+    return list(images), list(targets)

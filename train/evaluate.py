@@ -1,0 +1,205 @@
+"""Evaluate a trained model on the dataset's splits (DVC stage `evaluate`).
+
+    python -m train.evaluate --params params.yaml --data data/mixed \
+        --model models/best.pt --out metrics
+
+Writes, under --out:
+  eval.json            keypoint and box COCO AP/AR per split and per source (all / synthetic /
+                       real) and `sim_to_real_gap` = synthetic minus real keypoint AP
+  per_keypoint.json    per split, category and keypoint: pixel error, PCK, AP
+  plots/*.json         precision-recall curves (recall, precision) for `dvc plots`
+  predictions/*.json   COCO results of every split
+  contact_sheets/*.jpg ground truth (left, green) beside predictions (right, red)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from pipeline.schema import Params, ParamsError
+
+from .checkpoint import CheckpointError, load, model_from_checkpoint
+from .cli import add_params_args, params_from_args
+from .coco_eval import (
+    coco_from_dict,
+    evaluate_bbox,
+    evaluate_keypoints,
+    keypoint_errors,
+    load_results,
+    per_keypoint_ap,
+)
+from .dataset import (
+    CocoSplit,
+    DatasetError,
+    KeypointDataset,
+    LabelMap,
+    check_same_categories,
+    load_split,
+    read_rgb,
+)
+from .ddp import World
+from .devices import DeviceError, float32_head_outputs, setup_device
+from .draw import GT_COLOUR, PRED_COLOUR, contact_sheet, draw_annotations, side_by_side
+from .engine import predict
+from .loaders import eval_loader
+
+
+def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, params: Params) -> tuple[dict, dict, dict]:
+    """(metrics by source, per-keypoint metrics, PR curves) of one split's results."""
+    cfg = params.evaluate
+    gt = coco_from_dict(split.data)
+    res = load_results(gt, results)
+    cats = list(labels.categories)
+    cat_ids = [c.id for c in cats]
+    sources = {"all": None}
+    for source in ("synthetic", "real"):
+        ids = [im["id"] for im in split.images if im.get("source") == source]
+        if ids:
+            sources[source] = ids
+    metrics, curves = {}, {}
+    box_all = None
+    for source, ids in sources.items():
+        kp = evaluate_keypoints(gt, res, cats, ids)
+        box = evaluate_bbox(gt, res, ids, cat_ids)
+        n = len(ids) if ids is not None else len(split.images)
+        metrics[source] = {"images": n, "keypoints": kp.stats, "bbox": box.stats}
+        if source == "all":
+            box_all = box
+            curves["keypoints_oks50"] = kp.pr_curve(0.5)
+            curves["keypoints_oks75"] = kp.pr_curve(0.75)
+            curves["bbox_iou50"] = box.pr_curve(0.5)
+    if "synthetic" in metrics and "real" in metrics:
+        syn, real = metrics["synthetic"]["keypoints"]["AP"], metrics["real"]["keypoints"]["AP"]
+        if syn is not None and real is not None:
+            metrics["sim_to_real_gap"] = syn - real
+    per_kp = keypoint_errors(gt, res, box_all, cats, cfg.pck_thresholds)
+    if cfg.per_keypoint_ap:
+        for cat in cats:
+            for name, ap in per_keypoint_ap(split.data, results, cat).items():
+                per_kp[cat.name][name]["AP"] = ap
+    return metrics, per_kp, curves
+
+
+def overall_gap(report: dict) -> float | None:
+    """Synthetic minus real keypoint AP across splits: the mix stage puts real images alone in
+    val / test and held-out renders in val_synthetic, so the two sides come from different
+    splits (val_synthetic, else val, for synthetic; val, else test, for real)."""
+
+    def ap(splits: tuple[str, ...], source: str) -> float | None:
+        for name in splits:
+            value = report.get(name, {}).get(source, {}).get("keypoints", {}).get("AP")
+            if value is not None:
+                return value
+        return None
+
+    syn, real = ap(("val_synthetic", "val"), "synthetic"), ap(("val", "test"), "real")
+    return None if syn is None or real is None else syn - real
+
+
+def write_contact_sheet(
+    path: Path, split: CocoSplit, results: list[dict], labels: LabelMap, n: int, thresh: float
+) -> None:
+    """Up to n images spread evenly over the split (by id), ground truth beside predictions."""
+    images = sorted(split.images, key=lambda im: im["id"])
+    picks = [images[i] for i in sorted({int(i) for i in np.linspace(0, len(images) - 1, n)})]
+    cats = {c.id: c for c in labels.categories}
+    by_image: dict[int, list[dict]] = {}
+    for r in results:
+        if r["score"] >= thresh:
+            by_image.setdefault(r["image_id"], []).append(r)
+    tiles = []
+    for im in picks:
+        rgb = read_rgb(split.root / im["file_name"])
+        gt = draw_annotations(rgb, split.anns_by_image.get(im["id"], []), cats, GT_COLOUR)
+        pred = draw_annotations(rgb, by_image.get(im["id"], []), cats, PRED_COLOUR, scores=True)
+        tiles.append(side_by_side(gt, pred))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(contact_sheet(tiles, columns=2), cv2.COLOR_RGB2BGR))
+
+
+def run(args: argparse.Namespace) -> int:
+    params = params_from_args(args)
+    cfg = params.evaluate
+    data, out = Path(args.data), Path(args.out)
+    splits = {}
+    for name in cfg.splits:
+        path = data / f"{name}.json"
+        if path.is_file():
+            splits[name] = load_split(path)
+        else:
+            print(f"note: {path} not found; split {name!r} skipped")
+    if not splits:
+        raise DatasetError(f"{data}: none of the splits {cfg.splits} found (evaluate.splits)")
+    ckpt = load(args.model)
+    model, labels, _ = model_from_checkpoint(ckpt)
+    for split in splits.values():
+        check_same_categories(split, labels, str(args.model))
+    setup = setup_device(params.train)
+    model.to(setup.device)
+    if setup.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if setup.amp_dtype is not None:
+        float32_head_outputs(model)
+    print(f"device: {setup.describe()}; model {args.model} (epoch {ckpt['state']['epoch']})")
+
+    report, per_keypoint = {}, {}
+    for name, split in splits.items():
+        ds = KeypointDataset(split, labels)
+        loader = eval_loader(ds, cfg.batch_size, params.train.workers, setup, world=World())
+        results = predict(model, loader, setup, labels, desc=name)
+        _write_json(out / "predictions" / f"{name}.json", results)
+        metrics, per_kp, curves = split_metrics(split, results, labels, params)
+        report[name], per_keypoint[name] = metrics, per_kp
+        for curve, rows in curves.items():
+            _write_json(out / "plots" / f"{name}_{curve}.json", rows)
+        if cfg.contact_sheet:
+            sheet = out / "contact_sheets" / f"{name}.jpg"
+            write_contact_sheet(sheet, split, results, labels, cfg.contact_sheet, cfg.draw_score_thresh)
+        kp = metrics["all"]["keypoints"]
+        gap = metrics.get("sim_to_real_gap")
+        print(
+            f"{name}: keypoint AP {_fmt(kp['AP'])}  AP50 {_fmt(kp['AP50'])}  box AP "
+            f"{_fmt(metrics['all']['bbox']['AP'])}" + (f"  sim-to-real gap {gap:+.4f}" if gap is not None else "")
+        )
+    gap = overall_gap(report)
+    if gap is not None:
+        report["sim_to_real_gap"] = gap
+        print(f"sim-to-real gap (synthetic minus real keypoint AP): {gap:+.4f}")
+    _write_json(out / "eval.json", report)
+    _write_json(out / "per_keypoint.json", per_keypoint)
+    print(f"wrote {out / 'eval.json'}, {out / 'per_keypoint.json'}")
+    return 0
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4f}"
+
+
+def _write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.split("\n")[0])
+    add_params_args(parser)
+    parser.add_argument("--data", default="data/mixed", help="dataset folder with <split>.json")
+    parser.add_argument("--model", default="models/best.pt", help="checkpoint to evaluate")
+    parser.add_argument("--out", default="metrics", help="folder for metrics, plots, sheets")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (ParamsError, DatasetError, DeviceError, CheckpointError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""Export a trained model to ONNX and TorchScript, and check each against PyTorch.
+
+    python -m train.export --model models/best.pt --out exports --data data/mixed --split test
+
+Both take one float32 RGB image [3, H, W] in [0, 1] (any H, W) and return boxes [N, 4] (x1, y1,
+x2, y2 pixels), labels [N] (1..categories, see export.json), scores [N], keypoints [N, K, 3] and
+keypoints_scores [N, K]. The ONNX file is checked with onnxruntime, the TorchScript file with
+torch.jit.load, on --check-images images of the split (or random images without --data): the
+same detections, boxes and keypoints within --atol pixels, or the export fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.schema import ParamsError
+
+from .checkpoint import CheckpointError, load, model_from_checkpoint
+from .dataset import DatasetError, load_split, read_rgb
+
+OUTPUTS = ["boxes", "labels", "scores", "keypoints", "keypoints_scores"]
+
+
+class ExportCheckError(RuntimeError):
+    """An exported model whose outputs differ from PyTorch's beyond the tolerance."""
+
+
+def check_images(data: str | None, split: str, n: int, seed: int = 0) -> list[np.ndarray]:
+    """RGB uint8 images to trace and check with: n of the split (spread by id) or random ones."""
+    if data is None:
+        rng = np.random.default_rng(seed)
+        return [rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8) for h, w in ((240, 320), (300, 200))][:n]
+    s = load_split(Path(data) / f"{split}.json")
+    images = sorted(s.images, key=lambda im: im["id"])
+    picks = sorted({int(i) for i in np.linspace(0, len(images) - 1, n)})
+    return [read_rgb(s.root / images[i]["file_name"]) for i in picks]
+
+
+def to_input(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1).float().div(255.0).contiguous()
+
+
+def compare(name: str, ref: dict[str, np.ndarray], got: dict[str, np.ndarray], atol: float) -> dict:
+    """Max differences; raises ExportCheckError when detections or coordinates disagree."""
+    if ref["boxes"].shape != got["boxes"].shape or not np.array_equal(ref["labels"], got["labels"]):
+        raise ExportCheckError(
+            f"{name}: {len(got['boxes'])} detections (labels {got['labels'][:10].tolist()}), "
+            f"PyTorch {len(ref['boxes'])} ({ref['labels'][:10].tolist()})"
+        )
+    diffs = {k: float(np.abs(ref[k] - got[k]).max()) if ref[k].size else 0.0 for k in OUTPUTS if k != "labels"}
+    coords = max(
+        diffs["boxes"],
+        float(np.abs(ref["keypoints"][..., :2] - got["keypoints"][..., :2]).max()) if ref["keypoints"].size else 0.0,
+    )
+    if coords > atol or diffs["scores"] > 1e-3:
+        raise ExportCheckError(f"{name}: outputs differ from PyTorch: {diffs} (atol {atol} px)")
+    return diffs
+
+
+def _numpy(out: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    return {k: out[k].detach().cpu().numpy() for k in OUTPUTS}
+
+
+def export_onnx(model, example: torch.Tensor, path: Path, opset: int) -> None:
+    dynamic = {"image": {1: "height", 2: "width"}} | {k: {0: "detections"} for k in OUTPUTS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about shapes torchvision handles
+        torch.onnx.export(
+            model,
+            ([example],),
+            str(path),
+            dynamo=False,
+            opset_version=opset,
+            input_names=["image"],
+            output_names=OUTPUTS,
+            dynamic_axes=dynamic,
+        )
+
+
+def check_onnx(path: Path, model, inputs: list[torch.Tensor], atol: float) -> dict:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst: dict[str, float] = {}
+    for i, x in enumerate(inputs):
+        with torch.inference_mode():
+            ref = _numpy(model([x])[0])
+        got = dict(zip(OUTPUTS, session.run(OUTPUTS, {"image": x.numpy()}), strict=True))
+        for k, v in compare(f"{path} on check image {i}", ref, got, atol).items():
+            worst[k] = max(worst.get(k, 0.0), v)
+    return worst
+
+
+def export_torchscript(model, path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit deprecation notices
+        torch.jit.script(model).save(str(path))
+
+
+def check_torchscript(path: Path, model, inputs: list[torch.Tensor], atol: float) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.load(str(path))
+        worst: dict[str, float] = {}
+        for i, x in enumerate(inputs):
+            with torch.inference_mode():
+                ref = _numpy(model([x])[0])
+                got = _numpy(scripted([x])[1][0])  # scripted detectors return (losses, detections)
+            for k, v in compare(f"{path} on check image {i}", ref, got, atol).items():
+                worst[k] = max(worst.get(k, 0.0), v)
+    return worst
+
+
+def run(args: argparse.Namespace) -> int:
+    with torch.no_grad():
+        return _export(args)
+
+
+def _export(args: argparse.Namespace) -> int:
+    ckpt = load(args.model)
+    overrides = {}
+    if args.score_thresh is not None:
+        overrides["box_score_thresh"] = args.score_thresh
+    model, labels, cfg = model_from_checkpoint(ckpt, **overrides)
+    inputs = [to_input(im) for im in check_images(args.data, args.split, args.check_images)]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "model": str(args.model),
+        "input": {
+            "name": "image",
+            "dtype": "float32",
+            "shape": ["3", "height", "width"],
+            "range": [0.0, 1.0],
+            "channels": "RGB",
+        },
+        "outputs": OUTPUTS,
+        "labels": {str(i + 1): c.name for i, c in enumerate(labels.categories)},
+        "categories": labels.to_json(),
+        "num_keypoints": labels.num_keypoints,
+        "box_score_thresh": cfg.box_score_thresh,
+        "box_nms_thresh": cfg.box_nms_thresh,
+        "box_detections_per_img": cfg.box_detections_per_img,
+        "checks": {},
+    }
+    if "onnx" in args.formats:
+        path = out / "model.onnx"
+        export_onnx(model, inputs[0], path, args.opset)
+        meta["checks"]["onnx"] = {
+            "file": path.name,
+            "max_abs_diff": check_onnx(path, model, inputs, args.atol),
+        }
+        print(f"wrote {path}; onnxruntime matches PyTorch on {len(inputs)} image(s)")
+    if "torchscript" in args.formats:
+        path = out / "model.torchscript.pt"
+        export_torchscript(model, path)
+        meta["checks"]["torchscript"] = {
+            "file": path.name,
+            "max_abs_diff": check_torchscript(path, model, inputs, args.atol),
+        }
+        print(f"wrote {path}; TorchScript matches PyTorch on {len(inputs)} image(s)")
+    (out / "export.json").write_text(json.dumps(meta, indent=1) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.export", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="models/best.pt", help="checkpoint to export")
+    parser.add_argument("--out", default="exports", help="output folder")
+    parser.add_argument("--formats", nargs="+", choices=["onnx", "torchscript"], default=["onnx", "torchscript"])
+    parser.add_argument("--data", help="dataset folder whose images check the export (default: random)")
+    parser.add_argument("--split", default="test", help="split of --data to check on (default: test)")
+    parser.add_argument("--check-images", type=int, default=4, help="how many images to check on")
+    parser.add_argument("--atol", type=float, default=0.01, help="pixels: allowed box/keypoint difference")
+    parser.add_argument("--opset", type=int, default=17, help="ONNX opset")
+    parser.add_argument("--score-thresh", type=float, help="bake a detection score threshold in")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (ParamsError, DatasetError, CheckpointError, ExportCheckError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,213 @@
+"""Run a trained model on an image, a folder of images or a video.
+
+    python -m train.predict --model models/best.pt --input photo.jpg --out predictions
+    python -m train.predict --model models/best.pt --input clip.mp4 --score-thresh 0.3
+
+Writes <out>/results.json (COCO results: bbox xywh, keypoints [x, y, 1] * K, score, plus
+keypoint_scores) and <out>/images.json (the COCO `images` and `categories` they refer to, so
+`COCO("images.json").loadRes("results.json")` works), and annotated copies: <out>/annotated/
+for images, <out>/<video name>_annotated.mp4 for a video. Detections kept follow the model
+thresholds (params `model.box_score_thresh`, `box_nms_thresh`, `box_detections_per_img`, or the
+flags); only those scoring at least --draw-thresh are drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from pipeline.schema import ParamsError, load_params
+from pipeline.schema.train import EvaluateConfig, ModelConfig, TrainConfig
+
+from .checkpoint import CheckpointError, load, model_from_checkpoint
+from .cli import parse_overrides
+from .dataset import DatasetError, LabelMap, read_rgb
+from .devices import DeviceError, DeviceSetup, float32_head_outputs, setup_device
+from .draw import PRED_COLOUR, draw_annotations
+from .engine import to_coco_results
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
+
+
+def list_images(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DatasetError(f"--input {folder}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return files
+
+
+def read_video(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
+    """RGB frames, frames per second, frame count (as the container reports it)."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise DatasetError(f"--input {path}: cannot be opened as a video")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+
+    def frames():
+        try:
+            while True:
+                ok, bgr = cap.read()
+                if not ok:
+                    return
+                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        finally:
+            cap.release()
+
+    return frames(), fps, count
+
+
+@torch.inference_mode()
+def detect(model, rgbs: list[np.ndarray], setup: DeviceSetup, labels: LabelMap, ids: list[int]) -> list[dict]:
+    """COCO results for a batch of RGB uint8 images."""
+    images = [torch.from_numpy(im).permute(2, 0, 1).to(setup.device).float().div_(255) for im in rgbs]
+    with setup.autocast():
+        outputs = model(images)
+    results = []
+    for image_id, o in zip(ids, outputs, strict=True):
+        results += to_coco_results(image_id, {k: v.float().cpu() for k, v in o.items()}, labels)
+    return results
+
+
+def _batches(items, size):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run(args: argparse.Namespace) -> int:
+    src, out = Path(args.input), Path(args.out)
+    if not src.exists():
+        raise FileNotFoundError(f"--input {src}: not found")
+    params_path = Path(args.params) if args.params else None
+    if params_path is not None and params_path.is_file():
+        params = load_params(params_path, parse_overrides(args.overrides))
+        train_cfg, model_cfg, eval_cfg = params.train, params.model, params.evaluate
+    elif args.params and args.params != "params.yaml":
+        raise FileNotFoundError(f"--params {args.params}: not found")
+    else:
+        train_cfg, model_cfg, eval_cfg = TrainConfig(), None, EvaluateConfig()
+    ckpt = load(args.model)
+    base = ModelConfig.model_validate(ckpt["model_config"])
+    base = model_cfg or base
+    overrides = {
+        "box_score_thresh": args.score_thresh if args.score_thresh is not None else base.box_score_thresh,
+        "box_nms_thresh": args.nms_thresh if args.nms_thresh is not None else base.box_nms_thresh,
+        "box_detections_per_img": args.max_detections or base.box_detections_per_img,
+    }
+    model, labels, _ = model_from_checkpoint(ckpt, **overrides)
+    setup = setup_device(train_cfg)
+    model.to(setup.device)
+    if setup.amp_dtype is not None:
+        float32_head_outputs(model)
+    draw_thresh = args.draw_thresh if args.draw_thresh is not None else eval_cfg.draw_score_thresh
+    cats = {c.id: c for c in labels.categories}
+    batch = args.batch_size or eval_cfg.batch_size
+    images, results = [], []
+    (out / "annotated").mkdir(parents=True, exist_ok=True)
+
+    def annotate(rgb, image_results):
+        shown = [r for r in image_results if r["score"] >= draw_thresh]
+        return draw_annotations(rgb, shown, cats, PRED_COLOUR, scores=True)
+
+    from tqdm import tqdm
+
+    if src.suffix.lower() in VIDEO_SUFFIXES:
+        frames, fps, count = read_video(src)
+        writer = None
+        video_out = out / f"{src.stem}_annotated.mp4"
+        bar = tqdm(total=count or None, desc=src.name, unit="frame")
+        index = 0
+        for chunk in _batches(frames, batch):
+            ids = list(range(index + 1, index + 1 + len(chunk)))
+            found = detect(model, chunk, setup, labels, ids)
+            results += found
+            for image_id, rgb in zip(ids, chunk, strict=True):
+                h, w = rgb.shape[:2]
+                images.append(
+                    {
+                        "id": image_id,
+                        "file_name": f"{src.name}#frame={image_id - 1}",
+                        "width": w,
+                        "height": h,
+                    }
+                )
+                if writer is None:
+                    writer = cv2.VideoWriter(str(video_out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                drawn = annotate(rgb, [r for r in found if r["image_id"] == image_id])
+                writer.write(cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+            index += len(chunk)
+            bar.update(len(chunk))
+        bar.close()
+        if writer is not None:
+            writer.release()
+        if not images:
+            raise DatasetError(f"--input {src}: no frames could be read")
+    else:
+        files = [src] if src.is_file() else list_images(src)
+        if src.is_file() and src.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DatasetError(f"--input {src}: not an image or video file by its suffix")
+        for chunk in _batches(list(enumerate(files, start=1)), batch):
+            rgbs = [read_rgb(p) for _, p in chunk]
+            ids = [i for i, _ in chunk]
+            found = detect(model, rgbs, setup, labels, ids)
+            results += found
+            for (image_id, path), rgb in zip(chunk, rgbs, strict=True):
+                h, w = rgb.shape[:2]
+                name = path.name if src.is_file() else str(path.relative_to(src))
+                images.append({"id": image_id, "file_name": name, "width": w, "height": h})
+                drawn = annotate(rgb, [r for r in found if r["image_id"] == image_id])
+                cv2.imwrite(
+                    str(out / "annotated" / f"{path.stem}.jpg"),
+                    cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR),
+                )
+    (out / "results.json").write_text(json.dumps(results) + "\n")
+    meta = {"images": images, "annotations": [], "categories": labels.to_json()}
+    (out / "images.json").write_text(json.dumps(meta) + "\n")
+    shown = sum(r["score"] >= draw_thresh for r in results)
+    print(
+        f"{len(images)} image(s), {len(results)} detections "
+        f"({shown} drawn at score >= {draw_thresh}); wrote {out / 'results.json'}"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.predict", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="models/best.pt", help="checkpoint (best.pt or last.pt)")
+    parser.add_argument("--input", required=True, help="an image, a folder of images, or a video")
+    parser.add_argument("--out", default="predictions", help="output folder")
+    parser.add_argument(
+        "--params",
+        default="params.yaml",
+        help="params for thresholds and device (default: params.yaml if present)",
+    )
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--score-thresh", type=float, help="keep detections scoring at least this")
+    parser.add_argument("--nms-thresh", type=float, help="box IoU above which NMS drops a detection")
+    parser.add_argument("--max-detections", type=int, help="most detections per image")
+    parser.add_argument("--draw-thresh", type=float, help="draw detections scoring at least this")
+    parser.add_argument("--batch-size", type=int, help="images per forward pass")
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (ParamsError, DatasetError, DeviceError, CheckpointError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
