@@ -24,6 +24,7 @@ from tqdm import tqdm
 from blender import coco
 from pipeline.schema import Params, ParamsError, load_params
 from pipeline.schema.rigs import MaterialRanges
+from pipeline.stats import dataset_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 BLENDER_SCRIPT = ROOT / "blender" / "render.py"
@@ -155,21 +156,6 @@ def merge_dataset(params: Params, params_path: Path, out: Path) -> dict:
     coco.write_json(out / "annotations.json", data)
     (out / "stats.json").write_text(json.dumps(dataset_stats(data), indent=1) + "\n")
     return data
-
-
-def dataset_stats(data: dict) -> dict:
-    """Counts and per-keypoint visibility rates, for `dvc metrics show`."""
-    cats = {c["id"]: c for c in data["categories"]}
-    out = {"images": len(data["images"]), "instances": len(data["annotations"]), "categories": {}}
-    for cid, cat in cats.items():
-        anns = [a for a in data["annotations"] if a["category_id"] == cid]
-        rates = {}
-        for k, name in enumerate(cat["keypoints"]):
-            vs = [a["keypoints"][3 * k + 2] for a in anns]
-            n = max(len(vs), 1)
-            rates[name] = {"v0": vs.count(0) / n, "v1": vs.count(1) / n, "v2": vs.count(2) / n}
-        out["categories"][cat["name"]] = {"instances": len(anns), "visibility": rates}
-    return out
 
 
 def parse_range(text: str) -> tuple[int, int]:
