@@ -44,6 +44,18 @@ def test_every_declared_param_exists_in_the_schema():
                 cls = cls.model_fields[part].annotation
 
 
+def test_every_declared_param_is_written_in_params_yaml():
+    """DVC reads the file, not our schema's defaults: a declared key missing there fails `dvc repro`."""
+    data = yaml.safe_load((ROOT / "params.yaml").read_text())
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name in stages:
+        for key in stage_params(name):
+            node = data
+            for part in key.split("."):
+                assert isinstance(node, dict) and part in node, f"dvc.yaml stage {name}: {key} not in params.yaml"
+                node = node[part]
+
+
 def test_augment_stage_declares_every_field_that_changes_its_output():
     from pipeline.schema import AugmentConfig
 
