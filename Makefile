@@ -11,8 +11,12 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 all: setup
 	$(BIN)/dvc repro
 	@echo
-	@echo "Renders:      data/synthetic/ (images/, annotations.json, meta/, stats.json)"
-	@echo "Look at them: $(BIN)/rig2kp inspect data/synthetic  ->  data/synthetic/inspect/"
+	@echo "Renders:          data/synthetic/ (images/, annotations.json, meta/), mixed splits: data/mixed/"
+	@echo "Model:            models/best.pt, models/last.pt"
+	@echo "Metrics:          metrics/eval.json, metrics/per_keypoint.json  ($(BIN)/dvc metrics show)"
+	@echo "Training curves:  dvclive/plots/  ($(BIN)/dvc plots show)"
+	@echo "Predictions:      metrics/contact_sheets/ (predictions beside ground truth)"
+	@echo "Look at renders:  $(BIN)/rig2kp inspect data/synthetic  ->  inspect/synthetic/"
 
 setup: $(VENV)/.installed
 
