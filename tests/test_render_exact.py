@@ -49,7 +49,7 @@ def test_marker_sphere_is_centred_on_its_keypoint(tmp_path):
     """Aspect ratios (landscape, portrait, square), focal lengths 24-70 mm, camera roll."""
     write_sphere_obj(tmp_path / "marker.obj", 0.004)
     params = {
-        "seed": 3,
+        "seed": 4,  # draws all three image shapes in six images
         "rigs": {"marker": {"mesh": {"type": "file", "path": "marker.obj"},
                             "keypoints": [{"name": "centre", "position": [0, 0, 0]}]}},
         "render": {"num_images": 6, "resolutions": [[96, 64], [64, 96], [90, 90]], "samples": 48,
@@ -75,7 +75,7 @@ def test_marker_sphere_is_centred_on_its_keypoint(tmp_path):
         errors.append(math.hypot(cx - x, cy - y))
         shapes.add((image["width"], image["height"]))
     assert len(errors) >= 4, "too few markers fully inside the frame to judge"
-    assert len(shapes) >= 2
+    assert len(shapes) == 3
     assert max(errors) < 0.5, errors
     assert np.mean(errors) < 0.25, errors
 
