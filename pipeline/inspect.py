@@ -22,31 +22,13 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from pipeline.coco import DatasetError, resolve_json
 from pipeline.draw import contact_sheet, draw_annotations
 
 COCO_SMALL, COCO_LARGE = 32, 96  # sqrt(area) cut-offs of COCO's small / medium / large, pixels
 
 
-class DatasetError(ValueError):
-    """A dataset that cannot be inspected; the message names the file and the key."""
-
-
 # ---------------------------------------------------------------- loading and validation
-
-
-def resolve_json(path: str | Path) -> Path:
-    """The COCO JSON named by PATH: the file itself, or `annotations.json` in a folder."""
-    path = Path(path)
-    if path.is_dir():
-        candidate = path / "annotations.json"
-        if candidate.is_file():
-            return candidate
-        others = sorted(p.name for p in path.glob("*.json"))
-        hint = f"; it has {', '.join(others)}: pass one of them" if others else ""
-        raise DatasetError(f"{path}: expected a COCO file annotations.json in this folder{hint}")
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such file or folder")
-    return path
 
 
 def load_coco(json_path: Path) -> dict:
