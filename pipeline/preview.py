@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ from PIL import Image
 from blender.camera import look_at, spherical_position
 from blender.sampling import sample_material
 from pipeline.draw import contact_sheet, draw_annotations
-from pipeline.render import RenderError, blender_command, check_rigs, make_spec
+from pipeline.render import RenderError, check_rigs, make_spec, run_blender
 from pipeline.schema import ParamsError, load_params
 
 
@@ -69,11 +68,8 @@ def preview(params_path: Path, rig: str, views: int, size: int, elevation: float
         scenes = turntable_scenes(rig, spec["rigs"][rig], facts[rig]["center"], facts[rig]["extent"], views,
                                   size, elevation, params.seed)
         (tmp / "scenes.json").write_text(json.dumps(scenes))
-        cmd = blender_command(blender, ["--spec", str(tmp / "spec.json"), "--out", str(tmp / "out"),
-                                        "--scenes", str(tmp / "scenes.json"), "--merge"])
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RenderError((proc.stdout + proc.stderr)[-3000:])
+        run_blender(blender, ["--spec", str(tmp / "spec.json"), "--out", str(tmp / "out"),
+                              "--scenes", str(tmp / "scenes.json"), "--merge"])
         coco = json.loads((tmp / "out" / "annotations.json").read_text())
         tiles, captions = [], []
         for image in coco["images"]:

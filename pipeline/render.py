@@ -143,16 +143,15 @@ def render_dataset(params: Params, params_path: Path, out: Path, workers: int | 
         bar.close()
         for f in futures:
             f.result()
-    return merge_dataset(params, params_path, out) if merge else None
+    return merge_dataset(spec, out) if merge else None
 
 
-def merge_dataset(params: Params, params_path: Path, out: Path) -> dict:
+def merge_dataset(spec: dict, out: Path) -> dict:
     """annotations.json and stats.json from every image's meta file (all must be finished)."""
-    spec = make_spec(params, params_path)
     spec_file = out / "spec.json"
     if spec_file.is_file() and json.loads(spec_file.read_text()) != spec:
         raise ParamsError(f"{out}/spec.json: the images there were rendered from other params; render again")
-    data = coco.merge(spec, out, params.render.num_images)
+    data = coco.merge(spec, out, spec["render"]["num_images"])
     coco.write_json(out / "annotations.json", data)
     (out / "stats.json").write_text(json.dumps(dataset_stats(data), indent=1) + "\n")
     return data
@@ -209,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {args.write_spec}")
             return 0
         if args.merge_only:
-            data = merge_dataset(params, args.params, args.out)
+            data = merge_dataset(make_spec(params, args.params), args.out)
         else:
             only = args.range
             if args.shard is not None:
