@@ -553,7 +553,13 @@ def mix_dataset(
                 len(syn_train),
             )
         syn_train = subsample(syn_train, target, seed)
-    splits["train"] = syn_train + real_train
+    if cfg.train_sources == "real" and not has_real:
+        raise MixError("mix.train_sources: 'real' needs at least one mix.real source with images")
+    splits["train"] = {
+        "all": syn_train + real_train,
+        "synthetic": syn_train,
+        "real": real_train,
+    }[cfg.train_sources]
     for name in ("train", "val", "test"):
         if not splits[name]:
             log.warning("%s is empty: check mix.val / mix.test and the sources' `split`", SPLIT_FILES[name])

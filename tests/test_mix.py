@@ -412,3 +412,27 @@ def test_real_render_through_augment_and_mix(tmp_path):
     assert all(f["categories"] == synthetic["categories"] for f in out.values())
     assert {i["source"] for i in out["test"]["images"]} == {"real"}
     assert sum(i["source"] == "synthetic" for k in ("train", "val_synthetic") for i in out[k]["images"]) == 6
+
+
+@pytest.mark.parametrize("sources", ["all", "synthetic", "real"])
+def test_train_sources_change_train_only(tmp_path, sources):
+    """The sim-to-real experiments: same val/test, train from renders, real photos or both."""
+    synthetic(tmp_path / "syn", n=10)
+    quirky_export(tmp_path / "real", n=10)
+    real = [source(tmp_path / "real")]
+    mix.mix_dataset(MixConfig(real=real), 0, tmp_path / "syn", tmp_path / "all", progress=False)
+    cfg = MixConfig(real=real, train_sources=sources)
+    mix.mix_dataset(cfg, 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    ref, out = load(tmp_path / "all"), load(tmp_path / "out")
+    for name in ("val", "test", "val_synthetic"):
+        assert out[name] == ref[name]
+    kinds = {i["source"] for i in out["train"]["images"]}
+    assert kinds == {"all": {"synthetic", "real"}, "synthetic": {"synthetic"}, "real": {"real"}}[sources]
+    expected = [i for i in ref["train"]["images"] if sources == "all" or i["source"] == sources]
+    assert out["train"]["images"] == expected
+
+
+def test_train_sources_real_needs_real_data(tmp_path):
+    synthetic(tmp_path / "syn", n=4)
+    with pytest.raises(mix.MixError, match="train_sources"):
+        mix.mix_dataset(MixConfig(train_sources="real"), 0, tmp_path / "syn", tmp_path / "out", progress=False)

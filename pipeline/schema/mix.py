@@ -44,6 +44,8 @@ class MixConfig(Strict):
     synthetic_val: float = Field(0.1, ge=0, lt=1)  # synthetic held out for val_synthetic.json
     synthetic_per_real: float | None = Field(None, gt=0)  # train ratio; None: all synthetic
     copy_images: bool = False  # copy image files into the output instead of symlinking
+    # which sources feed train.json; val/test stay the same, so experiments compare on one test set
+    train_sources: Literal["all", "synthetic", "real"] = "all"
 
     @model_validator(mode="after")
     def _fractions(self):
