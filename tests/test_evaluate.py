@@ -152,10 +152,15 @@ def test_our_ap_equals_cocoeval_on_the_same_files(val, tmp_path):
     cats = [Category.from_json(c) for c in data["categories"]]
     for chosen in ([cats[0]], cats):
         ids = [c.id for c in chosen]
-        ours = evaluate_keypoints(gt, res, chosen)
+        ours = evaluate_keypoints(gt, res, chosen, oks_scale="mask")
         direct = _direct(gt_file, res_file, "keypoints", quad.sigmas, ids)
         assert _ours(ours.stats) == pytest.approx(direct, abs=1e-12)
         assert 0.1 < ours.stats["AP"] < 0.99  # a non-trivial value
+    # oks_scale box: COCOeval on the same file with area = box width * height
+    boxed = {**data, "annotations": [{**a, "area": a["bbox"][2] * a["bbox"][3]} for a in data["annotations"]]}
+    (tmp_path / "gt_box.json").write_text(json.dumps(boxed))
+    direct = _direct(tmp_path / "gt_box.json", res_file, "keypoints", quad.sigmas, [c.id for c in cats])
+    assert _ours(evaluate_keypoints(gt, res, cats).stats) == pytest.approx(direct, abs=1e-12)
     ours_box = evaluate_bbox(gt, res)
     assert _ours(ours_box.stats) == pytest.approx(_direct(gt_file, res_file, "bbox"), abs=1e-12)
 
@@ -227,3 +232,38 @@ def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path):
     assert rows and set(rows[0]) == {"recall", "precision"}
     sheet = cv2.imread(str(out / "contact_sheets" / "val.jpg"))
     assert sheet is not None and sheet.shape[0] == 2 * 240  # 3 images, 2 per row
+
+
+@pytest.mark.parametrize("scale", ["box", "mask"])
+def test_oks_scale_by_hand_for_a_thin_object(scale):
+    """A tube-like object: 100 x 20 px box, 600 px mask. Both keypoints 2 px off, sigma 0.05:
+    OKS = exp(-d^2 / (2 s (2 sigma)^2)) with s the box area (2000) or the mask area (600);
+    with one ground truth and one detection AP is the share of the ten OKS thresholds met."""
+    gt_data = {
+        "images": [{"id": 1, "width": 200, "height": 100, "file_name": "a.png"}],
+        "categories": [{"id": 1, "name": "tube", "keypoints": ["head", "tail"], "skeleton": []}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [50, 40, 100, 20],
+                "area": 600,
+                "iscrowd": 0,
+                "keypoints": [55, 50, 2, 145, 50, 2],
+                "num_keypoints": 2,
+            }
+        ],
+    }
+    det = [
+        {"image_id": 1, "category_id": 1, "bbox": [50, 40, 100, 20], "score": 0.9, "keypoints": [55, 52, 1, 145, 48, 1]}
+    ]
+    area = {"box": 2000.0, "mask": 600.0}[scale]
+    oks = np.exp(-(2.0**2) / (2 * area * (2 * 0.05) ** 2))
+    expected = float(np.mean(np.linspace(0.5, 0.95, 10) <= oks + 1e-12))
+    assert expected == {"box": 0.9, "mask": 0.5}[scale]  # thresholds met: 9 of 10, 5 of 10
+    gt = coco_from_dict(gt_data)
+    cat = Category(1, "tube", ("head", "tail"), (), (0.05, 0.05), ())
+    got = evaluate_keypoints(gt, load_results(gt, det), [cat], oks_scale=scale).stats["AP"]
+    assert got == pytest.approx(expected)
+    assert per_keypoint_ap(gt_data, det, cat, oks_scale=scale)["head"] == pytest.approx(expected)

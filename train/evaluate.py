@@ -66,7 +66,7 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
     metrics, curves = {}, {}
     box_all = None
     for source, ids in sources.items():
-        kp = evaluate_keypoints(gt, res, cats, ids)
+        kp = evaluate_keypoints(gt, res, cats, ids, cfg.oks_scale)
         box = evaluate_bbox(gt, res, ids, cat_ids)
         n = len(ids) if ids is not None else len(split.images)
         metrics[source] = {"images": n, "keypoints": kp.stats, "bbox": box.stats}
@@ -82,7 +82,7 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
     per_kp = keypoint_errors(gt, res, box_all, cats, cfg.pck_thresholds)
     if cfg.per_keypoint_ap:
         for cat in cats:
-            for name, ap in per_keypoint_ap(split.data, results, cat).items():
+            for name, ap in per_keypoint_ap(split.data, results, cat, oks_scale=cfg.oks_scale).items():
                 per_kp[cat.name][name]["AP"] = ap
     return metrics, per_kp, curves
 

@@ -86,13 +86,13 @@ def restore(path: Path, *, labels, params, iters_per_epoch, model, optimizer, sc
     return dict(ckpt["state"])
 
 
-def validate(model, loader, setup, labels: LabelMap, world: ddp.World, gt) -> dict[str, float]:
+def validate(model, loader, setup, labels: LabelMap, world: ddp.World, gt, oks_scale: str) -> dict[str, float]:
     """Keypoint and box AP on the validation split (computed on rank 0; {} on the others)."""
     results = predict(model, loader, setup, labels, world, desc="val")
     if not world.is_main:
         return {}
     res = load_results(gt, results)
-    kp = evaluate_keypoints(gt, res, list(labels.categories))
+    kp = evaluate_keypoints(gt, res, list(labels.categories), oks_scale=oks_scale)
     box = evaluate_bbox(gt, res, cat_ids=[c.id for c in labels.categories])
     out = {}
     for k in ("AP", "AP50", "AP75"):
@@ -192,7 +192,9 @@ def run(args: argparse.Namespace) -> int:
         metrics = {f"train/{k}": v for k, v in losses.items()}
         improved = False
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            metrics.update(validate(ema.module if ema else model, vl, setup, labels, world, gt_val))
+            metrics.update(
+                validate(ema.module if ema else model, vl, setup, labels, world, gt_val, params.evaluate.oks_scale)
+            )
             ap = ddp.broadcast_object(metrics.get("val/keypoints_AP"))
             improved = ap > state["best_ap"]
             if improved:

@@ -20,15 +20,15 @@ Backbone = Literal["resnet50_fpn", "resnet18_fpn", "mobilenet_v3_large_fpn", "mo
 class Augmentation(Strict):
     """Online augmentation applied per training image (seeded from `seed`, epoch and index)."""
 
-    hflip: float = Field(0.5, ge=0, le=1)  # probability; left/right keypoints swap by flip_pairs
-    affine: float = Field(0.5, ge=0, le=1)  # probability of the zoom + shift below
-    scale: Range = Range(min=0.75, max=1.25)  # zoom of the content; the canvas keeps its size
-    translate: float = Field(0.1, ge=0, le=0.5)  # shift, fraction of width / height
-    color: float = Field(0.8, ge=0, le=1)  # probability of the colour jitter below
-    brightness: float = Field(0.25, ge=0, le=1)
-    contrast: float = Field(0.25, ge=0, le=1)
-    saturation: float = Field(0.25, ge=0, le=1)
-    hue: float = Field(0.03, ge=0, le=0.5)
+    hflip: float = Field(0.5, ge=0, le=1, description="probability; left/right keypoints swap by flip_pairs")
+    affine: float = Field(0.5, ge=0, le=1, description="probability of the zoom + shift below")
+    scale: Range = Field(Range(min=0.75, max=1.25), description="zoom of the content; the canvas keeps its size")
+    translate: float = Field(0.1, ge=0, le=0.5, description="shift, fraction of width / height")
+    color: float = Field(0.8, ge=0, le=1, description="probability of the colour jitter below")
+    brightness: float = Field(0.25, ge=0, le=1, description="jitter: factor drawn in [1 - b, 1 + b]")
+    contrast: float = Field(0.25, ge=0, le=1, description="jitter: factor drawn in [1 - c, 1 + c]")
+    saturation: float = Field(0.25, ge=0, le=1, description="jitter: factor drawn in [1 - s, 1 + s]")
+    hue: float = Field(0.03, ge=0, le=0.5, description="jitter: hue shift drawn in [-h, h], fraction of a turn")
 
     @model_validator(mode="after")
     def _positive_scale(self):
@@ -38,29 +38,33 @@ class Augmentation(Strict):
 
 
 class TrainConfig(Strict):
-    epochs: int = Field(24, ge=1)
-    batch_size: int = Field(4, ge=1)  # images per process (per GPU under torchrun)
-    workers: int = Field(4, ge=0)  # data-loading processes per training process
-    device: Literal["auto", "cuda", "mps", "cpu"] = "auto"  # auto: CUDA, then MPS, then CPU
-    amp: Literal["auto", "bf16", "fp16", "off"] = "auto"  # auto: bf16 (or fp16) on CUDA only
-    channels_last: Literal["auto", "on", "off"] = "auto"  # auto: on with CUDA + AMP
-    threads: int = Field(0, ge=0)  # CPU threads per process; 0 = torch's default
-    optimizer: Literal["sgd", "adamw"] = "sgd"
-    lr: float = Field(0.01, gt=0)  # peak learning rate, after warm-up, for the whole batch
-    momentum: float = Field(0.9, ge=0, lt=1)  # SGD momentum (AdamW: beta1)
-    weight_decay: float = Field(1e-4, ge=0)
-    warmup_iters: int = Field(300, ge=0)  # linear warm-up from warmup_factor * lr
-    warmup_factor: float = Field(0.001, gt=0, le=1)
-    schedule: Literal["cosine", "step"] = "cosine"  # after warm-up, per iteration
-    lr_steps: list[int] = [16, 22]  # epochs where `step` multiplies the rate by lr_gamma
-    lr_gamma: float = Field(0.1, gt=0, le=1)
-    clip_grad_norm: float = Field(10.0, ge=0)  # 0 = no clipping
-    ema: bool = False  # keep an exponential moving average of the weights; evaluate with it
-    ema_decay: float = Field(0.999, gt=0, lt=1)  # horizon ~ 1 / (1 - decay) = 1000 steps
-    patience: int = Field(0, ge=0)  # stop after this many evaluations without a better AP; 0 = off
-    eval_every: int = Field(1, ge=1)  # epochs between validation runs (the last epoch always runs)
-    categories: list[str] | None = None  # rig names to train on; None = every category
-    augment: Augmentation = Augmentation()
+    """KeypointRCNN training: devices, optimizer, schedule, checkpoints and online augmentation."""
+
+    epochs: int = Field(24, ge=1, description="passes over train.json")
+    batch_size: int = Field(4, ge=1, description="images per process (per GPU under torchrun)")
+    workers: int = Field(4, ge=0, description="data-loading processes per training process")
+    device: Literal["auto", "cuda", "mps", "cpu"] = Field("auto", description="auto: CUDA, then MPS, then CPU")
+    amp: Literal["auto", "bf16", "fp16", "off"] = Field("auto", description="auto: bf16 (or fp16) on CUDA only")
+    channels_last: Literal["auto", "on", "off"] = Field("auto", description="auto: on with CUDA + AMP")
+    threads: int = Field(0, ge=0, description="CPU threads per process; 0 = torch's default")
+    optimizer: Literal["sgd", "adamw"] = Field("sgd", description="SGD with momentum, or AdamW")
+    lr: float = Field(0.01, gt=0, description="peak learning rate, after warm-up, for the whole batch")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (AdamW: beta1)")
+    weight_decay: float = Field(1e-4, ge=0, description="L2 (SGD) or decoupled (AdamW) weight decay")
+    warmup_iters: int = Field(300, ge=0, description="iterations of linear warm-up from warmup_factor * lr")
+    warmup_factor: float = Field(0.001, gt=0, le=1, description="learning rate at the start of warm-up, times lr")
+    schedule: Literal["cosine", "step"] = Field("cosine", description="after warm-up, per iteration")
+    lr_steps: list[int] = Field([16, 22], description="epochs where `step` multiplies the rate by lr_gamma")
+    lr_gamma: float = Field(0.1, gt=0, le=1, description="factor applied at each of lr_steps")
+    clip_grad_norm: float = Field(10.0, ge=0, description="largest gradient norm; 0 = no clipping")
+    ema: bool = Field(False, description="keep an exponential moving average of the weights; evaluate with it")
+    ema_decay: float = Field(0.999, gt=0, lt=1, description="horizon ~ 1 / (1 - decay) = 1000 steps")
+    patience: int = Field(0, ge=0, description="stop after this many evaluations without a better AP; 0 = off")
+    eval_every: int = Field(1, ge=1, description="epochs between validation runs (the last epoch always runs)")
+    categories: list[str] | None = Field(
+        None, description="rig names to train on, in label order; null = every category"
+    )
+    augment: Augmentation = Field(Augmentation(), description="online augmentation per training image")
 
     @model_validator(mode="after")
     def _steps(self):
@@ -72,25 +76,30 @@ class TrainConfig(Strict):
 class ModelConfig(Strict):
     """KeypointRCNN: num_classes = categories + 1, K = the most keypoints of any category."""
 
-    backbone: Backbone = "resnet50_fpn"
-    # "auto": COCO keypoint weights (resnet50_fpn) or ImageNet backbone weights from torchvision's
-    # cache, else train from scratch with one loud warning. "none": from scratch. Or a path to a
-    # detector or backbone state dict (.pth). Nothing is ever downloaded.
-    weights: Literal["auto", "none"] | Path = "auto"
-    trainable_backbone_layers: int | None = Field(None, ge=0, le=6)  # None: 3 pretrained, all else
-    fpn_channels: int = Field(256, ge=8)
-    box_head_dim: int = Field(1024, ge=8)  # width of the two-layer box head
-    keypoint_head: list[int] = Field([512] * 8, min_length=1)  # channels of each 3x3 conv
-    min_size: int = Field(640, ge=32)  # pixels: shorter image side after the model's resize
-    max_size: int = Field(1066, ge=32)  # pixels: cap on the longer side
-    anchor_sizes: list[list[int]] | None = None  # per feature level; None: 32, 64, ... per level
-    aspect_ratios: list[float] = [0.5, 1.0, 2.0]  # height / width of the anchors
-    rpn_post_nms_top_n_train: int = Field(2000, ge=1)  # proposals kept per image in training
-    rpn_post_nms_top_n_test: int = Field(1000, ge=1)  # ... and at inference
-    box_batch_size_per_image: int = Field(512, ge=1)  # RoIs sampled per image for the box loss
-    box_score_thresh: float = Field(0.05, ge=0, le=1)  # detections kept at inference
-    box_nms_thresh: float = Field(0.5, gt=0, le=1)
-    box_detections_per_img: int = Field(100, ge=1)
+    backbone: Backbone = Field("resnet50_fpn", description="feature extractor; the mobilenets and resnet18 suit CPUs")
+    weights: Literal["auto", "none"] | Path = Field(
+        "auto",
+        description="auto: COCO keypoint (resnet50_fpn) or ImageNet weights from torchvision's cache, else "
+        "from scratch with a warning; none: from scratch; or a .pth/.pt state dict. Never downloaded",
+    )
+    trainable_backbone_layers: int | None = Field(
+        None, ge=0, le=6, description="backbone stages trained; null: 3 when pretrained, all otherwise"
+    )
+    fpn_channels: int = Field(256, ge=8, description="channels of the feature pyramid")
+    box_head_dim: int = Field(1024, ge=8, description="width of the two-layer box head")
+    keypoint_head: list[int] = Field([512] * 8, min_length=1, description="channels of each 3x3 conv")
+    min_size: int = Field(640, ge=32, description="pixels: shorter image side after the model's resize")
+    max_size: int = Field(1066, ge=32, description="pixels: cap on the longer side (>= min_size)")
+    anchor_sizes: list[list[int]] | None = Field(
+        None, description="pixels, per feature level; null: 32, 64, ... per level"
+    )
+    aspect_ratios: list[float] = Field([0.5, 1.0, 2.0], description="height / width of the anchors")
+    rpn_post_nms_top_n_train: int = Field(2000, ge=1, description="proposals kept per image in training")
+    rpn_post_nms_top_n_test: int = Field(1000, ge=1, description="proposals kept per image at inference")
+    box_batch_size_per_image: int = Field(512, ge=1, description="RoIs sampled per image for the box loss")
+    box_score_thresh: float = Field(0.05, ge=0, le=1, description="detections kept at inference above this score")
+    box_nms_thresh: float = Field(0.5, gt=0, le=1, description="NMS: IoU above which the weaker detection goes")
+    box_detections_per_img: int = Field(100, ge=1, description="most detections returned per image")
 
     @model_validator(mode="after")
     def _sizes(self):
@@ -106,6 +115,9 @@ class ModelConfig(Strict):
 class EvaluateConfig(Strict):
     splits: list[str] = ["val", "test", "val_synthetic"]  # <split>.json in the data folder
     batch_size: int = Field(4, ge=1)
+    # OKS scale: box = ground-truth box area (thin objects, real exports without masks, one
+    # scale for renders and photos); mask = each annotation's own `area` (COCO's rule)
+    oks_scale: Literal["box", "mask"] = "box"
     pck_thresholds: list[float] = [0.05, 0.1]  # fractions of the ground-truth box diagonal
     per_keypoint_ap: bool = True  # one extra COCOeval per keypoint
     contact_sheet: int = Field(16, ge=0)  # images per split in the prediction contact sheet
