@@ -124,3 +124,16 @@ def test_grouped_sampler_shards_evenly_and_reshuffles():
 def test_shard_sampler_covers_each_image_once():
     parts = [list(ShardSampler(11, World(r, 3))) for r in range(3)]
     assert sorted(np.concatenate(parts).tolist()) == list(range(11))
+
+
+def test_iteration_budget_sets_the_epochs(tmp_path, data, capsys):
+    """train.iterations: 5 batches over 8 images in batches of 4 (2 a epoch) -> 3 epochs, and the
+    cosine schedule reaches 0 at the end of the third."""
+    params = write_params(tmp_path / "p.yaml", train={"epochs": 50, "iterations": 5, "batch_size": 4, "eval_every": 50})
+    assert _train(tmp_path, data, params, "m") == 0
+    last = checkpoint.load(tmp_path / "m" / "last.pt")
+    assert last["state"]["epoch"] == 3 and last["iters_per_epoch"] == 2
+    assert "epoch 3/3" in capsys.readouterr().out
+    assert last["scheduler"]["last_epoch"] == 6
+    # resuming with the same params compares the resolved budget, not 50 epochs
+    assert _train(tmp_path, data, params, "m", "--resume") == 0

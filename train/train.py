@@ -11,6 +11,7 @@ the validation keypoint AP improves, and per-epoch metrics with dvclive (--live-
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -134,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
     train_ds = KeypointDataset(train_split, labels, TrainAugment(cfg.augment, labels), params.seed)
     val_ds = KeypointDataset(val_split, labels)
     tl = train_loader(train_ds, cfg.batch_size, cfg.workers, setup, world, params.seed)
+    if cfg.iterations:  # a budget in steps: the same for a small real set and a large rendered one
+        cfg = cfg.model_copy(update={"epochs": max(1, math.ceil(cfg.iterations / len(tl)))})
+        params = params.model_copy(update={"train": cfg})
     vl = eval_loader(val_ds, params.evaluate.batch_size, cfg.workers, setup, world)
     optimizer = build_optimizer(model, cfg, setup.device)
     scheduler = build_scheduler(optimizer, cfg, len(tl))
