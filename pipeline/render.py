@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -83,6 +84,17 @@ def check_rigs(spec_path: Path, out: Path, blender: str | None) -> dict:
     return json.loads(line.removeprefix("RIG2KP_CHECK "))
 
 
+def render_shard(spec_path: Path, out: Path, shard: tuple[int, int], threads: int, blender: str | None) -> None:
+    """Render images shard[0]..shard[1]-1: one Blender process, retried once (finished images are kept,
+    so the retry resumes). What every launcher runs for a shard, locally or on a Ray worker."""
+    args = ["--spec", str(spec_path), "--out", str(out), "--start", str(shard[0]), "--end", str(shard[1]),
+            "--threads", str(threads)]
+    try:
+        run_blender(blender, args)
+    except RenderError:
+        run_blender(blender, args)
+
+
 def shards(num_images: int, shard_size: int) -> list[tuple[int, int]]:
     return [(s, min(s + shard_size, num_images)) for s in range(0, num_images, shard_size)]
 
@@ -106,28 +118,38 @@ def prepare_out(out: Path, spec: dict) -> None:
 
 def render_dataset(params: Params, params_path: Path, out: Path, workers: int | None = None,
                    blender: str | None = None, only: tuple[int, int] | None = None, merge: bool = True,
-                   progress: bool = True) -> dict | None:
-    """Render every missing image (or those in `only`), then merge annotations.json."""
+                   progress: bool = True, launcher: str = "local", ray_address: str | None = None) -> dict | None:
+    """Render every missing image (or those in `only`), then merge annotations.json.
+
+    launcher `local`: a pool of `workers` Blender processes here. `ray`: every shard a Ray task on
+    the cluster at `ray_address` (None or `local`: a Ray started here), see pipeline/launch_ray.py.
+    """
+    if launcher not in ("local", "ray"):
+        raise ParamsError(f"launcher {launcher!r}: expected local or ray")
+    if launcher == "ray":
+        from pipeline import launch_ray  # ray is optional: imported only when asked for
+
+        launch_ray.import_ray()  # a missing ray fails before any work
     spec = make_spec(params, params_path)
     prepare_out(out, spec)
     spec_path = out / "spec.json"
     check_rigs(spec_path, out, blender)
-    cores = os.cpu_count() or 1
-    workers = workers or params.render.workers or cores
-    threads = params.render.threads or max(1, cores // workers)
     ranges = shards(params.render.num_images, params.render.shard_size)
     if only is not None:
         ranges = [(max(a, only[0]), min(b, only[1])) for a, b in ranges if a < only[1] and b > only[0]]
     total = sum(b - a for a, b in ranges)
     pending = [(a, b) for a, b in ranges if any(not coco.meta_path(out, i).is_file() for i in range(a, b))]
-
-    def one(shard: tuple[int, int]) -> None:
-        args = ["--spec", str(spec_path), "--out", str(out), "--start", str(shard[0]), "--end", str(shard[1]),
-                "--threads", str(threads)]
-        try:
-            run_blender(blender, args)
-        except RenderError:
-            run_blender(blender, args)  # one retry: finished images are kept, so it resumes
+    if launcher == "ray":
+        threads = params.render.threads or 1  # one Ray CPU per thread; the cluster decides how many run
+        run = partial(render_shard, spec_path.resolve(), out.resolve(), threads=threads, blender=blender)
+        numbered = {a // params.render.shard_size: (a, b) for a, b in pending}
+        gpus = 0 if params.render.device in ("CPU", "METAL") else 1  # Ray hides GPUs from tasks without one
+        launch_ray.render_shards(numbered, run, threads, gpus, ray_address, progress)
+        return merge_dataset(spec, out) if merge else None
+    cores = os.cpu_count() or 1
+    workers = workers or params.render.workers or cores
+    threads = params.render.threads or max(1, cores // workers)
+    one = partial(render_shard, spec_path, out, threads=threads, blender=blender)
 
     def finished() -> int:
         return sum(coco.meta_path(out, i).is_file() for a, b in ranges for i in range(a, b))
@@ -192,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shard", default=None,
                    help="render only shard N of render.shard_size images (no merge); `env` takes N from "
                         "SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX")
+    p.add_argument("--launcher", choices=("local", "ray"), default="local",
+                   help="local: a pool of Blender processes here; ray: each shard a task on a Ray cluster")
+    p.add_argument("--ray-address", default=None,
+                   help="with --launcher ray: `auto`, host:6379 or ray://host:10001 (default: start a local Ray)")
     p.add_argument("--merge-only", action="store_true",
                    help="render nothing: merge finished shards into annotations.json (fails if any is missing)")
     p.add_argument("--metrics", type=Path, default=None,
@@ -199,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--write-spec", type=Path, default=None,
                    help="only validate params and write the resolved spec for blender/render.py")
     args = p.parse_args(argv)
+    if args.ray_address and args.launcher != "ray":
+        p.error("--ray-address needs --launcher ray")
     try:
         params = load_params(args.params)
         if args.write_spec:
@@ -214,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.shard is not None:
                 only = shard_from(args.shard, params.render.num_images, params.render.shard_size)
             data = render_dataset(params, args.params, args.out, args.workers, args.blender,
-                                  only=only, merge=only is None)
+                                  only=only, merge=only is None, launcher=args.launcher,
+                                  ray_address=args.ray_address)
     except (ParamsError, RenderError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
