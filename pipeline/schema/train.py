@@ -41,6 +41,12 @@ class TrainConfig(Strict):
     """KeypointRCNN training: devices, optimizer, schedule, checkpoints and online augmentation."""
 
     epochs: int = Field(24, ge=1, description="passes over train.json")
+    iterations: int | None = Field(
+        None,
+        ge=1,
+        description="training budget in batches; when set, epochs = ceil(iterations / batches per epoch), "
+        "so runs on data sets of different sizes get the same budget",
+    )
     batch_size: int = Field(4, ge=1, description="images per process (per GPU under torchrun)")
     workers: int = Field(4, ge=0, description="data-loading processes per training process")
     device: Literal["auto", "cuda", "mps", "cpu"] = Field("auto", description="auto: CUDA, then MPS, then CPU")
@@ -113,12 +119,18 @@ class ModelConfig(Strict):
 
 
 class EvaluateConfig(Strict):
-    splits: list[str] = ["val", "test", "val_synthetic"]  # <split>.json in the data folder
-    batch_size: int = Field(4, ge=1)
-    # OKS scale: box = ground-truth box area (thin objects, real exports without masks, one
-    # scale for renders and photos); mask = each annotation's own `area` (COCO's rule)
-    oks_scale: Literal["box", "mask"] = "box"
-    pck_thresholds: list[float] = [0.05, 0.1]  # fractions of the ground-truth box diagonal
-    per_keypoint_ap: bool = True  # one extra COCOeval per keypoint
-    contact_sheet: int = Field(16, ge=0)  # images per split in the prediction contact sheet
-    draw_score_thresh: float = Field(0.5, ge=0, le=1)  # detections drawn on sheets and by predict
+    """COCOeval keypoint and box AP, per-keypoint AP, PCK and prediction drawings, per split."""
+
+    splits: list[str] = Field(["val", "test", "val_synthetic"], description="<split>.json in the data folder")
+    batch_size: int = Field(4, ge=1, description="images per forward pass")
+    oks_scale: Literal["box", "mask"] = Field(
+        "box",
+        description="OKS scale: box = ground-truth box area (thin objects, real exports without masks, one "
+        "scale for renders and photos); mask = each annotation's own `area` (COCO's rule)",
+    )
+    pck_thresholds: list[float] = Field([0.05, 0.1], description="fractions of the ground-truth box diagonal")
+    per_keypoint_ap: bool = Field(True, description="one extra COCOeval per keypoint")
+    contact_sheet: int = Field(16, ge=0, description="images per split in the prediction contact sheet")
+    draw_score_thresh: float = Field(
+        0.5, ge=0, le=1, description="lowest score of a detection drawn on sheets and by predict"
+    )
