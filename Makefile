@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all setup test test-fast lint preview clean
+.PHONY: all setup test test-fast lint params-doc preview clean
 
 all: setup
 	$(BIN)/dvc repro
@@ -35,6 +35,9 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check blender pipeline train tests benchmarks
+
+params-doc: setup
+	$(BIN)/python -m pipeline.schema.reference
 
 preview: setup
 	$(BIN)/rig2kp preview --out preview

@@ -25,14 +25,16 @@ class ParamsError(ValueError):
 
 
 class Params(Strict):
-    seed: int = Field(0, ge=0)
-    rigs: dict[str, Rig] = Field(min_length=1)
-    render: RenderConfig = RenderConfig()
-    augment: AugmentConfig = AugmentConfig()
-    mix: MixConfig = MixConfig()
-    train: TrainConfig = TrainConfig()
-    model: ModelConfig = ModelConfig()
-    evaluate: EvaluateConfig = EvaluateConfig()
+    """All of params.yaml; every section but `rigs` may be left out."""
+
+    seed: int = Field(0, ge=0, description="drives every random choice: same params, same data")
+    rigs: dict[str, Rig] = Field(min_length=1, description="the objects, by name; each is one COCO category")
+    render: RenderConfig = Field(RenderConfig(), description="synthetic images (stage render)")
+    augment: AugmentConfig = Field(AugmentConfig(), description="offline augmentation (stage augment)")
+    mix: MixConfig = Field(MixConfig(), description="renders + real exports -> train/val/test (stage mix)")
+    train: TrainConfig = Field(TrainConfig(), description="training (stage train)")
+    model: ModelConfig = Field(ModelConfig(), description="the KeypointRCNN's shape and weights")
+    evaluate: EvaluateConfig = Field(EvaluateConfig(), description="metrics and drawings (stage evaluate)")
 
     @model_validator(mode="after")
     def _rig_names(self):

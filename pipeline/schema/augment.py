@@ -28,8 +28,8 @@ class Transform(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    name: str = Field(min_length=1)
-    transforms: list[Transform] | None = None
+    name: str = Field(min_length=1, description="albumentations class name, e.g. Affine, MotionBlur, OneOf")
+    transforms: list[Transform] | None = Field(None, description="children of a compose (OneOf, SomeOf, Sequential)")
 
     def kwargs(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -137,12 +137,17 @@ DEFAULT_TRANSFORMS = [
 
 
 class AugmentConfig(Strict):
-    copies: int = Field(2, ge=0)  # augmented copies written per input image
-    keep_original: bool = True  # also write each input image unchanged (copy 0)
-    min_visible_px: int = Field(1, ge=1)  # instances with fewer mask pixels afterwards are dropped
-    workers: int = Field(0, ge=0)  # processes; 0 = one per core
-    jpeg_quality: int = Field(95, ge=1, le=100)  # for inputs stored as JPEG (renders are PNG)
-    transforms: list[Transform] = Field(default_factory=lambda: [Transform(**t) for t in DEFAULT_TRANSFORMS])
+    """Offline augmentation: each rendered image is written again with random albumentations transforms."""
+
+    copies: int = Field(2, ge=0, description="augmented copies written per input image")
+    keep_original: bool = Field(True, description="also write each input image unchanged (copy 0)")
+    min_visible_px: int = Field(1, ge=1, description="instances with fewer mask pixels afterwards are dropped")
+    workers: int = Field(0, ge=0, description="processes; 0 = one per core")
+    jpeg_quality: int = Field(95, ge=1, le=100, description="for inputs stored as JPEG (renders are PNG)")
+    transforms: list[Transform] = Field(
+        default_factory=lambda: [Transform(**t) for t in DEFAULT_TRANSFORMS],
+        description="applied in order; each with its own probability `p`",
+    )
 
     @model_validator(mode="after")
     def _transforms(self):

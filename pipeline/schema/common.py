@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Strict(BaseModel):
@@ -14,8 +14,8 @@ class Strict(BaseModel):
 class Range(Strict):
     """A closed interval [min, max] sampled uniformly; written in YAML as `[min, max]`."""
 
-    min: float
-    max: float
+    min: float = Field(description="lower end, included")
+    max: float = Field(description="upper end, included")
 
     @model_validator(mode="before")
     @classmethod

@@ -18,16 +18,22 @@ class RealSource(Strict):
     keypoint not listed keeps its own name; mapping a name to null drops it.
     """
 
-    path: Path  # the export's folder
-    annotations: Path = Path("annotations.json")  # relative to `path`
-    images: Path | None = None  # folder that `file_name`s are relative to; default: the JSON's folder
-    name: str | None = None  # label in output paths and stats; default: the folder's name
-    categories: dict[str, str | None] = {}  # export category name -> rig name (null: drop)
-    keypoints: dict[str, dict[str, str | None]] = {}  # rig -> {export keypoint: rig keypoint | null}
-    split: Literal["auto", "train", "val", "test"] = "auto"  # auto: by mix.val / mix.test
-    oversample: int = Field(1, ge=1, le=99)  # each train image appears this many times
-    pixel_offset: Literal["auto"] | float = "auto"  # added to x, y; auto: 0.5 if all are integers
-    pair_boxes: bool = False  # Label Studio: join keypoint-only annotations to their enclosing box
+    path: Path = Field(description="the export's folder")
+    annotations: Path = Field(Path("annotations.json"), description="the COCO JSON, relative to `path`")
+    images: Path | None = Field(
+        None, description="folder that `file_name`s are relative to; default: the JSON's folder"
+    )
+    name: str | None = Field(None, description="label in output paths and stats; default: the folder's name")
+    categories: dict[str, str | None] = Field({}, description="export category name -> rig name (null: drop)")
+    keypoints: dict[str, dict[str, str | None]] = Field({}, description="rig -> {export keypoint: rig keypoint | null}")
+    split: Literal["auto", "train", "val", "test"] = Field(
+        "auto", description="where its images go; auto: by mix.val / mix.test"
+    )
+    oversample: int = Field(1, ge=1, le=99, description="each train image appears this many times")
+    pixel_offset: Literal["auto"] | float = Field(
+        "auto", description="pixels added to x, y; auto: 0.5 if all are integers"
+    )
+    pair_boxes: bool = Field(False, description="Label Studio: join keypoint-only annotations to their enclosing box")
 
     def label(self) -> str:
         """The source's name: `name`, else its folder's name with odd characters made '_'."""
@@ -38,14 +44,20 @@ class RealSource(Strict):
 
 
 class MixConfig(Strict):
-    real: list[RealSource] = []
-    val: float = Field(0.15, ge=0, lt=1)  # fraction of real images (of synthetic when no real)
-    test: float = Field(0.15, ge=0, lt=1)
-    synthetic_val: float = Field(0.1, ge=0, lt=1)  # synthetic held out for val_synthetic.json
-    synthetic_per_real: float | None = Field(None, gt=0)  # train ratio; None: all synthetic
-    copy_images: bool = False  # copy image files into the output instead of symlinking
-    # which sources feed train.json; val/test stay the same, so experiments compare on one test set
-    train_sources: Literal["all", "synthetic", "real"] = "all"
+    """Joins the augmented renders with real COCO exports and splits them into train/val/test."""
+
+    real: list[RealSource] = Field([], description="real COCO keypoint exports, zero or more")
+    val: float = Field(0.15, ge=0, lt=1, description="fraction of real images for val.json (of synthetic when no real)")
+    test: float = Field(0.15, ge=0, lt=1, description="fraction of real images for test.json (as `val`)")
+    synthetic_val: float = Field(0.1, ge=0, lt=1, description="fraction of renders held out for val_synthetic.json")
+    synthetic_per_real: float | None = Field(
+        None, gt=0, description="at most this many synthetic train images per real one; null: all synthetic"
+    )
+    copy_images: bool = Field(False, description="copy image files into the output instead of symlinking")
+    train_sources: Literal["all", "synthetic", "real"] = Field(
+        "all",
+        description="which sources feed train.json; val/test stay the same, so experiments compare on one test set",
+    )
 
     @model_validator(mode="after")
     def _fractions(self):

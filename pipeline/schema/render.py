@@ -13,32 +13,36 @@ from .common import IntRange, Range, Strict
 class Camera(Strict):
     """A look-at camera on a sphere around the scene centre (world metres, degrees)."""
 
-    distance: Range = Range(min=0.3, max=0.7)
-    elevation_deg: Range = Range(min=20.0, max=85.0)
-    azimuth_deg: Range = Range(min=0.0, max=360.0)
-    roll_deg: Range = Range(min=-20.0, max=20.0)
-    focal_mm: Range = Range(min=28.0, max=55.0)
-    sensor_mm: float = Field(36.0, gt=0)  # horizontal sensor width
-    look_jitter: float = Field(0.03, ge=0)  # metres: aim point jitter around the centre
+    distance: Range = Field(Range(min=0.3, max=0.7), description="metres from the aim point")
+    elevation_deg: Range = Field(Range(min=20.0, max=85.0), description="degrees above the xy plane")
+    azimuth_deg: Range = Field(Range(min=0.0, max=360.0), description="degrees about world z, from +x")
+    roll_deg: Range = Field(Range(min=-20.0, max=20.0), description="degrees about the viewing axis")
+    focal_mm: Range = Field(Range(min=28.0, max=55.0), description="focal length, millimetres")
+    sensor_mm: float = Field(36.0, gt=0, description="horizontal sensor width, millimetres (spans the image width)")
+    look_jitter: float = Field(0.03, ge=0, description="metres: aim point jitter around the centre")
 
 
 class Lights(Strict):
-    count: IntRange = IntRange(min=1, max=3)
-    types: list[Literal["POINT", "SPOT", "AREA", "SUN"]] = ["POINT", "AREA", "SPOT", "SUN"]
-    energy_w: Range = Range(min=5.0, max=60.0)  # point/spot/area power, watts
-    sun_strength: Range = Range(min=0.5, max=4.0)  # sun irradiance, W/m^2
-    distance: Range = Range(min=0.4, max=1.5)  # metres from the scene centre
-    saturation: Range = Range(min=0.0, max=0.3)  # light colour (random hue)
-    world_strength: Range = Range(min=0.2, max=1.2)  # HDRI world lighting strength
+    """Lamps aimed at the scene, plus world lighting from one of Blender's studio HDRIs."""
+
+    count: IntRange = Field(IntRange(min=1, max=3), description="lamps per image")
+    types: list[Literal["POINT", "SPOT", "AREA", "SUN"]] = Field(
+        ["POINT", "AREA", "SPOT", "SUN"], description="lamp kinds drawn from, uniformly"
+    )
+    energy_w: Range = Field(Range(min=5.0, max=60.0), description="point/spot/area power, watts")
+    sun_strength: Range = Field(Range(min=0.5, max=4.0), description="sun irradiance, W/m^2")
+    distance: Range = Field(Range(min=0.4, max=1.5), description="metres from the scene centre")
+    saturation: Range = Field(Range(min=0.0, max=0.3), description="light colour saturation, 0..1 (random hue)")
+    world_strength: Range = Field(Range(min=0.2, max=1.2), description="HDRI world lighting strength")
 
 
 class Background(Strict):
     """Weights of the background kinds; `photos` needs `photos_dir`."""
 
-    hdri: float = Field(0.2, ge=0)  # one of Blender's studio-light HDRIs, seen directly
-    procedural: float = Field(0.8, ge=0)  # noise / gradient / checker textures drawn in numpy
-    photos: float = Field(0.0, ge=0)
-    photos_dir: Path | None = None
+    hdri: float = Field(0.2, ge=0, description="weight: one of Blender's studio-light HDRIs, seen directly")
+    procedural: float = Field(0.8, ge=0, description="weight: noise / gradient / checker textures drawn in numpy")
+    photos: float = Field(0.0, ge=0, description="weight: random crops of the photos in `photos_dir`")
+    photos_dir: Path | None = Field(None, description="folder of .jpg/.png images, relative to params.yaml's folder")
 
     @model_validator(mode="after")
     def _weights(self):
@@ -50,32 +54,40 @@ class Background(Strict):
 
 
 class Distractors(Strict):
-    count: IntRange = IntRange(min=0, max=3)
-    size: Range = Range(min=0.02, max=0.08)  # metres
-    occluder_prob: float = Field(0.3, ge=0, le=1)  # chance each one is placed toward the camera
+    """Simple shapes with random materials that clutter the scene and sometimes hide the objects."""
+
+    count: IntRange = Field(IntRange(min=0, max=3), description="distractors per image")
+    size: Range = Field(Range(min=0.02, max=0.08), description="metres")
+    occluder_prob: float = Field(0.3, ge=0, le=1, description="chance each one is placed toward the camera")
 
 
 class Placement(Strict):
-    spread: float = Field(0.12, ge=0)  # metres: objects are placed in a disc of this radius
-    height: Range = Range(min=-0.02, max=0.04)  # metres above the centre plane
+    """Where the objects stand around the scene centre (world metres)."""
+
+    spread: float = Field(0.12, ge=0, description="metres: objects are placed in a disc of this radius")
+    height: Range = Field(Range(min=-0.02, max=0.04), description="metres above the centre plane")
 
 
 class RenderConfig(Strict):
-    num_images: int = Field(200, ge=1)
-    resolutions: list[tuple[int, int]] = [(320, 320)]  # [width, height] choices, pixels
-    engine: Literal["CYCLES", "BLENDER_EEVEE"] = "CYCLES"
-    device: Literal["CPU", "CUDA", "OPTIX", "HIP", "METAL", "ONEAPI"] = "CPU"
-    samples: int = Field(16, ge=1)
-    denoise: bool = True
-    shard_size: int = Field(50, ge=1)  # images per shard and per Blender process (restart)
-    workers: int = Field(0, ge=0)  # parallel Blender processes; 0 = number of cores
-    threads: int = Field(0, ge=0)  # render threads per process; 0 = cores / workers
-    min_visible_px: int = Field(64, ge=1)
-    camera: Camera = Camera()
-    lights: Lights = Lights()
-    background: Background = Background()
-    distractors: Distractors = Distractors()
-    placement: Placement = Placement()
+    """The synthetic dataset: how many images, how they are rendered and what varies per image."""
+
+    num_images: int = Field(200, ge=1, description="images in the synthetic dataset")
+    resolutions: list[tuple[int, int]] = Field([(320, 320)], description="[width, height] choices, pixels (>= 8)")
+    engine: Literal["CYCLES", "BLENDER_EEVEE"] = Field("CYCLES", description="Blender render engine")
+    device: Literal["CPU", "CUDA", "OPTIX", "HIP", "METAL", "ONEAPI"] = Field(
+        "CPU", description="Cycles compute device"
+    )
+    samples: int = Field(16, ge=1, description="render samples per pixel")
+    denoise: bool = Field(True, description="Cycles: denoise each image (OpenImageDenoise, when built in)")
+    shard_size: int = Field(50, ge=1, description="images per shard and per Blender process (restart)")
+    workers: int = Field(0, ge=0, description="parallel Blender processes; 0 = number of cores")
+    threads: int = Field(0, ge=0, description="render threads per process; 0 = cores / workers")
+    min_visible_px: int = Field(64, ge=1, description="instances with fewer visible pixels are dropped")
+    camera: Camera = Field(Camera(), description="camera pose and lens")
+    lights: Lights = Field(Lights(), description="lamps and world lighting")
+    background: Background = Field(Background(), description="what is seen behind the objects")
+    distractors: Distractors = Field(Distractors(), description="clutter objects")
+    placement: Placement = Field(Placement(), description="where objects stand")
 
     @model_validator(mode="after")
     def _resolutions(self):

@@ -15,9 +15,9 @@ MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".blend")
 class BoxMesh(Strict):
     """A cuboid centred on its origin; vertex groups name its 8 corners (see README)."""
 
-    type: Literal["box"]
-    size: tuple[float, float, float] = (0.12, 0.08, 0.05)  # metres along x, y, z
-    bevel: float = Field(0.0, ge=0.0)  # metres; rounded edges for realism
+    type: Literal["box"] = Field(description="selects this mesh kind")
+    size: tuple[float, float, float] = Field((0.12, 0.08, 0.05), description="metres along x, y, z")
+    bevel: float = Field(0.0, ge=0.0, description="metres; rounded edges for realism")
 
 
 class GlueTubeMesh(Strict):
@@ -27,21 +27,21 @@ class GlueTubeMesh(Strict):
     Material slots: `body`, `label`, `cap`.
     """
 
-    type: Literal["glue_tube"]
-    length: float = Field(0.095, gt=0)  # metres, tail edge to cap tip
-    radius: float = Field(0.011, gt=0)  # metres, round part of the body
-    cap_length: float = Field(0.017, gt=0)
-    cap_radius: float = Field(0.0075, gt=0)
-    squeeze: float = Field(0.25, ge=0, le=0.9)  # how flattened the body is toward the tail
+    type: Literal["glue_tube"] = Field(description="selects this mesh kind")
+    length: float = Field(0.095, gt=0, description="metres, tail edge to cap tip")
+    radius: float = Field(0.011, gt=0, description="metres, round part of the body")
+    cap_length: float = Field(0.017, gt=0, description="metres, along x")
+    cap_radius: float = Field(0.0075, gt=0, description="metres")
+    squeeze: float = Field(0.25, ge=0, le=0.9, description="how flattened the body is toward the tail (0: round)")
 
 
 class FileMesh(Strict):
     """A mesh file; `object` picks one object of a `.blend` or multi-object file."""
 
-    type: Literal["file"]
-    path: Path
-    unit_scale: float = Field(1.0, gt=0)  # metres per file unit
-    object: str | None = None
+    type: Literal["file"] = Field(description="selects this mesh kind")
+    path: Path = Field(description="the mesh file, relative to params.yaml's folder: " + " ".join(MESH_SUFFIXES))
+    unit_scale: float = Field(1.0, gt=0, description="metres per file unit")
+    object: str | None = Field(None, description="mesh object to use in the file; null: the file must hold exactly one")
 
     @model_validator(mode="after")
     def _suffix(self):
@@ -56,13 +56,13 @@ Mesh = Annotated[BoxMesh | GlueTubeMesh | FileMesh, Field(discriminator="type")]
 class Keypoint(Strict):
     """One named keypoint; exactly one of position / vertex / vertex_group / empty locates it."""
 
-    name: str = Field(min_length=1)
-    position: tuple[float, float, float] | None = None  # object space, mesh units
-    vertex: int | None = Field(None, ge=0)  # index into the evaluated mesh
-    vertex_group: str | None = None  # weighted centroid of the group's vertices
-    empty: str | None = None  # an empty object in a .blend
-    sigma: float = Field(0.05, gt=0)  # COCO OKS sigma
-    tolerance: float = Field(0.004, ge=0)  # metres: occluders closer than this don't hide it
+    name: str = Field(min_length=1, description="keypoint name, unique within the rig (`left_`/`right_` pair up)")
+    position: tuple[float, float, float] | None = Field(None, description="object space, mesh units")
+    vertex: int | None = Field(None, ge=0, description="index into the evaluated mesh")
+    vertex_group: str | None = Field(None, description="weighted centroid of the group's vertices")
+    empty: str | None = Field(None, description="an empty object in a .blend")
+    sigma: float = Field(0.05, gt=0, description="COCO OKS sigma (fraction of the object's scale)")
+    tolerance: float = Field(0.004, ge=0, description="metres: occluders closer than this don't hide it")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -78,32 +78,36 @@ class Keypoint(Strict):
 class MaterialRanges(Strict):
     """Randomization of one material slot (HSV in 0..1, Principled BSDF parameters)."""
 
-    hue: Range = Range(min=0.0, max=1.0)
-    saturation: Range = Range(min=0.2, max=0.9)
-    value: Range = Range(min=0.2, max=0.9)
-    roughness: Range = Range(min=0.2, max=0.8)
-    metallic: Range = Range(min=0.0, max=0.2)
-    texture_strength: Range = Range(min=0.0, max=0.4)  # procedural noise mixed into base colour
-    texture_scale: Range = Range(min=5.0, max=60.0)  # noise frequency, per metre
+    hue: Range = Field(Range(min=0.0, max=1.0), description="base colour hue, 0..1")
+    saturation: Range = Field(Range(min=0.2, max=0.9), description="base colour saturation, 0..1")
+    value: Range = Field(Range(min=0.2, max=0.9), description="base colour brightness, 0..1")
+    roughness: Range = Field(Range(min=0.2, max=0.8), description="Principled BSDF roughness, 0..1")
+    metallic: Range = Field(Range(min=0.0, max=0.2), description="Principled BSDF metallic, 0..1")
+    texture_strength: Range = Field(Range(min=0.0, max=0.4), description="0..1, noise mixed into base colour")
+    texture_scale: Range = Field(Range(min=5.0, max=60.0), description="noise frequency, per metre")
 
 
 class Pose(Strict):
     """`free`: uniform random rotation. `upright`: random yaw about world z, tilt up to tilt_deg."""
 
-    mode: Literal["free", "upright"] = "free"
-    tilt_deg: float = Field(20.0, ge=0, le=180)
+    mode: Literal["free", "upright"] = Field("free", description="free: any rotation; upright: yaw + small tilt")
+    tilt_deg: float = Field(20.0, ge=0, le=180, description="degrees: the most an upright object tilts off world z")
 
 
 class Rig(Strict):
-    mesh: Mesh
-    keypoints: list[Keypoint] = Field(min_length=1)
-    skeleton: list[tuple[str, str]] = []
-    flip_pairs: list[tuple[str, str]] | None = None  # None: derived from left_/right_ names
-    instances: IntRange = IntRange(min=1, max=1)  # per image
-    scale: Range = Range(min=1.0, max=1.0)  # uniform scale factor
-    pose: Pose = Pose()
-    materials: dict[str, MaterialRanges] = {}  # slot name ("*" for all) -> ranges
-    supercategory: str = "object"
+    """One object: a mesh, its named keypoints and how it varies between images; one COCO category."""
+
+    mesh: Mesh = Field(description="the object's shape: a procedural mesh or a file, chosen by `type`")
+    keypoints: list[Keypoint] = Field(min_length=1, description="named keypoints, in COCO order")
+    skeleton: list[tuple[str, str]] = Field([], description="pairs of keypoint names joined in drawings")
+    flip_pairs: list[tuple[str, str]] | None = Field(
+        None, description="left/right keypoint names swapped by horizontal flips; null: from left_/right_ names"
+    )
+    instances: IntRange = Field(IntRange(min=1, max=1), description="how many of this object per image")
+    scale: Range = Field(Range(min=1.0, max=1.0), description="uniform scale factor")
+    pose: Pose = Field(Pose(), description="how the object is rotated")
+    materials: dict[str, MaterialRanges] = Field({}, description='material slot name ("*" for all) -> ranges')
+    supercategory: str = Field("object", description="COCO category's supercategory")
 
     @model_validator(mode="after")
     def _names(self):
