@@ -34,9 +34,10 @@ def import_ray() -> ModuleType:
 
 
 def connect(ray: ModuleType, address: str | None) -> bool:
-    """Join the cluster at `address`, or start a local Ray (None or `local`); True if we connected here.
+    """Join the cluster at `address`; True if this call connected (so it also disconnects).
 
-    An already initialized Ray (a notebook, a test) is used as it is and left running.
+    None: RAY_ADDRESS, else a Ray started on this machine with `ray start`, else a new local Ray;
+    `local`: always a new local Ray. An already initialized Ray (a notebook, a test) is used as it is.
     """
     if ray.is_initialized():
         return False

@@ -4,6 +4,8 @@
 
 Each shard (an index range of `render.shard_size` images) is one Blender process, so memory is
 capped by restarting Blender; finished images are skipped, so an interrupted render resumes.
+Beyond one machine: `--shard N|env` and `--merge-only` for a scheduler's array of jobs (SLURM,
+Kubernetes), `--launcher ray` for a Ray cluster (pipeline/launch_ray.py); README "Scale out".
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def render_dataset(params: Params, params_path: Path, out: Path, workers: int | 
     """Render every missing image (or those in `only`), then merge annotations.json.
 
     launcher `local`: a pool of `workers` Blender processes here. `ray`: every shard a Ray task on
-    the cluster at `ray_address` (None or `local`: a Ray started here), see pipeline/launch_ray.py.
+    the cluster at `ray_address` (`local`: a new Ray here), see pipeline/launch_ray.py.
     """
     if launcher not in ("local", "ray"):
         raise ParamsError(f"launcher {launcher!r}: expected local or ray")
@@ -217,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--launcher", choices=("local", "ray"), default="local",
                    help="local: a pool of Blender processes here; ray: each shard a task on a Ray cluster")
     p.add_argument("--ray-address", default=None,
-                   help="with --launcher ray: `auto`, host:6379 or ray://host:10001 (default: start a local Ray)")
+                   help="with --launcher ray: `auto`, host:6379, ray://host:10001, or `local` (a new Ray here); "
+                        "default: RAY_ADDRESS, else a Ray started on this machine, else a new local one")
+    p.add_argument("--num-shards", action="store_true",
+                   help="only print how many shards the params make (a scheduler's array size) and exit")
     p.add_argument("--merge-only", action="store_true",
                    help="render nothing: merge finished shards into annotations.json (fails if any is missing)")
     p.add_argument("--metrics", type=Path, default=None,
@@ -229,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--ray-address needs --launcher ray")
     try:
         params = load_params(args.params)
+        if args.num_shards:
+            print(len(shards(params.render.num_images, params.render.shard_size)))
+            return 0
         if args.write_spec:
             spec = make_spec(params, args.params)
             args.write_spec.parent.mkdir(parents=True, exist_ok=True)
