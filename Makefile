@@ -16,7 +16,7 @@ all: setup
 	@echo "Metrics:          metrics/eval.json, metrics/per_keypoint.json  ($(BIN)/dvc metrics show)"
 	@echo "Training curves:  dvclive/plots/  ($(BIN)/dvc plots show)"
 	@echo "Predictions:      metrics/contact_sheets/ (predictions beside ground truth)"
-	@echo "Exported model:   exports/model.onnx, exports/model.torchscript.pt, exports/export.json"
+	@echo "Exported model:   exports/model.onnx (checked with onnxruntime), exports/export.json"
 	@echo "Look at renders:  $(BIN)/rig2kp inspect data/synthetic  ->  inspect/synthetic/"
 
 setup: $(VENV)/.installed

@@ -225,6 +225,9 @@ def test_dvc_repro_experiments_and_diffs(tmp_path):
     metrics = exp["data"]["metrics"]
     assert "loss" in metrics["dvclive/metrics.json"]["data"]["train"]
     assert "keypoints" in metrics["metrics/eval.json"]["data"]["val"]["all"]
+    table = proj.dvc("exp", "show", "--only-changed", "--csv").splitlines()  # the readable view: what differs
+    assert "train.lr" in table[0] and "render.num_images" not in table[0], table[0]
+    assert any(row.startswith("lr-high,") for row in table), table
 
     # 4. the baseline commit against the experiment: train metrics changed, plots of both revisions
     diff = proj.dvc_json("metrics", "diff", "HEAD", "lr-high")
