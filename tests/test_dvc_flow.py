@@ -236,7 +236,8 @@ def test_dvc_repro_experiments_and_diffs(tmp_path):
     plots_dir = tmp_path / "plots"
     proj.dvc("plots", "diff", "HEAD", "lr-high", "-o", str(plots_dir))
     html = (plots_dir / "index.html").read_text()
-    assert "lr-high" in html and "train/loss" in html
+    assert "lr-high" in html and "train/loss" in html  # dvclive's training curves
+    assert "metrics/plots/val_keypoints_oks50.json" in html  # evaluate's precision-recall curves
 
     # 5. editing a rig re-runs render and everything after it. Run up to mix only (what train onward
     # costs was shown in 3.): render, augment and mix run, and train, evaluate and export are stale.
