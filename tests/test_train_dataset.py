@@ -125,3 +125,34 @@ def test_items_are_uint8_images_with_targets(tmp_path):
     n = len(split.anns_by_image.get(im["id"], []))
     assert target["boxes"].shape == (n, 4) and target["keypoints"].shape == (n, 4, 3)
     assert int(target["image_id"]) == im["id"]
+
+
+@pytest.mark.parametrize(("suffix", "size"), [(".jpg", (801, 600)), (".png", (640, 480)), (".jpg", (600, 801))])
+def test_fit_loads_at_model_size_with_labels_scaled(tmp_path, suffix, size):
+    """Training loads each image at the size the model would resize it to (JPEGs decoded at a
+    reduced scale first); a bright dot drawn at the keypoint stays under the scaled keypoint."""
+    import cv2
+
+    w, h = size
+    cx, cy = round(0.61 * w), round(0.37 * h)  # the dot's centre pixel
+    kx, ky = cx + 0.5, cy + 0.5  # ... in continuous coordinates (pixel centres at + 0.5)
+    img = np.full((h, w, 3), 40, np.uint8)
+    cv2.circle(img, (cx, cy), 9, (255, 255, 255), -1)
+    box = [kx - 30, ky - 20, 60, 40]
+    ann = _ann(bbox=box, keypoints=[kx, ky, 2, 0, 0, 0, 0, 0, 0], num_keypoints=1)
+    path = _write(tmp_path, [ann], images=[{"id": 1, "file_name": f"a{suffix}", "width": w, "height": h}])
+    cv2.imwrite(str(tmp_path / f"a{suffix}"), img)
+    split = load_split(path)
+    full = KeypointDataset(split, split.label_map())[0]
+    image, target = KeypointDataset(split, split.label_map(), fit=(150, 200))[0]
+    s = min(150 / min(w, h), 200 / max(w, h))
+    assert image.shape[1:] == (round(h * s), round(w * s))
+    sx, sy = image.shape[2] / w, image.shape[1] / h
+    np.testing.assert_allclose(target["boxes"][0], full[1]["boxes"][0] * np.float32([sx, sy, sx, sy]), rtol=1e-6)
+    kp = target["keypoints"][0]
+    np.testing.assert_allclose(kp[0, :2], [kx * sx, ky * sy], rtol=1e-6)
+    assert kp[1:].sum() == 0  # unlabelled keypoints stay at 0, 0
+    # independent check: the dot's centroid in the loaded pixels is where the keypoint says
+    gray = image.numpy().mean(axis=0)
+    ys, xs = np.nonzero(gray > 150)
+    assert abs(xs.mean() + 0.5 - kp[0, 0]) < 0.3 and abs(ys.mean() + 0.5 - kp[0, 1]) < 0.3

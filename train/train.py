@@ -132,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     if setup.amp_dtype is not None:
         float32_head_outputs(model)
 
-    train_ds = KeypointDataset(train_split, labels, TrainAugment(cfg.augment, labels), params.seed)
+    fit = (params.model.min_size, params.model.max_size)
+    train_ds = KeypointDataset(train_split, labels, TrainAugment(cfg.augment, labels), params.seed, fit)
     val_ds = KeypointDataset(val_split, labels)
     tl = train_loader(train_ds, cfg.batch_size, cfg.workers, setup, world, params.seed)
     if cfg.iterations:  # a budget in steps: the same for a small real set and a large rendered one
