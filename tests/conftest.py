@@ -20,10 +20,16 @@ def write_params(path: Path, data: dict) -> Path:
     return path
 
 
+def shipped_box() -> dict:
+    """The box rig of examples/box (8 corners, flip pairs): the tests render it beside the tube."""
+    return yaml.safe_load((ROOT / "examples" / "box" / "params.yaml").read_text())["rigs"]
+
+
 def tiny_params(num_images: int = 4, **render_overrides) -> dict:
-    """The shipped rigs at thumbnail size and few samples: a real render in about a second an image."""
+    """The shipped rigs (params.yaml's glue tube + examples/box) at thumbnail size and few samples:
+    a real render in about a second an image."""
     data = yaml.safe_load((ROOT / "params.yaml").read_text())
-    data = {"seed": 7, "rigs": data["rigs"]}
+    data = {"seed": 7, "rigs": {**data["rigs"], **shipped_box()}}
     data["render"] = {"num_images": num_images, "resolutions": [[96, 72], [64, 80]], "samples": 4,
                       "denoise": False, "shard_size": 2, "workers": 1, "min_visible_px": 10,
                       **render_overrides}

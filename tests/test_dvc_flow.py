@@ -242,7 +242,7 @@ def test_dvc_repro_experiments_and_diffs(tmp_path):
     # 5. editing a rig re-runs render and everything after it. Run up to mix only (what train onward
     # costs was shown in 3.): render, augment and mix run, and train, evaluate and export are stale.
     params = proj.params()
-    params["rigs"]["box"]["scale"] = [0.7, 1.1]
+    params["rigs"]["glue_tube"]["scale"] = [0.7, 1.1]
     proj.write_params(params)
     assert set(proj.dvc_json("status")) == {"render"}  # dvc status names the stage whose params changed
     assert ran(proj.dvc("repro", "mix")) == {"render", "augment", "mix"}

@@ -6,9 +6,10 @@ import pytest
 import yaml
 
 from pipeline.schema import ParamsError, load_params
-from tests.conftest import ROOT, write_params
+from tests.conftest import ROOT, shipped_box, write_params
 
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
+BASE["rigs"].update(shipped_box())
 
 
 def load_with(tmp_path, mutate):
@@ -29,9 +30,10 @@ def expect_error(tmp_path, mutate, *fragments):
 
 def test_shipped_params_are_valid():
     p = load_params(ROOT / "params.yaml")
-    assert list(p.rigs) == ["glue_tube", "box"]
+    assert list(p.rigs) == ["glue_tube"]
     assert [k.name for k in p.rigs["glue_tube"].keypoints] == ["head", "tail"]
-    assert len(p.rigs["box"].skeleton) == 12
+    box = load_params(ROOT / "examples" / "box" / "params.yaml")
+    assert len(box.rigs["box"].skeleton) == 12
 
 
 def test_unknown_key(tmp_path):
@@ -68,7 +70,7 @@ def test_bad_range(tmp_path):
 
 def test_flip_pairs_derived_from_names():
     p = load_params(ROOT / "params.yaml")
-    pairs = p.rigs["box"].resolved_flip_pairs()
+    pairs = load_params(ROOT / "examples" / "box" / "params.yaml").rigs["box"].resolved_flip_pairs()
     assert ("left_top_front", "right_top_front") in pairs and len(pairs) == 4
     assert p.rigs["glue_tube"].resolved_flip_pairs() == []
 
