@@ -188,6 +188,8 @@ def build_detector(
         min_size=cfg.min_size,
         max_size=cfg.max_size,
         rpn_anchor_generator=anchors,
+        rpn_pre_nms_top_n_train=cfg.rpn_pre_nms_top_n_train,
+        rpn_pre_nms_top_n_test=cfg.rpn_pre_nms_top_n_test,
         rpn_post_nms_top_n_train=cfg.rpn_post_nms_top_n_train,
         rpn_post_nms_top_n_test=cfg.rpn_post_nms_top_n_test,
         box_roi_pool=MultiScaleRoIAlign(names, output_size=7, sampling_ratio=2),

@@ -100,6 +100,10 @@ class ModelConfig(Strict):
         None, description="pixels, per feature level; null: 32, 64, ... per level"
     )
     aspect_ratios: list[float] = Field([0.5, 1.0, 2.0], description="height / width of the anchors")
+    rpn_pre_nms_top_n_train: int = Field(
+        2000, ge=1, description="top-scoring anchors per feature level that enter the RPN's NMS in training"
+    )
+    rpn_pre_nms_top_n_test: int = Field(1000, ge=1, description="... and at inference")
     rpn_post_nms_top_n_train: int = Field(2000, ge=1, description="proposals kept per image in training")
     rpn_post_nms_top_n_test: int = Field(1000, ge=1, description="proposals kept per image at inference")
     box_batch_size_per_image: int = Field(512, ge=1, description="RoIs sampled per image for the box loss")
