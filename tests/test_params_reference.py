@@ -10,9 +10,9 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from pipeline.params_reference import COMMAND, DOC, main, reference, sections, type_name
 from pipeline.schema import Params, Range
 from pipeline.schema.common import IntRange
-from pipeline.schema.reference import COMMAND, DOC, main, reference, sections, type_name
 from tests.conftest import ROOT
 
 

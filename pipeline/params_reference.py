@@ -1,6 +1,6 @@
 """The params.yaml reference (docs/PARAMS.md), generated from the schema's models and descriptions.
 
-`python -m pipeline.schema.reference` rewrites the file; `--check` only compares, for CI. Keys are
+`python -m pipeline.params_reference` rewrites the file; `--check` only compares, for CI. Keys are
 dotted paths: `<rig>` stands for a map key the user picks, `[]` for every item of a list.
 """
 
@@ -18,11 +18,11 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from . import Params
-from .common import IntRange, Range
+from pipeline.schema import Params
+from pipeline.schema.common import IntRange, Range
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "PARAMS.md"
-COMMAND = "python -m pipeline.schema.reference"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "PARAMS.md"
+COMMAND = "python -m pipeline.params_reference"
 
 HEADER = f"""# params.yaml reference
 
