@@ -33,6 +33,7 @@ def test_tiny_model_learns_keypoints(tmp_path):
     args = ["--params", str(params), "--data", str(data), "--out", str(tmp_path / "m")]
     assert train_cli.main([*args, "--live-dir", str(tmp_path / "live")]) == 0
     val = json.loads((tmp_path / "live" / "metrics.json").read_text())["val"]
-    # seen on a 2-core VM: keypoint AP 0.146, AP50 0.508 (box AP50 0.77) after 400 steps, 94 s
+    # seen on a 2-core VM: keypoint AP 0.146, AP50 0.508 (box AP50 0.77) after 400 steps, 94 s, with
+    # COCO's mask-area OKS scale; the default box-area scale (evaluate.oks_scale) is more lenient here
     assert val["keypoints_AP50"] > 0.25 and val["keypoints_AP"] > 0.05, val
     assert checkpoint.load(tmp_path / "m" / "best.pt")["state"]["best_ap"] == val["keypoints_AP"]
