@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from train.dataset import DatasetError, KeypointDataset, check_same_categories, instances, load_split
 from train.toyset import CATEGORIES
@@ -127,7 +128,7 @@ def test_items_are_uint8_images_with_targets(tmp_path):
     assert int(target["image_id"]) == im["id"]
 
 
-@pytest.mark.parametrize(("suffix", "size"), [(".jpg", (801, 600)), (".png", (640, 480)), (".jpg", (600, 801))])
+@pytest.mark.parametrize(("suffix", "size"), [(".jpg", (801, 600)), (".jpg", (800, 600)), (".png", (640, 480)), (".jpg", (600, 801))])
 def test_fit_loads_at_model_size_with_labels_scaled(tmp_path, suffix, size):
     """Training loads each image at the size the model would resize it to (JPEGs decoded at a
     reduced scale first); a bright dot drawn at the keypoint stays under the scaled keypoint."""
@@ -145,8 +146,12 @@ def test_fit_loads_at_model_size_with_labels_scaled(tmp_path, suffix, size):
     split = load_split(path)
     full = KeypointDataset(split, split.label_map())[0]
     image, target = KeypointDataset(split, split.label_map(), fit=(150, 200))[0]
-    s = min(150 / min(w, h), 200 / max(w, h))
-    assert image.shape[1:] == (round(h * s), round(w * s))
+    # the size torchvision's own transform would resize to, so the model's resize is the identity
+    from torchvision.models.detection.transform import GeneralizedRCNNTransform
+
+    ref = GeneralizedRCNNTransform(150, 200, [0.0] * 3, [1.0] * 3).eval()
+    assert image.shape[1:] == ref([torch.zeros(3, h, w)])[0].image_sizes[0]
+    assert float(target["scale"][0]) == pytest.approx(image.shape[2] / w)
     sx, sy = image.shape[2] / w, image.shape[1] / h
     np.testing.assert_allclose(target["boxes"][0], full[1]["boxes"][0] * np.float32([sx, sy, sx, sy]), rtol=1e-6)
     kp = target["keypoints"][0]

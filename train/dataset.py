@@ -264,12 +264,19 @@ def check_same_categories(split: CocoSplit, labels: LabelMap, what: str) -> None
 REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
 
 
+def model_input_size(width: int, height: int, min_size: int, max_size: int) -> tuple[int, int]:
+    """(w, h) that torchvision's GeneralizedRCNNTransform resizes to: a float32 scale, floored."""
+    short, long = np.float32(min(width, height)), np.float32(max(width, height))
+    scale = min(np.float32(min_size) / short, np.float32(max_size) / long)
+    return int(np.floor(width * float(scale))), int(np.floor(height * float(scale)))
+
+
 def fit_size(width: int, height: int, fit: tuple[int, int]) -> tuple[int, int]:
-    """The size KeypointRCNN's own resize gives (shorter side min_size, longer at most max_size),
-    never larger than the image: loading at that size skips the work on pixels it would drop."""
-    min_size, max_size = fit
-    s = min(min_size / min(width, height), max_size / max(width, height), 1.0)
-    return max(1, round(width * s)), max(1, round(height * s))
+    """The size the model would resize to, never larger than the image. Loading at that size
+    with area interpolation skips work on pixels the model drops, and avoids the aliasing of the
+    model's own bilinear downscale (a 1920 x 1080 photo to 398 x 224 samples 1 pixel in 20)."""
+    w, h = model_input_size(width, height, *fit)
+    return (w, h) if w < width else (width, height)
 
 
 def read_rgb(path: Path, size: tuple[int, int] | None = None, declared: tuple[int, int] | None = None) -> np.ndarray:
@@ -277,8 +284,9 @@ def read_rgb(path: Path, size: tuple[int, int] | None = None, declared: tuple[in
     to it, a JPEG of `declared` size decoded at 1/2, 1/4 or 1/8 scale first when still larger."""
     flag = cv2.IMREAD_COLOR
     if size is not None and declared is not None and path.suffix.lower() in (".jpg", ".jpeg"):
-        for f in (8, 4, 2):
-            if declared[0] // f >= size[0] and declared[1] // f >= size[1]:
+        for f in (8, 4, 2):  # only exact factors: a partial last block would shift the labels
+            exact = declared[0] % f == 0 and declared[1] % f == 0
+            if exact and declared[0] // f >= size[0] and declared[1] // f >= size[1]:
                 flag = REDUCED[f]
                 break
     img = cv2.imread(str(path), flag)
@@ -342,12 +350,14 @@ class KeypointDataset(Dataset):
         image_id = self.image_ids[index]
         info = self._images[image_id]
         inst = instances(self.split, image_id, self.labels)
+        scale = (1.0, 1.0)
         if self.fit is None:
             img = read_rgb(self.split.root / info["file_name"])
         else:
             w, h = fit_size(info["width"], info["height"], self.fit)
             img = read_rgb(self.split.root / info["file_name"], (w, h), (info["width"], info["height"]))
             sx, sy = w / info["width"], h / info["height"]
+            scale = (sx, sy)
             inst["boxes"] = inst["boxes"] * np.float32([sx, sy, sx, sy])
             inst["keypoints"][..., 0] *= sx
             inst["keypoints"][..., 1] *= sy
@@ -356,6 +366,7 @@ class KeypointDataset(Dataset):
             img, inst = self.augment(img, inst, rng)
         target = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in inst.items()}
         target["image_id"] = torch.tensor(image_id, dtype=torch.int64)
+        target["scale"] = torch.tensor(scale, dtype=torch.float32)  # image pixels per file pixel (x, y)
         image = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).contiguous()
         return image, target
 

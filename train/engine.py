@@ -124,6 +124,10 @@ def predict(
             outputs = model(images)
         for t, o in zip(targets, outputs, strict=True):
             cpu = {k: v.float().cpu() for k, v in o.items()}
+            if "scale" in t:  # loaded at the model's size: back to the file's pixels
+                sx, sy = (float(v) for v in t["scale"])
+                cpu["boxes"] = cpu["boxes"] / torch.tensor([sx, sy, sx, sy])
+                cpu["keypoints"] = cpu["keypoints"] / torch.tensor([sx, sy, 1.0])
             results += to_coco_results(int(t["image_id"]), cpu, labels)
     gathered = ddp.gather_objects(results)
     merged = [r for part in gathered for r in part]

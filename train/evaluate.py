@@ -138,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     if not splits:
         raise DatasetError(f"{data}: none of the splits {cfg.splits} found (evaluate.splits)")
     ckpt = load(args.model)
-    model, labels, _ = model_from_checkpoint(ckpt)
+    model, labels, model_cfg = model_from_checkpoint(ckpt)
+    fit = (model_cfg.min_size, model_cfg.max_size)  # loaded as in training: area-downscaled
     for split in splits.values():
         check_same_categories(split, labels, str(args.model))
     setup = setup_device(params.train)
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
     report, per_keypoint = {}, {}
     for name, split in splits.items():
-        ds = KeypointDataset(split, labels)
+        ds = KeypointDataset(split, labels, fit=fit)
         loader = eval_loader(ds, cfg.batch_size, params.train.workers, setup, world=World())
         results = predict(model, loader, setup, labels, desc=name)
         _write_json(out / "predictions" / f"{name}.json", results)

@@ -5,8 +5,15 @@
 Both take one float32 RGB image [3, H, W] in [0, 1] (any H, W) and return boxes [N, 4] (x1, y1,
 x2, y2 pixels), labels [N] (1..categories, see export.json), scores [N], keypoints [N, K, 3] and
 keypoints_scores [N, K]. The ONNX file is checked with onnxruntime, the TorchScript file with
-torch.jit.load, on --check-images images of the split (or random images without --data): the
-same detections, boxes and keypoints within --atol pixels, or the export fails.
+torch.jit.load, on --check-images images of the split (or random images without --data):
+
+each image area-resized to the model's input size first (as `predict`, `evaluate` and training
+load images): the same detections, boxes and keypoints within --atol pixels, or the export fails.
+
+Feed the exported model images at that size too (export.json: input.resize; scale the outputs
+back). It still resizes other sizes itself, with the bilinear resize of torchvision's transform:
+that aliases large photos (1920 -> 398 px reads 1 pixel in 5) and its exported op samples them
+slightly differently from PyTorch's, enough to change detections on a 1920 x 1080 photo.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import torch
 from pipeline.schema import ParamsError
 
 from .checkpoint import CheckpointError, load, model_from_checkpoint
-from .dataset import DatasetError, load_split, read_rgb
+from .dataset import DatasetError, load_split, model_input_size, read_rgb
 
 OUTPUTS = ["boxes", "labels", "scores", "keypoints", "keypoints_scores"]
 
@@ -45,6 +52,17 @@ def check_images(data: str | None, split: str, n: int, seed: int = 0) -> list[np
 
 def to_input(rgb: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(rgb).permute(2, 0, 1).float().div(255.0).contiguous()
+
+
+def at_model_size(rgb: np.ndarray, min_size: int, max_size: int) -> np.ndarray:
+    """The image at the size the model resizes it to, so the model's own resize is the identity."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    size = model_input_size(w, h, min_size, max_size)
+    if size == (w, h):
+        return rgb
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if size[0] < w else cv2.INTER_LINEAR)
 
 
 def compare(name: str, ref: dict[str, np.ndarray], got: dict[str, np.ndarray], atol: float) -> dict:
@@ -84,18 +102,24 @@ def export_onnx(model, example: torch.Tensor, path: Path, opset: int) -> None:
         )
 
 
-def check_onnx(path: Path, model, inputs: list[torch.Tensor], atol: float) -> dict:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+def check_export(path: Path, model, run, inputs: list[torch.Tensor], atol: float) -> dict:
+    """Largest differences between PyTorch and `run(x)` (the exported model) over `inputs`."""
     worst: dict[str, float] = {}
     for i, x in enumerate(inputs):
         with torch.inference_mode():
             ref = _numpy(model([x])[0])
-        got = dict(zip(OUTPUTS, session.run(OUTPUTS, {"image": x.numpy()}), strict=True))
-        for k, v in compare(f"{path} on check image {i}", ref, got, atol).items():
+        for k, v in compare(f"{path} on check image {i}", ref, run(x), atol).items():
             worst[k] = max(worst.get(k, 0.0), v)
     return worst
+
+
+def check_onnx(path: Path, model, inputs: list[torch.Tensor], atol: float) -> dict:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return check_export(
+        path, model, lambda x: dict(zip(OUTPUTS, session.run(OUTPUTS, {"image": x.numpy()}), strict=True)), inputs, atol
+    )
 
 
 def export_torchscript(model, path: Path) -> None:
@@ -108,14 +132,12 @@ def check_torchscript(path: Path, model, inputs: list[torch.Tensor], atol: float
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scripted = torch.jit.load(str(path))
-        worst: dict[str, float] = {}
-        for i, x in enumerate(inputs):
+
+        def run(x):
             with torch.inference_mode():
-                ref = _numpy(model([x])[0])
-                got = _numpy(scripted([x])[1][0])  # scripted detectors return (losses, detections)
-            for k, v in compare(f"{path} on check image {i}", ref, got, atol).items():
-                worst[k] = max(worst.get(k, 0.0), v)
-    return worst
+                return _numpy(scripted([x])[1][0])  # scripted detectors return (losses, detections)
+
+        return check_export(path, model, run, inputs, atol)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -129,7 +151,8 @@ def _export(args: argparse.Namespace) -> int:
     if args.score_thresh is not None:
         overrides["box_score_thresh"] = args.score_thresh
     model, labels, cfg = model_from_checkpoint(ckpt, **overrides)
-    inputs = [to_input(im) for im in check_images(args.data, args.split, args.check_images)]
+    images = check_images(args.data, args.split, args.check_images)
+    inputs = [to_input(at_model_size(im, cfg.min_size, cfg.max_size)) for im in images]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     meta = {
@@ -140,6 +163,8 @@ def _export(args: argparse.Namespace) -> int:
             "shape": ["3", "height", "width"],
             "range": [0.0, 1.0],
             "channels": "RGB",
+            # images already at this size give PyTorch's results exactly; others are resized inside
+            "resize": {"min_size": cfg.min_size, "max_size": cfg.max_size},
         },
         "outputs": OUTPUTS,
         "labels": {str(i + 1): c.name for i, c in enumerate(labels.categories)},

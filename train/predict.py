@@ -28,7 +28,7 @@ from pipeline.schema.train import EvaluateConfig, ModelConfig, TrainConfig
 
 from .checkpoint import CheckpointError, load, model_from_checkpoint
 from .cli import parse_overrides
-from .dataset import DatasetError, LabelMap, read_rgb
+from .dataset import DatasetError, LabelMap, fit_size, read_rgb
 from .devices import DeviceError, DeviceSetup, float32_head_outputs, setup_device
 from .draw import PRED_COLOUR, draw_annotations
 from .engine import to_coco_results
@@ -67,13 +67,25 @@ def read_video(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
 
 @torch.inference_mode()
 def detect(model, rgbs: list[np.ndarray], setup: DeviceSetup, labels: LabelMap, ids: list[int]) -> list[dict]:
-    """COCO results for a batch of RGB uint8 images."""
-    images = [torch.from_numpy(im).permute(2, 0, 1).to(setup.device).float().div_(255) for im in rgbs]
+    """COCO results for a batch of RGB uint8 images, each area-downscaled to the model's input size
+    first as in training and evaluation (the model's own bilinear resize aliases big photos)."""
+    fit = (model.transform.min_size[0], model.transform.max_size)
+    images, scales = [], []
+    for im in rgbs:
+        h, w = im.shape[:2]
+        size = fit_size(w, h, fit)
+        if size != (w, h):
+            im = cv2.resize(im, size, interpolation=cv2.INTER_AREA)
+        scales.append(torch.tensor([size[0] / w, size[1] / h, size[0] / w, size[1] / h]))
+        images.append(torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1).to(setup.device).float().div_(255))
     with setup.autocast():
         outputs = model(images)
     results = []
-    for image_id, o in zip(ids, outputs, strict=True):
-        results += to_coco_results(image_id, {k: v.float().cpu() for k, v in o.items()}, labels)
+    for image_id, o, sc in zip(ids, outputs, scales, strict=True):
+        cpu = {k: v.float().cpu() for k, v in o.items()}
+        cpu["boxes"] = cpu["boxes"] / sc
+        cpu["keypoints"] = cpu["keypoints"] / torch.cat([sc[:2], torch.ones(1)])
+        results += to_coco_results(image_id, cpu, labels)
     return results
 
 

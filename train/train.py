@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
 
     fit = (params.model.min_size, params.model.max_size)
     train_ds = KeypointDataset(train_split, labels, TrainAugment(cfg.augment, labels), params.seed, fit)
-    val_ds = KeypointDataset(val_split, labels)
+    val_ds = KeypointDataset(val_split, labels, fit=fit)
     tl = train_loader(train_ds, cfg.batch_size, cfg.workers, setup, world, params.seed)
     if cfg.iterations:  # a budget in steps: the same for a small real set and a large rendered one
         cfg = cfg.model_copy(update={"epochs": max(1, math.ceil(cfg.iterations / len(tl)))})
