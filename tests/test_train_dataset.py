@@ -128,7 +128,9 @@ def test_items_are_uint8_images_with_targets(tmp_path):
     assert int(target["image_id"]) == im["id"]
 
 
-@pytest.mark.parametrize(("suffix", "size"), [(".jpg", (801, 600)), (".jpg", (800, 600)), (".png", (640, 480)), (".jpg", (600, 801))])
+@pytest.mark.parametrize(
+    ("suffix", "size"), [(".jpg", (801, 600)), (".jpg", (800, 600)), (".png", (640, 480)), (".jpg", (600, 801))]
+)
 def test_fit_loads_at_model_size_with_labels_scaled(tmp_path, suffix, size):
     """Training loads each image at the size the model would resize it to (JPEGs decoded at a
     reduced scale first); a bright dot drawn at the keypoint stays under the scaled keypoint."""
