@@ -106,10 +106,26 @@ def done_count(out: Path) -> int:
     return sum(1 for _ in meta.glob("*.json")) if meta.is_dir() else 0
 
 
+# how the work is split and where params came from: they change no image or annotation byte
+EXECUTION_KEYS = {"render": ("workers", "threads", "shard_size"), None: ("params_file",)}
+
+
+def same_images(a: dict, b: dict) -> bool:
+    """Whether two specs give the same images (execution settings aside)."""
+
+    def content(spec: dict) -> dict:
+        out = {k: v for k, v in spec.items() if k not in EXECUTION_KEYS[None]}
+        out["render"] = {k: v for k, v in spec.get("render", {}).items() if k not in EXECUTION_KEYS["render"]}
+        return out
+
+    return content(a) == content(b)
+
+
 def prepare_out(out: Path, spec: dict) -> None:
-    """Keep finished images only if they were made from the same spec; otherwise start clean."""
+    """Keep finished images only if they were made from a spec with the same content; otherwise
+    start clean. More workers or threads, or another shard size, keep what is finished."""
     spec_file = out / "spec.json"
-    if spec_file.is_file() and json.loads(spec_file.read_text()) != spec:
+    if spec_file.is_file() and not same_images(json.loads(spec_file.read_text()), spec):
         for sub in ("images", "meta"):
             shutil.rmtree(out / sub, ignore_errors=True)
         for f in ("annotations.json", "stats.json"):
@@ -173,7 +189,7 @@ def render_dataset(params: Params, params_path: Path, out: Path, workers: int | 
 def merge_dataset(spec: dict, out: Path) -> dict:
     """annotations.json and stats.json from every image's meta file (all must be finished)."""
     spec_file = out / "spec.json"
-    if spec_file.is_file() and json.loads(spec_file.read_text()) != spec:
+    if spec_file.is_file() and not same_images(json.loads(spec_file.read_text()), spec):
         raise ParamsError(f"{out}/spec.json: the images there were rendered from other params; render again")
     data = coco.merge(spec, out, spec["render"]["num_images"])
     coco.write_json(out / "annotations.json", data)

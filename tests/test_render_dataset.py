@@ -97,6 +97,19 @@ def test_one_shard_or_four_give_the_same_bytes_and_resume_redoes_only_the_missin
     assert (other / "annotations.json").read_bytes() == (out / "annotations.json").read_bytes()
 
 
+def test_more_workers_threads_or_other_shards_keep_finished_images(rendered, tmp_path):
+    """Execution settings change no byte: a re-run with them changed renders nothing and merges."""
+    pfile, out = rendered
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    (copy / "annotations.json").unlink()
+    before = {p.name: p.stat().st_mtime_ns for p in (copy / "meta").glob("*.json")}
+    params = load_params(pfile, {"render.workers": 1, "render.threads": 2, "render.shard_size": 4})
+    render_dataset(params, pfile, copy, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in (copy / "meta").glob("*.json")} == before
+    assert (copy / "annotations.json").read_bytes() == (out / "annotations.json").read_bytes()
+
+
 def test_changed_params_start_clean(rendered, tmp_path):
     pfile, out = rendered
     copy = tmp_path / "copy"
