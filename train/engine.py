@@ -105,6 +105,15 @@ def to_coco_results(image_id: int, output: dict[str, torch.Tensor], labels: Labe
     return out
 
 
+def to_file_pixels(output: dict[str, torch.Tensor], sx: float, sy: float) -> dict[str, torch.Tensor]:
+    """Detections on an image loaded at (sx, sy) image pixels per file pixel, in file pixels."""
+    return {
+        **output,
+        "boxes": output["boxes"] / torch.tensor([sx, sy, sx, sy]),
+        "keypoints": output["keypoints"] / torch.tensor([sx, sy, 1.0]),
+    }
+
+
 @torch.inference_mode()
 def predict(
     model: nn.Module,
@@ -125,9 +134,7 @@ def predict(
         for t, o in zip(targets, outputs, strict=True):
             cpu = {k: v.float().cpu() for k, v in o.items()}
             if "scale" in t:  # loaded at the model's size: back to the file's pixels
-                sx, sy = (float(v) for v in t["scale"])
-                cpu["boxes"] = cpu["boxes"] / torch.tensor([sx, sy, sx, sy])
-                cpu["keypoints"] = cpu["keypoints"] / torch.tensor([sx, sy, 1.0])
+                cpu = to_file_pixels(cpu, *(float(v) for v in t["scale"]))
             results += to_coco_results(int(t["image_id"]), cpu, labels)
     gathered = ddp.gather_objects(results)
     merged = [r for part in gathered for r in part]

@@ -31,7 +31,7 @@ from .cli import parse_overrides
 from .dataset import DatasetError, LabelMap, fit_size, read_rgb
 from .devices import DeviceError, DeviceSetup, float32_head_outputs, setup_device
 from .draw import PRED_COLOUR, draw_annotations
-from .engine import to_coco_results
+from .engine import to_coco_results, to_file_pixels
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
@@ -76,15 +76,13 @@ def detect(model, rgbs: list[np.ndarray], setup: DeviceSetup, labels: LabelMap, 
         size = fit_size(w, h, fit)
         if size != (w, h):
             im = cv2.resize(im, size, interpolation=cv2.INTER_AREA)
-        scales.append(torch.tensor([size[0] / w, size[1] / h, size[0] / w, size[1] / h]))
+        scales.append((size[0] / w, size[1] / h))
         images.append(torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1).to(setup.device).float().div_(255))
     with setup.autocast():
         outputs = model(images)
     results = []
     for image_id, o, sc in zip(ids, outputs, scales, strict=True):
-        cpu = {k: v.float().cpu() for k, v in o.items()}
-        cpu["boxes"] = cpu["boxes"] / sc
-        cpu["keypoints"] = cpu["keypoints"] / torch.cat([sc[:2], torch.ones(1)])
+        cpu = to_file_pixels({k: v.float().cpu() for k, v in o.items()}, *sc)
         results += to_coco_results(image_id, cpu, labels)
     return results
 
