@@ -26,8 +26,21 @@ def _value_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.nda
     return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
 
 
-def procedural(pattern: str, seed: int, height: int, width: int) -> np.ndarray:
-    """A textured background: noise, gradient, checker, stripes, blobs or wood grain."""
+def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Separable Gaussian blur (edges clamped); numpy only, as Blender ships no scipy."""
+    r = max(1, int(3 * sigma + 0.5))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    pad = np.pad(img, r, mode="edge")
+    rows = sum(k[i] * pad[:, i : i + img.shape[1]] for i in range(2 * r + 1))
+    return sum(k[i] * rows[i : i + img.shape[0]] for i in range(2 * r + 1)).astype(np.float32)
+
+
+def procedural(pattern: str, seed: int, height: int, width: int, saturation: float = 1.0) -> np.ndarray:
+    """A textured background: noise, gradient, checker, stripes, blobs, wood grain or granite.
+
+    `saturation` < 1 pulls the colours toward their grey: real desks and floors are rarely vivid.
+    """
     rng = np.random.default_rng(seed)
     colors = rng.uniform(0.05, 0.95, size=(4, 3))
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5
@@ -54,10 +67,21 @@ def procedural(pattern: str, seed: int, height: int, width: int) -> np.ndarray:
         for _ in range(6):
             cx, cy, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.05, 0.3)
             t = np.maximum(t, np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)))
+    elif pattern == "granite":  # a speckled worktop: grey-ish base, dense dark and light grains
+        base = rng.uniform(0.35, 0.75)
+        colors[:2] = base * (1 + rng.uniform(-0.08, 0.08, size=(2, 3))) * np.array([[1.0], [0.45]])
+        grains = rng.uniform(size=(height, width)).astype(np.float32)
+        size = rng.uniform(0.4, 1.5)  # grain radius in pixels, roughly
+        t = _blur(grains, size)
+        t = (t - t.mean()) / max(float(t.std()), 1e-6)
+        t = np.clip(0.5 + 0.35 * t, 0, 1) + 0.15 * (_value_noise(rng, height, width, 8) - 0.5)
     else:
         raise ValueError(f"unknown background pattern {pattern!r}")
     t = t[..., None]
     img = colors[0] * (1 - t) + colors[1] * t
+    if saturation != 1.0:
+        grey = img.mean(axis=-1, keepdims=True)
+        img = grey + saturation * (img - grey)
     img = img + (_value_noise(rng, height, width, 64)[..., None] - 0.5) * rng.uniform(0, 0.15)
     return _srgb_to_linear(np.clip(img, 0, 1))
 

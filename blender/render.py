@@ -113,7 +113,8 @@ class Renderer:
         rgba = np.stack([find_channel(passes[0], ("Combined",), c) for c in "RGBA"], axis=-1)
         bg = sample["background"]
         if bg["kind"] == "procedural":
-            rgb = backgrounds.composite(rgba, backgrounds.procedural(bg["pattern"], bg["seed"], height, width))
+            rgb = backgrounds.composite(rgba, backgrounds.procedural(
+                bg["pattern"], bg["seed"], height, width, bg.get("saturation", 1.0)))
         elif bg["kind"] == "photos":
             rgb = backgrounds.composite(rgba, backgrounds.photo(self._photo(bg["photo"]), bg["seed"], height, width))
         elif bg["kind"] == "color":

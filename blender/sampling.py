@@ -18,7 +18,7 @@ from .camera import look_at, spherical_position
 # Blender ships these HDRIs in datafiles/studiolights/world/ since 2.80 (3.4 to 5.x alike).
 HDRI_NAMES = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
 DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
-PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs", "wood")
+PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs", "wood", "granite")
 STREAMS = {"camera": 0, "objects": 1, "distractors": 2, "lights": 3, "world": 4, "background": 5, "materials": 6}
 
 
@@ -189,7 +189,11 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
     kind = kinds[rng.choice(3, p=weights / weights.sum())]
     background = {"kind": kind, "seed": int(rng.integers(0, 2**31 - 1))}
     if kind == "procedural":
-        background["pattern"] = PATTERNS[rng.integers(len(PATTERNS))]
+        patterns = bg.get("patterns", PATTERNS[:6])
+        background["pattern"] = patterns[rng.integers(len(patterns))]
+        sat = bg.get("saturation", {"min": 1.0, "max": 1.0})
+        if sat["min"] != 1.0 or sat["max"] != 1.0:  # drawn only when set: default renders keep their bytes
+            background["saturation"] = uniform(rng, sat)
     elif kind == "photos":
         background["photo"] = int(rng.integers(len(photos)))
     out["background"] = background

@@ -484,6 +484,11 @@ def subsample(items: list[Item], target: int, seed: int) -> list[Item]:
     return out
 
 
+def real_share_repeats(share: float, n_real: int, n_synthetic: int) -> int:
+    """Times each real train image appears so that real images are about `share` of the train set."""
+    return max(1, int(round(share / (1 - share) * n_synthetic / n_real)))
+
+
 def repeat(it: Item, r: int) -> Item:
     """Oversampling copy r (r >= 1): same file and labels, distinct ids."""
     shift = r * REPEAT_BASE
@@ -542,6 +547,12 @@ def mix_dataset(
         splits["val"], splits["test"] = parts["val"], parts["test"]
         splits["val_synthetic"] = parts["val"]
         syn_train = parts["train"]
+    if cfg.real_train_images is not None:
+        if cfg.real_train_images > len(splits["train"]):
+            log.warning(
+                "real_train_images %d: only %d real train images exist", cfg.real_train_images, len(splits["train"])
+            )
+        splits["train"] = subsample(splits["train"], cfg.real_train_images, seed)
     real_train = [repeat(it, r) if r else it for it in splits["train"] for r in range(it.repeats)]
     if cfg.synthetic_per_real is not None and real_train:
         target = int(round(cfg.synthetic_per_real * len(real_train)))
@@ -553,6 +564,9 @@ def mix_dataset(
                 len(syn_train),
             )
         syn_train = subsample(syn_train, target, seed)
+    if cfg.real_share is not None and real_train and syn_train and cfg.train_sources == "all":
+        k = real_share_repeats(cfg.real_share, len(real_train), len(syn_train))
+        real_train = [repeat(it, r) if r else it for it in splits["train"] for r in range(it.repeats * k)]
     if cfg.train_sources == "real" and not has_real:
         raise MixError("mix.train_sources: 'real' needs at least one mix.real source with images")
     splits["train"] = {

@@ -52,3 +52,12 @@ def test_photo_folder_shows_behind_the_objects(tmp_path):
         # pixels far from every object show the photo exactly (objects below min size aside)
         free = ~covered
         assert (np.abs(rgb[free].astype(int) - [200, 30, 40]).max(axis=1) <= 1).mean() > 0.5
+
+
+def test_saturation_pulls_colours_to_grey():
+    vivid = backgrounds.procedural("noise", 5, 40, 60)
+    grey = backgrounds.procedural("noise", 5, 40, 60, saturation=0.0)
+    half = backgrounds.procedural("noise", 5, 40, 60, saturation=0.5)
+    assert np.ptp(grey, axis=-1).max() < 1e-6  # R = G = B
+    chroma = [float(np.ptp(a, axis=-1).mean()) for a in (grey, half, vivid)]
+    assert chroma[0] < chroma[1] < chroma[2]

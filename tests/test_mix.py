@@ -436,3 +436,42 @@ def test_train_sources_real_needs_real_data(tmp_path):
     synthetic(tmp_path / "syn", n=4)
     with pytest.raises(mix.MixError, match="train_sources"):
         mix.mix_dataset(MixConfig(train_sources="real"), 0, tmp_path / "syn", tmp_path / "out", progress=False)
+
+
+def test_real_train_images_keeps_nested_subsets_and_the_same_val_test(tmp_path):
+    """A learning curve over photos: 3 photos are a subset of 5; val and test never move."""
+    synthetic(tmp_path / "syn", n=10)
+    quirky_export(tmp_path / "real", n=20)
+    real = [source(tmp_path / "real")]
+    mix.mix_dataset(MixConfig(real=real), 0, tmp_path / "syn", tmp_path / "all", progress=False)
+    ref = load(tmp_path / "all")
+    ref_real = {i["file_name"] for i in ref["train"]["images"] if i["source"] == "real"}
+    kept = {}
+    for n in (3, 5):
+        cfg = MixConfig(real=real, real_train_images=n)
+        mix.mix_dataset(cfg, 0, tmp_path / "syn", tmp_path / f"n{n}", progress=False)
+        out = load(tmp_path / f"n{n}")
+        for name in ("val", "test", "val_synthetic"):
+            assert out[name] == ref[name]
+        kept[n] = {i["file_name"] for i in out["train"]["images"] if i["source"] == "real"}
+        assert len(kept[n]) == n and kept[n] <= ref_real
+        syn = [i for i in out["train"]["images"] if i["source"] == "synthetic"]
+        assert syn == [i for i in ref["train"]["images"] if i["source"] == "synthetic"]
+    assert kept[3] < kept[5]
+
+
+def test_real_share_repeats_real_images_to_the_asked_share(tmp_path):
+    synthetic(tmp_path / "syn", n=10)  # 30 images, 27 in train
+    quirky_export(tmp_path / "real", n=6)
+    real = [source(tmp_path / "real", split="train")]
+    mix.mix_dataset(MixConfig(real=real, real_share=0.5), 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    train = load(tmp_path / "out")["train"]["images"]
+    n_real = sum(i["source"] == "real" for i in train)
+    n_syn = sum(i["source"] == "synthetic" for i in train)
+    assert n_syn == 27 and n_real == 6 * round(27 / 6)  # each photo 4 or 5 times: as many as renders
+    assert len({i["id"] for i in train}) == len(train)
+    assert mix.real_share_repeats(0.2, 10, 100) == 2 and mix.real_share_repeats(0.01, 10, 100) == 1
+    # only when both kinds train: real-only training is not inflated
+    cfg = MixConfig(real=real, real_share=0.5, train_sources="real")
+    mix.mix_dataset(cfg, 0, tmp_path / "syn", tmp_path / "real_only", progress=False)
+    assert len(load(tmp_path / "real_only")["train"]["images"]) == 6

@@ -73,3 +73,15 @@ def test_random_rotation_is_uniform_enough():
         zs.append(1 - 2 * (x * x + y * y))  # z of the rotated z axis: uniform on [-1, 1]
     assert abs(np.mean(zs)) < 0.05
     assert np.histogram(zs, bins=4, range=(-1, 1))[0].min() > 850
+
+
+def test_background_patterns_and_saturation_are_drawn_as_asked(spec):
+    """Desk-like backgrounds for sim-to-real: only the listed patterns, greyed by the drawn share."""
+    bg = {**spec["render"]["background"], "hdri": 0.0, "procedural": 1.0, "photos": 0.0,
+          "patterns": ["granite", "wood"], "saturation": {"min": 0.0, "max": 0.3}}
+    other = {**spec, "render": {**spec["render"], "background": bg}}
+    drawn = [sample_scene(other, i, RADII)["background"] for i in range(40)]
+    assert {d["pattern"] for d in drawn} == {"granite", "wood"}
+    assert all(0.0 <= d["saturation"] <= 0.3 for d in drawn)
+    assert "saturation" not in sample_scene(spec, 0, RADII)["background"]  # default renders keep their bytes
+    assert sample_scene(other, 3, RADII)["camera"] == sample_scene(spec, 3, RADII)["camera"]

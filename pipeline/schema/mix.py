@@ -53,6 +53,19 @@ class MixConfig(Strict):
     synthetic_per_real: float | None = Field(
         None, gt=0, description="at most this many synthetic train images per real one; null: all synthetic"
     )
+    real_share: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="repeat real train images until they are about this share of train.json (0.5: as many as renders); "
+        "null: each once (times its `oversample`)",
+    )
+    real_train_images: int | None = Field(
+        None,
+        ge=1,
+        description="keep only this many real train images (whole groups, seeded; smaller counts are subsets of larger "
+        "ones): how many photos do renders save? null: all. val/test are unchanged",
+    )
     copy_images: bool = Field(False, description="copy image files into the output instead of symlinking")
     train_sources: Literal["all", "synthetic", "real"] = Field(
         "all",

@@ -43,6 +43,15 @@ class Background(Strict):
     procedural: float = Field(0.8, ge=0, description="weight: noise / gradient / checker textures drawn in numpy")
     photos: float = Field(0.0, ge=0, description="weight: random crops of the photos in `photos_dir`")
     photos_dir: Path | None = Field(None, description="folder of .jpg/.png images, relative to params.yaml's folder")
+    patterns: list[Literal["noise", "gradient", "checker", "stripes", "blobs", "wood", "granite"]] = Field(
+        ["noise", "gradient", "checker", "stripes", "blobs", "wood"],
+        min_length=1,
+        description="procedural patterns drawn from, uniformly (wood and granite look like desks)",
+    )
+    saturation: Range = Field(
+        Range(min=1.0, max=1.0),
+        description="share of a procedural background's colourfulness kept: 1 = as drawn, 0 = grey (like real desks)",
+    )
 
     @model_validator(mode="after")
     def _weights(self):
