@@ -30,6 +30,18 @@ def uniform(rng: np.random.Generator, r: dict) -> float:
     return float(rng.uniform(r["min"], r["max"])) if r["max"] > r["min"] else float(r["min"])
 
 
+def sensor_width_mm(cam: dict, width: int, height: int) -> float:
+    """Sensor width spanning the image width; `long_side` fit widens it for portrait frames.
+
+    A phone turned to portrait keeps its long sensor side along the image's long side: objects stay
+    the same size in pixels. Blender then still fits the (wider) sensor horizontally, so K and the
+    render agree by construction.
+    """
+    if cam.get("sensor_fit", "width") == "long_side" and height > width:
+        return cam["sensor_mm"] * width / height
+    return cam["sensor_mm"]
+
+
 def integer(rng: np.random.Generator, r: dict) -> int:
     return int(rng.integers(int(r["min"]), int(r["max"]) + 1))
 
@@ -118,7 +130,7 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
     out["camera"] = {
         "camera_to_world": look_at(position, target, roll).tolist(),
         "focal_mm": uniform(rng, cam["focal_mm"]),
-        "sensor_mm": cam["sensor_mm"],
+        "sensor_mm": sensor_width_mm(cam, out["width"], out["height"]),
     }
     out["cycles_seed"] = int(rng.integers(0, 2**31 - 1))
 

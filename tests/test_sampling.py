@@ -85,3 +85,23 @@ def test_background_patterns_and_saturation_are_drawn_as_asked(spec):
     assert all(0.0 <= d["saturation"] <= 0.3 for d in drawn)
     assert "saturation" not in sample_scene(spec, 0, RADII)["background"]  # default renders keep their bytes
     assert sample_scene(other, 3, RADII)["camera"] == sample_scene(spec, 3, RADII)["camera"]
+
+
+def test_long_side_sensor_fit_keeps_portrait_objects_as_large_as_landscape(spec):
+    """A phone turned to portrait: focal length in pixels follows the long side, not the width."""
+    from blender.camera import intrinsics
+
+    render = {**spec["render"], "resolutions": [[400, 224], [224, 400]]}
+    fits = {}
+    for fit in ("width", "long_side"):
+        other = {**spec, "render": {**render, "camera": {**render["camera"], "sensor_fit": fit}}}
+        fits[fit] = [sample_scene(other, i, RADII) for i in range(30)]
+    assert {(s["width"], s["height"]) for s in fits["long_side"]} == {(400, 224), (224, 400)}
+    for w, lo in zip(fits["width"], fits["long_side"]):
+        cam = lo["camera"]
+        f_px = intrinsics(cam["focal_mm"], cam["sensor_mm"], lo["width"], lo["height"])[0, 0]
+        assert f_px == pytest.approx(cam["focal_mm"] / 36.0 * max(lo["width"], lo["height"]))
+        f_width = intrinsics(w["camera"]["focal_mm"], w["camera"]["sensor_mm"], w["width"], w["height"])[0, 0]
+        assert f_width == pytest.approx(cam["focal_mm"] / 36.0 * w["width"])  # the default: width spans the sensor
+        assert {k: v for k, v in cam.items() if k != "sensor_mm"} == {
+            k: v for k, v in w["camera"].items() if k != "sensor_mm"}

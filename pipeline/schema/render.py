@@ -19,6 +19,11 @@ class Camera(Strict):
     roll_deg: Range = Field(Range(min=-20.0, max=20.0), description="degrees about the viewing axis")
     focal_mm: Range = Field(Range(min=28.0, max=55.0), description="focal length, millimetres")
     sensor_mm: float = Field(36.0, gt=0, description="horizontal sensor width, millimetres (spans the image width)")
+    sensor_fit: Literal["width", "long_side"] = Field(
+        "width",
+        description="what `sensor_mm` spans: the image width, or its long side as in a camera turned to portrait "
+        "(then portrait frames show objects as large as landscape ones)",
+    )
     look_jitter: float = Field(0.03, ge=0, description="metres: aim point jitter around the centre")
 
 
