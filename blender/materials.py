@@ -17,11 +17,11 @@ def _socket(sockets, *names):
     raise KeyError(f"no socket {names} among {[s.identifier for s in sockets]}")
 
 
-def make_material(name: str, pattern: str = "noise") -> bpy.types.Material:
+def make_material(name: str, pattern: str = "noise", pictograms: bool = False) -> bpy.types.Material:
     """Principled BSDF whose base colour mixes `color` with a darker copy through a texture.
 
     `pattern` "noise" gives mottled variation; "brick" gives rows of small blocks that read as
-    printed text on a label.
+    printed text on a label; `pictograms` adds hazard-label diamonds (see `_pictograms`).
     """
     mat = bpy.data.materials.new(name)
     mat.use_nodes = True
@@ -51,8 +51,59 @@ def make_material(name: str, pattern: str = "noise") -> bpy.types.Material:
     nt.links.new(coords.outputs["Object"], tex.inputs["Vector"])
     nt.links.new(fac, strength.inputs[0])
     nt.links.new(strength.outputs[0], _socket(mix.inputs, "Factor_Float"))
-    nt.links.new(_socket(mix.outputs, "Result_Color"), _socket(bsdf.inputs, "Base Color"))
+    color = _socket(mix.outputs, "Result_Color")
+    if pictograms:
+        color = _pictograms(nt, coords.outputs["Object"], color)
+    nt.links.new(color, _socket(bsdf.inputs, "Base Color"))
     return mat
+
+
+def _math(nt, op: str, *args):
+    """A Math node; each argument is a number or an output socket."""
+    node = nt.nodes.new("ShaderNodeMath")
+    node.operation = op
+    for sock, a in zip(node.inputs, args):
+        if isinstance(a, (int, float)):
+            sock.default_value = a
+        else:
+            nt.links.new(a, sock)
+    return node.outputs[0]
+
+
+def _over(nt, color, rgb, factor):
+    """`rgb` painted over `color` where `factor` is 1."""
+    mix = nt.nodes.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    nt.links.new(factor, _socket(mix.inputs, "Factor_Float"))
+    nt.links.new(color, _socket(mix.inputs, "A_Color"))
+    _socket(mix.inputs, "B_Color").default_value = (*rgb, 1.0)
+    return _socket(mix.outputs, "Result_Color")
+
+
+def _pictograms(nt, coords, color):
+    """Hazard-label diamonds: a row along the object's x axis on its +z face (tubes, bottles).
+
+    White diamonds with a red edge and a dark mark, one every `pictogram_period` metres from
+    `pictogram_offset`, in object coordinates: the look of GHS pictograms on a glue or paint tube,
+    which break a plain-coloured label into patches a detector must learn to see through.
+    """
+    sep = nt.nodes.new("ShaderNodeSeparateXYZ")
+    nt.links.new(coords, sep.inputs[0])
+    period, offset = nt.nodes.new("ShaderNodeValue"), nt.nodes.new("ShaderNodeValue")
+    period.name, offset.name = "pictogram_period", "pictogram_offset"
+    period.outputs[0].default_value, offset.outputs[0].default_value = 0.015, 0.0
+    half = _math(nt, "MULTIPLY", period.outputs[0], 0.5)
+    x = _math(nt, "ADD", sep.outputs[0], offset.outputs[0])
+    xm = _math(nt, "WRAP", x, half, _math(nt, "MULTIPLY", half, -1.0))  # -P/2 .. P/2 in each cell
+    extent = _math(nt, "ADD", _math(nt, "ABSOLUTE", xm), _math(nt, "ABSOLUTE", sep.outputs[1]))
+    d = _math(nt, "DIVIDE", extent, _math(nt, "MULTIPLY", period.outputs[0], 0.42))
+    front = _math(nt, "GREATER_THAN", sep.outputs[2], 0.0)
+    edge = _math(nt, "MULTIPLY", _math(nt, "LESS_THAN", d, 1.0), front)
+    inner = _math(nt, "MULTIPLY", _math(nt, "LESS_THAN", d, 0.8), front)
+    mark = _math(nt, "MULTIPLY", _math(nt, "LESS_THAN", d, 0.32), front)
+    color = _over(nt, color, (0.55, 0.01, 0.01), edge)
+    color = _over(nt, color, (0.8, 0.8, 0.8), inner)
+    return _over(nt, color, (0.01, 0.01, 0.01), mark)
 
 
 def apply_material(mat: bpy.types.Material, values: dict) -> None:
@@ -67,5 +118,10 @@ def apply_material(mat: bpy.types.Material, values: dict) -> None:
     _socket(tex.inputs, "Scale").default_value = values["texture_scale"]
     if "W" in tex.inputs:
         tex.inputs["W"].default_value = values["texture_offset"]
+    if "pictogram_period" in nt.nodes:  # drawn from the texture offset: default renders keep their draws
+        frac = values["texture_offset"] % 1.0
+        period = 0.013 + 0.005 * frac
+        nt.nodes["pictogram_period"].outputs[0].default_value = period
+        nt.nodes["pictogram_offset"].outputs[0].default_value = (values["texture_offset"] * 7.31 % 1.0) * period
     _socket(bsdf.inputs, "Roughness").default_value = values["roughness"]
     _socket(bsdf.inputs, "Metallic").default_value = values["metallic"]

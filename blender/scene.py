@@ -190,7 +190,9 @@ class Scene:
                 for i, slot in enumerate(obj.material_slots):
                     slot_name = tpl.slot_names[i]
                     if slot_name in rig["materials"] or "*" in rig["materials"]:
-                        mat = make_material(f"{name}.{k}.{slot_name}", "brick" if slot_name == "label" else "noise")
+                        ranges = rig["materials"].get(slot_name, rig["materials"].get("*", {}))
+                        mat = make_material(f"{name}.{k}.{slot_name}", "brick" if slot_name == "label" else "noise",
+                                            bool(ranges.get("pictograms", False)))
                         slot.link = "OBJECT"
                         slot.material = mat
                         mats.append((slot_name, mat))

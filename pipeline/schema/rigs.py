@@ -85,6 +85,11 @@ class MaterialRanges(Strict):
     metallic: Range = Field(Range(min=0.0, max=0.2), description="Principled BSDF metallic, 0..1")
     texture_strength: Range = Field(Range(min=0.0, max=0.4), description="0..1, noise mixed into base colour")
     texture_scale: Range = Field(Range(min=5.0, max=60.0), description="noise frequency, per metre")
+    pictograms: bool = Field(
+        False,
+        description="hazard-label diamonds (white, red edge, dark mark) in a row along the mesh's x axis on its +z "
+        "face, as printed on glue and paint tubes",
+    )
 
 
 class Pose(Strict):
