@@ -188,3 +188,41 @@ def test_glue_tube_parts_take_their_own_materials(tmp_path):
     assert body[0] > body[2] + 60 and body[1] > body[2] + 40  # yellow
     assert label[2] > label[0] + 60  # blue
     assert cap.max() < 0.6 * body.max()  # black (with a highlight at most)
+
+
+def test_label_pictograms_print_white_and_red_diamonds_on_the_top_face(tmp_path):
+    """`pictograms: true` puts hazard diamonds on the label's +z face; without it the label is plain."""
+    from blender.camera import look_at
+
+    def render(pictograms: bool, sub: str) -> tuple[np.ndarray, np.ndarray]:
+        params = {"rigs": {"glue_tube": {"mesh": {"type": "glue_tube"},
+                                         "keypoints": [{"name": "head", "vertex_group": "head"},
+                                                       {"name": "tail", "vertex_group": "tail"}],
+                                         "materials": {"body": {}, "label": {"pictograms": pictograms},
+                                                       "cap": {}}}},
+                  "render": {"samples": 8, "denoise": False, "distractors": {"count": [0, 0]}}}
+        scene = base_scene(240, 80, look_at((0, 0, 0.2), (0, 0, 0)), 50.0)
+        scene["lights"], scene["world"]["strength"] = [], 1.0
+        colors = {"body": (0.8, 0.6, 0.0), "label": (0.0, 0.1, 0.8), "cap": (0.01, 0.01, 0.01)}
+        scene["objects"] = [{"rig": "glue_tube", "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0],
+                             "scale": 1.0, "materials": {k: material(c) for k, c in colors.items()}}]
+        (tmp_path / sub).mkdir()
+        out = render_scenes(tmp_path / sub, params, [scene], keep_passes=False)
+        kps = json.loads((out / "annotations.json").read_text())["annotations"][0]["keypoints"]
+        (hx, hy, _), (tx, ty, _) = np.array(kps).reshape(-1, 3)
+        rgb = np.asarray(Image.open(out / "images" / "000000.png")).astype(float)
+        ts = np.linspace(0.3, 0.75, 60)  # along the axis, over the label band
+        return rgb[(ty + ts * (hy - ty)).astype(int), (tx + ts * (hx - tx)).astype(int)], rgb
+
+    printed, _ = render(True, "printed")
+    plain, _ = render(False, "plain")
+
+    def white(px):
+        return (px.min(axis=1) > 140) & (np.ptp(px, axis=1) < 60)
+
+    def red(px):
+        return (px[:, 0] > px[:, 1] + 60) & (px[:, 0] > px[:, 2] + 60)
+
+    assert white(printed).sum() >= 6 and red(printed).sum() >= 2  # diamonds with a red edge
+    assert white(plain).sum() == 0 and red(plain).sum() == 0  # the blue label alone
+    assert (plain[:, 2] > plain[:, 0] + 60).mean() > 0.8
