@@ -19,6 +19,7 @@ from .camera import look_at, spherical_position
 HDRI_NAMES = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")
 DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
 PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs", "wood", "granite")
+DEFAULT_PATTERNS = PATTERNS[:6]  # the schema's default list: granite is opt-in
 STREAMS = {"camera": 0, "objects": 1, "distractors": 2, "lights": 3, "world": 4, "background": 5, "materials": 6}
 
 
@@ -201,7 +202,7 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
     kind = kinds[rng.choice(3, p=weights / weights.sum())]
     background = {"kind": kind, "seed": int(rng.integers(0, 2**31 - 1))}
     if kind == "procedural":
-        patterns = bg.get("patterns", PATTERNS[:6])
+        patterns = bg.get("patterns", DEFAULT_PATTERNS)
         background["pattern"] = patterns[rng.integers(len(patterns))]
         sat = bg.get("saturation", {"min": 1.0, "max": 1.0})
         if sat["min"] != 1.0 or sat["max"] != 1.0:  # drawn only when set: default renders keep their bytes

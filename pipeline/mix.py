@@ -45,6 +45,7 @@ log = logging.getLogger("rig2kp.mix")
 
 REAL_BASE = 10**12
 REPEAT_BASE = 10**10
+MAX_REPEATS = 99  # repeats * REPEAT_BASE stays below a source's 10**12 id block
 SPLIT_FILES = {
     "train": "train.json",
     "val": "val.json",
@@ -566,6 +567,12 @@ def mix_dataset(
         syn_train = subsample(syn_train, target, seed)
     if cfg.real_share is not None and real_train and syn_train and cfg.train_sources == "all":
         k = real_share_repeats(cfg.real_share, len(real_train), len(syn_train))
+        most = max(it.repeats for it in splits["train"])
+        if most * k > MAX_REPEATS:  # ids hold at most 99 repeats of an image
+            log.warning(
+                "real_share %.3g needs %d repeats of a photo; capped at %d", cfg.real_share, most * k, MAX_REPEATS
+            )
+            k = max(1, MAX_REPEATS // most)
         real_train = [repeat(it, r) if r else it for it in splits["train"] for r in range(it.repeats * k)]
     if cfg.train_sources == "real" and not has_real:
         raise MixError("mix.train_sources: 'real' needs at least one mix.real source with images")

@@ -460,7 +460,7 @@ def test_real_train_images_keeps_nested_subsets_and_the_same_val_test(tmp_path):
     assert kept[3] < kept[5]
 
 
-def test_real_share_repeats_real_images_to_the_asked_share(tmp_path):
+def test_real_share_repeats_real_images_to_the_asked_share(tmp_path, caplog):
     synthetic(tmp_path / "syn", n=10)  # 30 images, 27 in train
     quirky_export(tmp_path / "real", n=6)
     real = [source(tmp_path / "real", split="train")]
@@ -475,3 +475,9 @@ def test_real_share_repeats_real_images_to_the_asked_share(tmp_path):
     cfg = MixConfig(real=real, real_share=0.5, train_sources="real")
     mix.mix_dataset(cfg, 0, tmp_path / "syn", tmp_path / "real_only", progress=False)
     assert len(load(tmp_path / "real_only")["train"]["images"]) == 6
+    # a share that needs more repeats than image ids can hold is capped, with a warning
+    with caplog.at_level(logging.WARNING, logger="rig2kp.mix"):
+        mix.mix_dataset(MixConfig(real=real, real_share=0.99), 0, tmp_path / "syn", tmp_path / "capped", progress=False)
+    train = load(tmp_path / "capped")["train"]["images"]
+    assert sum(i["source"] == "real" for i in train) == 6 * 99 and len({i["id"] for i in train}) == len(train)
+    assert "capped at 99" in caplog.text
