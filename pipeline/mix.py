@@ -490,6 +490,11 @@ def real_share_repeats(share: float, n_real: int, n_synthetic: int) -> int:
     return max(1, int(round(share / (1 - share) * n_synthetic / n_real)))
 
 
+def repeated(items: list[Item], k: int = 1) -> list[Item]:
+    """Each item `it.repeats * k` times: the original, then its oversampling copies."""
+    return [repeat(it, r) if r else it for it in items for r in range(it.repeats * k)]
+
+
 def repeat(it: Item, r: int) -> Item:
     """Oversampling copy r (r >= 1): same file and labels, distinct ids."""
     shift = r * REPEAT_BASE
@@ -554,7 +559,7 @@ def mix_dataset(
                 "real_train_images %d: only %d real train images exist", cfg.real_train_images, len(splits["train"])
             )
         splits["train"] = subsample(splits["train"], cfg.real_train_images, seed)
-    real_train = [repeat(it, r) if r else it for it in splits["train"] for r in range(it.repeats)]
+    real_train = repeated(splits["train"])
     if cfg.synthetic_per_real is not None and real_train:
         target = int(round(cfg.synthetic_per_real * len(real_train)))
         if target > len(syn_train):
@@ -573,7 +578,7 @@ def mix_dataset(
                 "real_share %.3g needs %d repeats of a photo; capped at %d", cfg.real_share, most * k, MAX_REPEATS
             )
             k = max(1, MAX_REPEATS // most)
-        real_train = [repeat(it, r) if r else it for it in splits["train"] for r in range(it.repeats * k)]
+        real_train = repeated(splits["train"], k)
     if cfg.train_sources == "real" and not has_real:
         raise MixError("mix.train_sources: 'real' needs at least one mix.real source with images")
     splits["train"] = {
