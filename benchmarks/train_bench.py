@@ -45,7 +45,7 @@ from pipeline.schema import load_params  # noqa: E402
 from pipeline.schema.train import Augmentation, ModelConfig, TrainConfig  # noqa: E402
 from train.dataset import KeypointDataset, load_split  # noqa: E402
 from train.ddp import SINGLE  # noqa: E402
-from train.devices import float32_head_outputs, make_scaler, setup_device  # noqa: E402
+from train.devices import make_scaler, place_model, setup_device  # noqa: E402
 from train.engine import train_one_epoch  # noqa: E402
 from train.loaders import aspect_groups, train_loader  # noqa: E402
 from train.model import build_model  # noqa: E402
@@ -229,11 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     base, note, _ = build_model(model_cfg, labels.num_classes, labels.num_keypoints)
 
     # ours
-    ours = copy.deepcopy(base).to(setup.device)
-    if setup.channels_last:
-        ours.to(memory_format=torch.channels_last)
-    if setup.amp_dtype is not None:
-        float32_head_outputs(ours)
+    ours = place_model(copy.deepcopy(base), setup)
     ds = KeypointDataset(split, labels, TrainAugment(train_cfg.augment, labels), seed=0)
     our_loader = train_loader(ds, a.batch_size, a.workers, setup, world=SINGLE, seed=0)
     our_opt = build_optimizer(ours, train_cfg, setup.device)

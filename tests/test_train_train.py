@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from train import checkpoint
+from train import evaluate as evaluate_cli
 from train import train as train_cli
 from train.ddp import World
 from train.loaders import GroupedEpochBatchSampler, ShardSampler, aspect_groups
@@ -137,3 +138,16 @@ def test_iteration_budget_sets_the_epochs(tmp_path, data, capsys):
     assert last["scheduler"]["last_epoch"] == 6
     # resuming with the same params compares the resolved budget, not 50 epochs
     assert _train(tmp_path, data, params, "m", "--resume") == 0
+
+
+def test_channels_last_trains_and_evaluates(tmp_path, data):
+    """train.channels_last (on by default with CUDA + AMP) through the keypoint loss and evaluation.
+
+    The keypoint logits come out NHWC under channels_last, where torchvision's loss `.view` fails;
+    this runs the same memory format on the CPU.
+    """
+    params = write_params(tmp_path / "p.yaml", train={"epochs": 1, "channels_last": "on"})
+    assert _train(tmp_path, data, params, "cl") == 0
+    args = ["--params", str(params), "--data", str(data), "--model", str(tmp_path / "cl" / "best.pt")]
+    assert evaluate_cli.main([*args, "--out", str(tmp_path / "metrics")]) == 0
+    assert (tmp_path / "metrics" / "eval.json").is_file()

@@ -105,6 +105,26 @@ def _to_float(out):
     return out
 
 
+def place_model(model: torch.nn.Module, setup: DeviceSetup) -> torch.nn.Module:
+    """Move the detector to its device with the setup's memory format and AMP output hooks."""
+    model.to(setup.device)
+    if setup.channels_last:
+        model.to(memory_format=torch.channels_last)
+        contiguous_keypoint_logits(model)
+    if setup.amp_dtype is not None:
+        float32_head_outputs(model)
+    return model
+
+
+def contiguous_keypoint_logits(model: torch.nn.Module) -> None:
+    """Hand the keypoint logits on in the default memory format.
+
+    Under channels_last the keypoint predictor's output is NHWC, and torchvision's
+    keypointrcnn_loss calls `.view(N * K, H * W)` on it, which fails for that layout.
+    """
+    model.roi_heads.keypoint_predictor.register_forward_hook(lambda _m, _inp, out: out.contiguous())
+
+
 def float32_head_outputs(model: torch.nn.Module) -> None:
     """Under AMP, hand the box / keypoint predictors' outputs on in fp32.
 

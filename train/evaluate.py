@@ -21,7 +21,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from pipeline.schema import Params, ParamsError
 
@@ -45,7 +44,7 @@ from .dataset import (
     read_rgb,
 )
 from .ddp import World
-from .devices import DeviceError, float32_head_outputs, setup_device
+from .devices import DeviceError, place_model, setup_device
 from .draw import GT_COLOUR, PRED_COLOUR, contact_sheet, draw_annotations, side_by_side
 from .engine import predict
 from .loaders import eval_loader
@@ -143,11 +142,7 @@ def run(args: argparse.Namespace) -> int:
     for split in splits.values():
         check_same_categories(split, labels, str(args.model))
     setup = setup_device(params.train)
-    model.to(setup.device)
-    if setup.channels_last:
-        model.to(memory_format=torch.channels_last)
-    if setup.amp_dtype is not None:
-        float32_head_outputs(model)
+    place_model(model, setup)
     print(f"device: {setup.describe()}; model {args.model} (epoch {ckpt['state']['epoch']})")
 
     report, per_keypoint = {}, {}

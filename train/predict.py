@@ -29,7 +29,7 @@ from pipeline.schema.train import EvaluateConfig, ModelConfig, TrainConfig
 from .checkpoint import CheckpointError, load, model_from_checkpoint
 from .cli import parse_overrides
 from .dataset import DatasetError, LabelMap, fit_size, read_rgb
-from .devices import DeviceError, DeviceSetup, float32_head_outputs, setup_device
+from .devices import DeviceError, DeviceSetup, place_model, setup_device
 from .draw import PRED_COLOUR, draw_annotations
 from .engine import to_coco_results, to_file_pixels
 
@@ -120,9 +120,7 @@ def run(args: argparse.Namespace) -> int:
     }
     model, labels, _ = model_from_checkpoint(ckpt, **overrides)
     setup = setup_device(train_cfg)
-    model.to(setup.device)
-    if setup.amp_dtype is not None:
-        float32_head_outputs(model)
+    place_model(model, setup)
     draw_thresh = args.draw_thresh if args.draw_thresh is not None else eval_cfg.draw_score_thresh
     cats = {c.id: c for c in labels.categories}
     batch = args.batch_size or eval_cfg.batch_size

@@ -35,7 +35,7 @@ from .dataset import (
     check_same_categories,
     load_split,
 )
-from .devices import DeviceError, float32_head_outputs, make_scaler, setup_device
+from .devices import DeviceError, make_scaler, place_model, setup_device
 from .engine import predict, train_one_epoch
 from .loaders import eval_loader, train_loader
 from .model import WeightsError, build_model
@@ -126,11 +126,7 @@ def run(args: argparse.Namespace) -> int:
         if not world.is_main:
             warnings.simplefilter("ignore")
         model, note, frozen_bn = build_model(params.model, labels.num_classes, labels.num_keypoints)
-    model.to(setup.device)
-    if setup.channels_last:
-        model.to(memory_format=torch.channels_last)
-    if setup.amp_dtype is not None:
-        float32_head_outputs(model)
+    place_model(model, setup)
 
     fit = (params.model.min_size, params.model.max_size)
     train_ds = KeypointDataset(train_split, labels, TrainAugment(cfg.augment, labels), params.seed, fit)
