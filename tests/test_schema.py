@@ -1,6 +1,7 @@
 """Bad params fail at load with the file, the key and what was expected."""
 
 import copy
+import re
 
 import pytest
 import yaml
@@ -78,3 +79,27 @@ def test_flip_pairs_derived_from_names():
 def test_overrides_apply_dotted_keys():
     p = load_params(ROOT / "params.yaml", {"render.num_images": 3, "seed": 5})
     assert p.render.num_images == 3 and p.seed == 5
+
+
+EXAMPLES = sorted((ROOT / "examples").glob("*/params*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT / "examples")))
+def test_example_params_and_their_commands_are_valid(tmp_path, path):
+    """Each example validates, and so does every `dvc exp run -S ...` its header tells users to run."""
+    from dvc.utils.hydra import apply_overrides
+
+    load_params(path)
+    commands = [line for line in path.read_text().splitlines() if line.startswith("#") and "dvc exp run" in line]
+    for line in commands:
+        run = tmp_path / "params.yaml"
+        run.write_text(path.read_text())
+        overrides = re.findall(r"-S\s+(\S+)", line)
+        apply_overrides(str(run), overrides)
+        p = load_params(run)
+        for item in overrides:
+            key, value = item.lstrip("+").split("=", 1)
+            got = p.model_dump(mode="json")
+            for part in key.split("."):
+                got = got[int(part)] if part.isdigit() else got[part]
+            assert got == yaml.safe_load(value), (line, key)
