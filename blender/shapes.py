@@ -61,8 +61,9 @@ def glue_tube(length: float, radius: float, cap_length: float, cap_radius: float
               squeeze: float, around: int = 32) -> Shape:
     """A squeezed tube along +x: flat crimped seal at the tail (-x), round body, shoulder, cap.
 
-    Groups: `head` = centre of the cap's end face, `tail` = middle of the crimped edge.
-    Slots: body, label (a printed band), cap.
+    Groups: `head` = centre of the cap's end face, `tail` = middle of the crimped edge; on the axis,
+    `cap_middle` = halfway along the cap and `crimp_middle` = halfway across the crimped band
+    (where people click "the cap" and "the end" in photos). Slots: body, label (a printed band), cap.
     """
     x_tail, x_head = -length / 2, length / 2
     crimp = 0.09 * length
@@ -108,4 +109,11 @@ def glue_tube(length: float, radius: float, cap_length: float, cap_radius: float
         slots.append(0)
         faces.append((head_c, last + j, last + j1))
         slots.append(2)
-    return Shape(vertices, faces, slots, ["body", "label", "cap"], {"head": [head_c], "tail": [tail_c]})
+    ring = [list(range(k * around, (k + 1) * around)) for k in range(len(rings))]
+    groups = {
+        "head": [head_c],
+        "tail": [tail_c],
+        "cap_middle": ring[-3] + ring[-1],  # the cap's first and last rings: centroid mid-cap
+        "crimp_middle": ring[0] + ring[1],  # the seal's two flat rings: centroid mid-band
+    }
+    return Shape(vertices, faces, slots, ["body", "label", "cap"], groups)

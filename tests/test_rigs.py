@@ -50,6 +50,9 @@ def test_glue_tube_landmarks_and_size():
     s = shapes.glue_tube(length=0.095, radius=0.011, cap_length=0.017, cap_radius=0.0075, squeeze=0.25)
     assert s.vertices[s.groups["head"][0]] == pytest.approx([0.0475, 0, 0])
     assert s.vertices[s.groups["tail"][0]] == pytest.approx([-0.0475, 0, 0])
+    # where annotators click: mid-cap and mid-crimp on the axis (crimp = 9 % of the length)
+    assert s.vertices[s.groups["cap_middle"]].mean(axis=0) == pytest.approx([0.0475 - 0.0085, 0, 0], abs=1e-9)
+    assert s.vertices[s.groups["crimp_middle"]].mean(axis=0) == pytest.approx([-0.0475 + 0.045 * 0.095, 0, 0], abs=1e-9)
     assert s.vertices[:, 0].min() == pytest.approx(-0.0475) and s.vertices[:, 0].max() == pytest.approx(0.0475)
     assert np.abs(s.vertices[:, 2]).max() == pytest.approx(0.011, rel=1e-6)  # round part of the body
     crimp = s.vertices[np.isclose(s.vertices[:, 0], -0.0475)]
@@ -121,6 +124,8 @@ def test_rig_that_does_not_match_its_mesh_fails_before_rendering(meshes, tmp_pat
 def test_procedural_rigs_resolve_their_vertex_groups(tmp_path):
     facts = check(tmp_path, {"mesh": {"type": "glue_tube", "length": 0.1},
                              "keypoints": [{"name": "head", "vertex_group": "head"},
-                                           {"name": "tail", "vertex_group": "tail"}]})
-    assert np.allclose(facts["keypoints_local"], [[0.05, 0, 0], [-0.05, 0, 0]])
+                                           {"name": "tail", "vertex_group": "tail"},
+                                           {"name": "cap", "vertex_group": "cap_middle"}]})
+    mid_cap = 0.05 - 0.017 / 2  # default cap_length 0.017
+    assert np.allclose(facts["keypoints_local"], [[0.05, 0, 0], [-0.05, 0, 0], [mid_cap, 0, 0]])
     assert facts["slots"] == ["body", "label", "cap"]

@@ -23,7 +23,8 @@ class BoxMesh(Strict):
 class GlueTubeMesh(Strict):
     """A squeezed tube along +x: crimped seal at the tail (-x), shoulder and cap at the head (+x).
 
-    Vertex groups `head` (centre of the cap's end face) and `tail` (middle of the crimp edge).
+    Vertex groups `head` (centre of the cap's end face) and `tail` (middle of the crimp edge), and
+    on the axis `cap_middle` (halfway along the cap) and `crimp_middle` (halfway across the crimp).
     Material slots: `body`, `label`, `cap`.
     """
 
