@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
+from train import dataset
 from train.dataset import DatasetError, KeypointDataset, check_same_categories, instances, load_split
 from train.toyset import CATEGORIES
 
@@ -163,3 +165,23 @@ def test_fit_loads_at_model_size_with_labels_scaled(tmp_path, suffix, size):
     gray = image.numpy().mean(axis=0)
     ys, xs = np.nonzero(gray > 150)
     assert abs(xs.mean() + 0.5 - kp[0, 0]) < 0.3 and abs(ys.mean() + 0.5 - kp[0, 1]) < 0.3
+
+
+def test_a_failed_read_is_tried_again(tmp_path, monkeypatch):
+    """One failed decode of an existing file (seen under full load) does not stop training;
+    a file that never decodes still gives a clear error."""
+    good = tmp_path / "a.png"
+    cv2.imwrite(str(good), np.full((8, 12, 3), 200, np.uint8))
+    real, calls = cv2.imread, []
+
+    def flaky(path, flag=cv2.IMREAD_COLOR):
+        calls.append(path)
+        return None if len(calls) == 1 else real(path, flag)
+
+    monkeypatch.setattr(dataset.cv2, "imread", flaky)
+    monkeypatch.setattr(dataset.time, "sleep", lambda s: None)
+    assert dataset.read_rgb(good).shape == (8, 12, 3) and len(calls) == 2
+    bad = tmp_path / "b.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(DatasetError, match="b.png: cannot be read as an image"):
+        dataset.read_rgb(bad)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,6 +280,21 @@ def fit_size(width: int, height: int, fit: tuple[int, int]) -> tuple[int, int]:
     return (w, h) if w < width else (width, height)
 
 
+def _imread(path: Path, flag: int, waits: tuple[float, ...] = (0.2, 1.0)) -> np.ndarray | None:
+    """cv2.imread, tried again after a pause when it fails on a file that exists.
+
+    On a GPU machine with every core busy, one read of a photo that had been read hundreds of
+    times before failed and stopped a training run; OpenCV does not say why a read failed.
+    """
+    img = cv2.imread(str(path), flag)
+    for wait in waits:
+        if img is not None or not path.is_file():
+            break
+        time.sleep(wait)
+        img = cv2.imread(str(path), flag)
+    return img
+
+
 def read_rgb(path: Path, size: tuple[int, int] | None = None, declared: tuple[int, int] | None = None) -> np.ndarray:
     """HxWx3 uint8 RGB; OpenCV decodes faster than PIL and drops alpha. `size` (w, h): resized
     to it, a JPEG of `declared` size decoded at 1/2, 1/4 or 1/8 scale first when still larger."""
@@ -289,7 +305,7 @@ def read_rgb(path: Path, size: tuple[int, int] | None = None, declared: tuple[in
             if exact and declared[0] // f >= size[0] and declared[1] // f >= size[1]:
                 flag = REDUCED[f]
                 break
-    img = cv2.imread(str(path), flag)
+    img = _imread(path, flag)
     if img is not None and size is not None:
         h, w = img.shape[:2]
         if declared is not None and (w > h) != (declared[0] > declared[1]) and w != h:
