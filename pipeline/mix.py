@@ -11,7 +11,9 @@ Output (every `file_name` relative to the output folder; categories are the rig 
   train.json, val.json, test.json, val_synthetic.json, stats.json, images/{synthetic,real/NAME}/...
 With real data, val and test hold real images only and val_synthetic is a held-out synthetic
 split; without it, val and test are synthetic and val_synthetic equals val. Splits are seeded
-per image group (augmented copies of a render, Roboflow variants of a photo stay together).
+per image group (augmented copies of a render, Roboflow variants of a photo, a source's
+`group_by` matches stay together); a source's `val_files` / `test_files` globs pin photos (a
+held-out desk or session) to val / test before the rest is split.
 
 Ids: synthetic images and annotations keep their ids (< 10**12); real ones are
 `s * 10**12 + r * 10**10 + n` for source s (1-based, params order), oversampling repeat r and
@@ -21,6 +23,7 @@ the n-th image (annotation) of the export in id order. Unique and stable across 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
 import logging
@@ -68,6 +71,7 @@ class Item:
     src: Path  # the image file to link or copy
     key: str  # split group
     repeats: int = 1  # oversampling factor (train only)
+    holdout: str | None = None  # "val" or "test" when the source's val_files / test_files name it
 
 
 # ------------------------------------------------------------------------------ synthetic
@@ -370,6 +374,9 @@ def load_real(cfg: RealSource, s: int, base: Path, rigs: list[dict]) -> tuple[li
         problems.append(f"{json_path}: images: id {bad} is used more than once")
     for iid in set(by_image) - set(image_ids):
         problems.append(f"{json_path}: annotations[id={by_image[iid][0][1].get('id')}]: image_id {iid} is not an image")
+    group_re = re.compile(cfg.group_by) if cfg.group_by is not None else None
+    patterns = {"val": cfg.val_files, "test": cfg.test_files}
+    matched = {(split, p): 0 for split, pats in patterns.items() for p in pats}
     items, names = [], set()
     for rank, img in enumerate(sorted(data["images"], key=lambda i: (str(type(i.get("id"))), i.get("id"))), start=1):
         name = str(img.get("file_name", ""))
@@ -423,10 +430,50 @@ def load_real(cfg: RealSource, s: int, base: Path, rigs: list[dict]) -> tuple[li
         stem = rel.with_suffix("")
         m = ROBOFLOW.match(stem.name)
         key = (stem.with_name(m.group("base")) if m else stem).as_posix()
-        items.append(Item(record, out_anns, src, f"{label}:{key}", cfg.oversample))
+        if group_re is not None:
+            g = group_re.search(name)
+            if g is None:
+                problems.append(
+                    f"{json_path}: images[id={img.get('id')}]: file_name {name!r} does not match "
+                    f"{where}.group_by {cfg.group_by!r}; expected every file_name to match"
+                )
+                continue
+            key = g.group(1) if group_re.groups else g.group(0)
+        hits = [split for split, pats in patterns.items() if any(file_matches(name, p) for p in pats)]
+        for split, pats in patterns.items():
+            for p in pats:
+                matched[split, p] += file_matches(name, p)
+        if len(hits) > 1:
+            problems.append(
+                f"{json_path}: images[id={img.get('id')}]: {name!r} matches both {where}.val_files and .test_files"
+            )
+        holdout = hits[0] if hits else None
+        items.append(Item(record, out_anns, src, f"{label}:{key}", cfg.oversample, holdout))
+    for (split, p), n in matched.items():
+        if not n:
+            problems.append(f"{where}.{split}_files: pattern {p!r} matches no file_name in {json_path}")
+    problems += straddling_groups(items, where)
     if len(items) > REPEAT_BASE - 1 or len(anns) > REPEAT_BASE - 1:
         problems.append(f"{json_path}: more than {REPEAT_BASE - 1} images or annotations")
     return items, problems, notes
+
+
+def file_matches(name: str, pattern: str) -> bool:
+    """Glob match like .gitignore: a pattern with '/' matches the whole path, else the file's name."""
+    return fnmatch.fnmatchcase(name if "/" in pattern else name.rsplit("/", 1)[-1], pattern)
+
+
+def straddling_groups(items: list[Item], where: str) -> list[str]:
+    """Groups whose images val_files / test_files send to different splits (they would leak)."""
+    splits = defaultdict(set)
+    for it in items:
+        splits[it.key].add(it.holdout)
+    return [
+        f"{where}: the images of group {key.split(':', 1)[1]!r} go to different splits "
+        f"({', '.join(sorted(s or 'auto' for s in found))}); make val_files / test_files name whole groups"
+        for key, found in splits.items()
+        if len(found) > 1
+    ]
 
 
 def check_readable(items: list[Item], progress: bool) -> list[str]:
@@ -470,6 +517,17 @@ def split_groups(items: list[Item], fractions: dict[str, float], seed: int, salt
         start += c
     out["train"] = [it for k in order[start:] for it in groups[k]]
     return out
+
+
+def split_auto(items: list[Item], src: RealSource, cfg: MixConfig, seed: int) -> dict[str, list[Item]]:
+    """A source's images by its val_files / test_files, the rest by the mix.val / mix.test fractions
+    (a split named by patterns takes no share of the rest)."""
+    named = {"val": bool(src.val_files), "test": bool(src.test_files)}
+    fractions = {name: frac for name, frac in (("val", cfg.val), ("test", cfg.test)) if not named[name]}
+    parts = split_groups([it for it in items if it.holdout is None], fractions, seed, src.label())
+    for name in ("val", "test"):
+        parts[name] = parts.get(name, []) + [it for it in items if it.holdout == name]
+    return parts
 
 
 def subsample(items: list[Item], target: int, seed: int) -> list[Item]:
@@ -539,7 +597,7 @@ def mix_dataset(
     has_real = any(items for _, items in real_items)
     for src, items in real_items:
         if src.split == "auto":
-            parts = split_groups(items, {"val": cfg.val, "test": cfg.test}, seed, src.label())
+            parts = split_auto(items, src, cfg, seed)
         else:
             parts = {src.split: items}
         for name, its in parts.items():

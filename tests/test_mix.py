@@ -383,6 +383,15 @@ def test_real_glue_tube_photos(tmp_path):
     assert n == len(truth["annotations"]) == 185
     assert [p for p in validate_path(tmp_path / "out") if p.level == "error"] == []
     assert (tmp_path / "out" / real[0]["file_name"]).resolve().is_relative_to(REAL_GLUE)
+    # the README's held-out desk: photos IMG_4884..IMG_4912 (a white desk), and nothing else
+    desk = ["IMG_488[4-9]_*", "IMG_489*", "IMG_49*"]
+    cfg = MixConfig(real=[{"path": str(REAL_GLUE), "test_files": desk}])
+    mix.mix_dataset(cfg, 0, syn, tmp_path / "desk", progress=False)
+    out = load(tmp_path / "desk")
+    real = {k: [i for i in out[k]["images"] if i["source"] == "real"] for k in ("train", "val", "test")}
+    number = {k: sorted(int(i["origin"]["file_name"][11:15]) for i in images) for k, images in real.items()}
+    assert number["test"] == list(range(4884, 4913))
+    assert max(number["train"] + number["val"]) == 4883 and len(number["train"] + number["val"]) == 82
 
 
 @pytest.mark.slow
@@ -481,3 +490,84 @@ def test_real_share_repeats_real_images_to_the_asked_share(tmp_path, caplog):
     train = load(tmp_path / "capped")["train"]["images"]
     assert sum(i["source"] == "real" for i in train) == 6 * 99 and len({i["id"] for i in train}) == len(train)
     assert "capped at 99" in caplog.text
+
+
+def test_named_files_are_held_out_and_the_rest_split_by_fraction(tmp_path):
+    """A held-out desk or session: val_files / test_files send exactly those photos, the rest is split."""
+    synthetic(tmp_path / "syn", n=10)
+    quirky_export(tmp_path / "real", n=20)  # batch{id % 2}/photo_{id:03d}.jpg, id 1..20
+    real = [source(tmp_path / "real", test_files=["photo_00[1-4].jpg"])]
+    mix.mix_dataset(MixConfig(real=real, val=0.25, test=0.5), 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    out = load(tmp_path / "out")
+    names = {s: sorted(i["origin"]["file_name"] for i in out[s]["images"] if i["source"] == "real") for s in out}
+    assert names["test"] == [
+        "batch0/photo_002.jpg",
+        "batch0/photo_004.jpg",
+        "batch1/photo_001.jpg",
+        "batch1/photo_003.jpg",
+    ]
+    assert len(names["val"]) == 4  # 0.25 of the other 16; mix.test takes no share of them
+    assert len(names["train"]) == 12
+    assert not set(names["val"]) & set(names["train"]) and not set(names["test"]) & set(names["train"] + names["val"])
+    # a pattern with '/' matches the whole file_name
+    real = [source(tmp_path / "real", val_files=["batch1/*"], test_files=["photo_002.jpg"])]
+    mix.mix_dataset(MixConfig(real=real), 0, tmp_path / "syn", tmp_path / "out2", progress=False)
+    out = load(tmp_path / "out2")
+    val = sorted(i["origin"]["file_name"] for i in out["val"]["images"])
+    assert val == [f"batch1/photo_{i:03d}.jpg" for i in range(1, 21, 2)]
+    assert [i["origin"]["file_name"] for i in out["test"]["images"]] == ["batch0/photo_002.jpg"]
+    assert len([i for i in out["train"]["images"] if i["source"] == "real"]) == 9
+
+
+def test_group_by_keeps_each_group_in_one_split(tmp_path):
+    """Frames of one video (here: photos sharing a tens digit) never straddle train and test."""
+    synthetic(tmp_path / "syn", n=10)
+    quirky_export(tmp_path / "real", n=40)
+    real = [source(tmp_path / "real", group_by=r"photo_0(\d)")]  # groups 0..4
+    mix.mix_dataset(MixConfig(real=real, val=0.2, test=0.2), 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    out = load(tmp_path / "out")
+    where = {}
+    for split in ("train", "val", "test"):
+        for i in out[split]["images"]:
+            if i["source"] == "real":
+                where.setdefault(i["origin"]["file_name"][-6], set()).add(split)
+    assert sorted(where) == list("01234")
+    assert all(len(s) == 1 for s in where.values()), where
+    assert sorted(next(iter(s)) for s in where.values()).count("train") == 3
+
+
+def test_holdout_and_group_mistakes_are_listed_before_writing(tmp_path):
+    synthetic(tmp_path / "syn")
+    quirky_export(tmp_path / "real", n=10)
+    bad = source(
+        tmp_path / "real",
+        val_files=["photo_001.jpg", "nope_*"],
+        test_files=["photo_00[12].jpg"],
+    )
+    with pytest.raises(mix.MixError) as err:
+        mix.mix_dataset(MixConfig(real=[bad]), 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    text = str(err.value)
+    assert "mix.real[0].val_files: pattern 'nope_*' matches no file_name in" in text and "export.json" in text
+    assert "'batch1/photo_001.jpg' matches both mix.real[0].val_files and .test_files" in text
+    assert not (tmp_path / "out").exists()
+    # a group cut in two by the patterns would leak between splits
+    split_group = source(tmp_path / "real", group_by=r"^batch\d", test_files=["photo_001.jpg"])
+    with pytest.raises(mix.MixError, match=r"group 'batch1' go to different splits \(auto, test\)"):
+        mix.mix_dataset(MixConfig(real=[split_group]), 0, tmp_path / "syn", tmp_path / "out", progress=False)
+    unmatched = source(tmp_path / "real", group_by=r"batch0")
+    with pytest.raises(mix.MixError, match=r"file_name 'batch1/photo_001.jpg' does not match mix.real\[0\].group_by"):
+        mix.mix_dataset(MixConfig(real=[unmatched]), 0, tmp_path / "syn", tmp_path / "out", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"split": "train", "test_files": ["a*"]}, "only with split 'auto'"),
+        ({"val_files": [" "]}, r"val_files\[0\]: expected a glob pattern"),
+        ({"group_by": "(a"}, "not a regular expression"),
+        ({"group_by": "(a)(b)"}, "at most one group"),
+    ],
+)
+def test_holdout_params_are_checked_at_load(extra, message):
+    with pytest.raises(ValueError, match=message):
+        MixConfig(real=[{"path": "x", **extra}])

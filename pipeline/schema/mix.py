@@ -30,10 +30,42 @@ class RealSource(Strict):
         "auto", description="where its images go; auto: by mix.val / mix.test"
     )
     oversample: int = Field(1, ge=1, le=99, description="each train image appears this many times")
+    val_files: list[str] = Field(
+        [],
+        description="glob patterns of `file_name`s that go to val.json, e.g. a held-out desk or session "
+        "(a pattern without '/' matches the file's name, with '/' the whole `file_name`); "
+        "the rest is split by mix.val / mix.test as usual",
+    )
+    test_files: list[str] = Field(
+        [], description="as `val_files`, for test.json: test on scenes that no train photo shows"
+    )
+    group_by: str | None = Field(
+        None,
+        description="regular expression on `file_name`; images with the same match (its first group if it has one) "
+        "go to one split together, e.g. frames of one video: '^(.+)_frame'. null: one group per photo "
+        "(Roboflow copies of a photo stay together)",
+    )
     pixel_offset: Literal["auto"] | float = Field(
         "auto", description="pixels added to x, y; auto: 0.5 if all are integers"
     )
     pair_boxes: bool = Field(False, description="Label Studio: join keypoint-only annotations to their enclosing box")
+
+    @model_validator(mode="after")
+    def _holdout(self):
+        if self.split != "auto" and (self.val_files or self.test_files):
+            raise ValueError(f"val_files / test_files: only with split 'auto', got split {self.split!r}")
+        for key in ("val_files", "test_files"):
+            for i, pattern in enumerate(getattr(self, key)):
+                if not pattern.strip():
+                    raise ValueError(f"{key}[{i}]: expected a glob pattern such as 'IMG_49*', got an empty string")
+        if self.group_by is not None:
+            try:
+                compiled = re.compile(self.group_by)
+            except re.error as exc:
+                raise ValueError(f"group_by {self.group_by!r}: not a regular expression ({exc})") from None
+            if compiled.groups > 1:
+                raise ValueError(f"group_by {self.group_by!r}: expected at most one group, got {compiled.groups}")
+        return self
 
     def label(self) -> str:
         """The source's name: `name`, else its folder's name with odd characters made '_'."""
