@@ -36,10 +36,14 @@ def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
     return sum(k[i] * rows[i : i + img.shape[0]] for i in range(2 * r + 1)).astype(np.float32)
 
 
-def procedural(pattern: str, seed: int, height: int, width: int, saturation: float = 1.0) -> np.ndarray:
+def procedural(
+    pattern: str, seed: int, height: int, width: int, saturation: float = 1.0, brightness: float | None = None
+) -> np.ndarray:
     """A textured background: noise, gradient, checker, stripes, blobs, wood grain or granite.
 
     `saturation` < 1 pulls the colours toward their grey: real desks and floors are rarely vivid.
+    `brightness` sets the mean sRGB level (0 black, 1 white): drawn colours average about 0.5, and
+    white desks, paper and bright floors would otherwise never appear.
     """
     rng = np.random.default_rng(seed)
     colors = rng.uniform(0.05, 0.95, size=(4, 3))
@@ -83,7 +87,19 @@ def procedural(pattern: str, seed: int, height: int, width: int, saturation: flo
         grey = img.mean(axis=-1, keepdims=True)
         img = grey + saturation * (img - grey)
     img = img + (_value_noise(rng, height, width, 64)[..., None] - 0.5) * rng.uniform(0, 0.15)
-    return _srgb_to_linear(np.clip(img, 0, 1))
+    img = np.clip(img, 0, 1)
+    if brightness is not None:
+        img = with_mean(img, brightness)
+    return _srgb_to_linear(img)
+
+
+def with_mean(img: np.ndarray, level: float) -> np.ndarray:
+    """`img` (0..1) moved to mean `level` with its texture kept: scaled toward black to darken,
+    toward white to brighten. Both maps are affine, so the mean lands exactly and nothing clips."""
+    mean = float(img.mean())
+    if level <= mean:
+        return img * (level / max(mean, 1e-6))
+    return 1.0 - (1.0 - img) * ((1.0 - level) / max(1.0 - mean, 1e-6))
 
 
 def photo(pixels_srgb: np.ndarray, seed: int, height: int, width: int) -> np.ndarray:

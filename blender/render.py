@@ -114,7 +114,7 @@ class Renderer:
         bg = sample["background"]
         if bg["kind"] == "procedural":
             rgb = backgrounds.composite(rgba, backgrounds.procedural(
-                bg["pattern"], bg["seed"], height, width, bg.get("saturation", 1.0)))
+                bg["pattern"], bg["seed"], height, width, bg.get("saturation", 1.0), bg.get("brightness")))
         elif bg["kind"] == "photos":
             rgb = backgrounds.composite(rgba, backgrounds.photo(self._photo(bg["photo"]), bg["seed"], height, width))
         elif bg["kind"] == "color":

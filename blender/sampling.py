@@ -207,6 +207,8 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
         sat = bg.get("saturation", {"min": 1.0, "max": 1.0})
         if sat["min"] != 1.0 or sat["max"] != 1.0:  # drawn only when set: default renders keep their bytes
             background["saturation"] = uniform(rng, sat)
+        if bg.get("brightness") is not None:  # drawn only when set, after the other draws: bytes kept
+            background["brightness"] = uniform(rng, bg["brightness"])
     elif kind == "photos":
         background["photo"] = int(rng.integers(len(photos)))
     out["background"] = background

@@ -54,6 +54,28 @@ def test_photo_folder_shows_behind_the_objects(tmp_path):
         assert (np.abs(rgb[free].astype(int) - [200, 30, 40]).max(axis=1) <= 1).mean() > 0.5
 
 
+@needs_bpy
+@pytest.mark.slow
+def test_brightness_reaches_the_rendered_background(tmp_path):
+    """The drawn level travels from params through the scene sample to the written PNG."""
+    params = tiny_params(num_images=2, shard_size=2)
+    params["render"].update(
+        background={"hdri": 0, "procedural": 1, "brightness": [0.85, 0.85], "saturation": [0, 0]},
+        distractors={"count": [0, 0]},
+    )
+    pfile = write_params(tmp_path / "params.yaml", params)
+    assert render_main(["--params", str(pfile), "--out", str(tmp_path / "out")]) == 0
+    data = json.loads((tmp_path / "out" / "annotations.json").read_text())
+    for image in data["images"]:
+        rgb = np.asarray(Image.open(tmp_path / "out" / image["file_name"])).astype(float) / 255
+        meta = json.loads((tmp_path / "out" / image["meta_file"]).read_text())
+        assert meta["background"]["brightness"] == 0.85
+        covered = np.zeros(rgb.shape[:2], bool)
+        for a in (a for a in data["annotations"] if a["image_id"] == image["id"]):
+            covered |= mask_utils.decode(a["segmentation"]).astype(bool)
+        assert abs(rgb[~covered].mean() - 0.85) < 0.03  # objects' soft edges aside
+
+
 def test_saturation_pulls_colours_to_grey():
     vivid = backgrounds.procedural("noise", 5, 40, 60)
     grey = backgrounds.procedural("noise", 5, 40, 60, saturation=0.0)
@@ -61,3 +83,19 @@ def test_saturation_pulls_colours_to_grey():
     assert np.ptp(grey, axis=-1).max() < 1e-6  # R = G = B
     chroma = [float(np.ptp(a, axis=-1).mean()) for a in (grey, half, vivid)]
     assert chroma[0] < chroma[1] < chroma[2]
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@pytest.mark.parametrize("level", [0.1, 0.5, 0.92])
+def test_brightness_sets_the_mean_srgb_level_and_keeps_the_texture(pattern, level):
+    """White desks and dark floors on demand: the sRGB mean (IEC 61966-2-1, computed here) is the
+    asked level, and the pattern's texture survives (it is not a flat colour)."""
+    drawn = backgrounds.procedural(pattern, 5, 40, 60)
+    lin = backgrounds.procedural(pattern, 5, 40, 60, brightness=level)
+    srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
+    assert abs(float(srgb.mean()) - level) < 0.005
+    assert lin.min() >= 0 and lin.max() <= 1
+    assert float(srgb.std()) > 0.1 * float(
+        np.where(drawn <= 0.0031308, 12.92 * drawn, 1.055 * np.power(drawn, 1 / 2.4) - 0.055).std()
+    )
+    assert np.array_equal(backgrounds.procedural(pattern, 5, 40, 60, brightness=None), drawn)

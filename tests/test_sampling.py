@@ -87,6 +87,17 @@ def test_background_patterns_and_saturation_are_drawn_as_asked(spec):
     assert sample_scene(other, 3, RADII)["camera"] == sample_scene(spec, 3, RADII)["camera"]
 
 
+def test_background_brightness_is_drawn_as_asked_and_moves_no_other_draw(spec):
+    bg = {**spec["render"]["background"], "hdri": 0.0, "procedural": 1.0, "photos": 0.0}
+    plain = {**spec, "render": {**spec["render"], "background": bg}}
+    bright = {**spec, "render": {**spec["render"], "background": {**bg, "brightness": {"min": 0.6, "max": 0.95}}}}
+    for i in range(30):
+        a, b = sample_scene(plain, i, RADII), sample_scene(bright, i, RADII)
+        assert 0.6 <= b["background"].pop("brightness") <= 0.95
+        assert a == b  # every other draw, background seed and pattern included, is unchanged
+    assert "brightness" not in sample_scene(spec, 0, RADII)["background"]
+
+
 def test_long_side_sensor_fit_keeps_portrait_objects_as_large_as_landscape(spec):
     """A phone turned to portrait: focal length in pixels follows the long side, not the width."""
     from blender.camera import intrinsics

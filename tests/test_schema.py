@@ -1,7 +1,7 @@
 """Bad params fail at load with the file, the key and what was expected."""
 
 import copy
-import re
+import shlex
 
 import pytest
 import yaml
@@ -94,7 +94,8 @@ def test_example_params_and_their_commands_are_valid(tmp_path, path):
     for line in commands:
         run = tmp_path / "params.yaml"
         run.write_text(path.read_text())
-        overrides = re.findall(r"-S\s+(\S+)", line)
+        words = shlex.split(line.lstrip("# "))  # as the shell passes them: quotes removed
+        overrides = [words[i + 1] for i, w in enumerate(words) if w == "-S"]
         apply_overrides(str(run), overrides)
         p = load_params(run)
         for item in overrides:

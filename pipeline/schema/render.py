@@ -57,6 +57,11 @@ class Background(Strict):
         Range(min=1.0, max=1.0),
         description="share of a procedural background's colourfulness kept: 1 = as drawn, 0 = grey (like real desks)",
     )
+    brightness: Range | None = Field(
+        None,
+        description="mean sRGB level of a procedural background, drawn per image: 0 black, 1 white "
+        "(e.g. [0.15, 0.9] to include white desks and paper); null: as drawn (about 0.3-0.7)",
+    )
 
     @model_validator(mode="after")
     def _weights(self):
