@@ -151,3 +151,19 @@ def test_channels_last_trains_and_evaluates(tmp_path, data):
     args = ["--params", str(params), "--data", str(data), "--model", str(tmp_path / "cl" / "best.pt")]
     assert evaluate_cli.main([*args, "--out", str(tmp_path / "metrics")]) == 0
     assert (tmp_path / "metrics" / "eval.json").is_file()
+
+
+def test_train_seed_repeats_training_alone(tmp_path, data):
+    """train.seed replaces the top-level seed in training only: null trains as the top-level seed,
+    and another value gives another model from the same data."""
+    runs = {
+        "top0": write_params(tmp_path / "a.yaml", train={"epochs": 1}),
+        "train0": write_params(tmp_path / "b.yaml", train={"epochs": 1, "seed": 0}, seed=7),
+        "train1": write_params(tmp_path / "c.yaml", train={"epochs": 1, "seed": 1}),
+    }
+    for name, params in runs.items():
+        assert _train(tmp_path, data, params, name) == 0
+    weights = {name: checkpoint.load(tmp_path / name / "last.pt")["model"] for name in runs}
+    _same(weights["top0"], weights["train0"])
+    key = "roi_heads.keypoint_predictor.kps_score_lowres.weight"
+    assert not torch.equal(weights["top0"][key], weights["train1"][key])

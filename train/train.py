@@ -121,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
     check_same_categories(val_split, labels, "train.json")
     check_has_instances(train_split, labels)
 
-    torch.manual_seed(params.seed)
+    seed = cfg.seed if cfg.seed is not None else params.seed
+    torch.manual_seed(seed)
     with warnings.catch_warnings():
         if not world.is_main:
             warnings.simplefilter("ignore")
@@ -129,9 +130,9 @@ def run(args: argparse.Namespace) -> int:
     place_model(model, setup)
 
     fit = (params.model.min_size, params.model.max_size)
-    train_ds = KeypointDataset(train_split, labels, TrainAugment(cfg.augment, labels), params.seed, fit)
+    train_ds = KeypointDataset(train_split, labels, TrainAugment(cfg.augment, labels), seed, fit)
     val_ds = KeypointDataset(val_split, labels, fit=fit)
-    tl = train_loader(train_ds, cfg.batch_size, cfg.workers, setup, world, params.seed)
+    tl = train_loader(train_ds, cfg.batch_size, cfg.workers, setup, world, seed)
     if cfg.iterations:  # a budget in steps: the same for a small real set and a large rendered one
         cfg = cfg.model_copy(update={"epochs": max(1, math.ceil(cfg.iterations / len(tl)))})
         params = params.model_copy(update={"train": cfg})
@@ -186,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     }
     first_epoch = state["epoch"]
     for epoch in range(first_epoch, cfg.epochs):
-        torch.manual_seed(seed_for(params.seed, epoch, world.rank))
+        torch.manual_seed(seed_for(seed, epoch, world.rank))
         tl.batch_sampler.set_epoch(epoch)
         step = {"epoch": epoch, "clip_grad_norm": cfg.clip_grad_norm, "ema": ema, "world": world}
         losses = train_one_epoch(net, optimizer, scheduler, tl, setup, scaler, **step)

@@ -40,6 +40,12 @@ class Augmentation(Strict):
 class TrainConfig(Strict):
     """KeypointRCNN training: devices, optimizer, schedule, checkpoints and online augmentation."""
 
+    seed: int | None = Field(
+        None,
+        ge=0,
+        description="training's own seed (initialisation, batch order, augmentation); null: the top-level seed. "
+        "Repeat a training with new seeds on the same data: dvc exp run -S train.seed=1",
+    )
     epochs: int = Field(24, ge=1, description="passes over train.json")
     iterations: int | None = Field(
         None,
