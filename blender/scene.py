@@ -157,6 +157,29 @@ def _distractor_meshes() -> dict[str, bpy.types.Mesh]:
     return meshes
 
 
+def _shadow_floor(scene) -> bpy.types.Object:
+    """A large plane that Cycles renders only as the shadows falling on it (alpha over black), so
+    compositing over any background puts the objects' shadows there. Pass index 0: no mask."""
+    half = 50.0
+    mesh = bpy.data.meshes.new("floor")
+    mesh.from_pydata([(-half, -half, 0), (half, -half, 0), (half, half, 0), (-half, half, 0)], [], [(0, 1, 2, 3)])
+    obj = bpy.data.objects.new("floor", mesh)
+    obj.is_shadow_catcher = True
+    obj.pass_index = 0
+    obj.location = PARKED
+    scene.collection.objects.link(obj)
+    return obj
+
+
+def _lowest_z(obj, depsgraph) -> float:
+    """World z of an object's lowest evaluated vertex."""
+    mesh = obj.evaluated_get(depsgraph).data
+    co = np.empty(len(mesh.vertices) * 3)
+    mesh.vertices.foreach_get("co", co)
+    m = np.array(obj.matrix_world)
+    return float((co.reshape(-1, 3) @ m[2, :3] + m[2, 3]).min())
+
+
 class Scene:
     """Everything in Blender for one process; `apply(sample)` sets one image's values."""
 
@@ -212,6 +235,8 @@ class Scene:
             obj.location = PARKED
             self.distractors.append((obj, make_material(f"distractor.{k}")))
 
+        self.floor = _shadow_floor(self.scene) if render["background"].get("shadows") else None
+
         self.lights = []
         for k in range(int(render["lights"]["count"]["max"])):
             data = bpy.data.lights.new(f"light.{k}", "POINT")
@@ -255,10 +280,12 @@ class Scene:
             for obj, _ in pool[used[name]:]:
                 obj.location = PARKED
 
+        placed = [obj for _, obj in shown]
         for (obj, mat), d in zip(self.distractors, sample["distractors"] + [None] * len(self.distractors)):
             if d is None:
                 obj.location = PARKED
                 continue
+            placed.append(obj)
             obj.data = self.distractor_meshes[d["shape"]]
             obj.material_slots[0].link = "OBJECT"
             obj.material_slots[0].material = mat
@@ -289,7 +316,19 @@ class Scene:
         self.world["bg"].inputs["Strength"].default_value = w["strength"]
         self.world["mapping"].inputs["Rotation"].default_value = (0.0, 0.0, w["rotation"])
         bpy.context.view_layer.update()
+        if self.floor is not None:
+            self._place_floor(placed)
         return shown
+
+    def _place_floor(self, placed: list) -> None:
+        """The shadow catcher just under the lowest vertex of everything shown, so every object and
+        keypoint stays above it (no label changes); parked when the camera is not above it."""
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        lowest = min((_lowest_z(obj, depsgraph) for obj in placed), default=0.0)
+        z = lowest - 1e-4
+        above = self.camera.matrix_world.translation.z > z + 1e-3
+        self.floor.location = (0.0, 0.0, z) if above else PARKED
+        bpy.context.view_layer.update()
 
     def camera_to_world(self) -> np.ndarray:
         return np.array(self.camera.matrix_world)

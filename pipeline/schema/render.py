@@ -57,6 +57,11 @@ class Background(Strict):
         Range(min=1.0, max=1.0),
         description="share of a procedural background's colourfulness kept: 1 = as drawn, 0 = grey (like real desks)",
     )
+    shadows: bool = Field(
+        False,
+        description="the objects' shadows fall on the background: a shadow-catching floor just under the lowest "
+        "object (Cycles only; objects lying on a desk). false: objects float in front of it",
+    )
     brightness: Range | None = Field(
         None,
         description="mean sRGB level of a procedural background, drawn per image: 0 black, 1 white "
@@ -107,6 +112,12 @@ class RenderConfig(Strict):
     background: Background = Field(Background(), description="what is seen behind the objects")
     distractors: Distractors = Field(Distractors(), description="clutter objects")
     placement: Placement = Field(Placement(), description="where objects stand")
+
+    @model_validator(mode="after")
+    def _shadows(self):
+        if self.background.shadows and self.engine != "CYCLES":
+            raise ValueError("background.shadows: expected engine CYCLES (the shadow catcher is Cycles-only)")
+        return self
 
     @model_validator(mode="after")
     def _resolutions(self):
