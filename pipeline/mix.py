@@ -439,10 +439,12 @@ def load_real(cfg: RealSource, s: int, base: Path, rigs: list[dict]) -> tuple[li
                 )
                 continue
             key = g.group(1) if group_re.groups else g.group(0)
-        hits = [split for split, pats in patterns.items() if any(file_matches(name, p) for p in pats)]
+        hits = []
         for split, pats in patterns.items():
-            for p in pats:
-                matched[split, p] += file_matches(name, p)
+            found = [p for p in pats if file_matches(name, p)]
+            for p in found:
+                matched[split, p] += 1
+            hits += [split] if found else []
         if len(hits) > 1:
             problems.append(
                 f"{json_path}: images[id={img.get('id')}]: {name!r} matches both {where}.val_files and .test_files"
