@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from pycocotools import mask as mask_utils
 
 from pipeline.render import BLENDER_SCRIPT, make_spec
 from pipeline.schema import load_params
@@ -48,3 +49,12 @@ def base_scene(width: int, height: int, camera_to_world, focal_mm: float, sensor
 def material(rgb=(0.8, 0.8, 0.8)) -> dict:
     return {"color": list(rgb), "roughness": 0.5, "metallic": 0.0, "texture_strength": 0.0,
             "texture_scale": 10.0, "texture_offset": 0.0}
+
+
+def objects_mask(data: dict, image: dict) -> np.ndarray:
+    """Pixels covered by any annotated instance of `image` (from its RLE masks in `data`)."""
+    covered = np.zeros((image["height"], image["width"]), bool)
+    for a in data["annotations"]:
+        if a["image_id"] == image["id"]:
+            covered |= mask_utils.decode(a["segmentation"]).astype(bool)
+    return covered

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from pycocotools import mask as mask_utils
 
 from blender import backgrounds
 from blender.sampling import PATTERNS
 from pipeline.render import main as render_main
 from tests.conftest import needs_bpy, tiny_params, write_params
+from tests.render_helpers import objects_mask
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -46,11 +46,8 @@ def test_photo_folder_shows_behind_the_objects(tmp_path):
         rgb = np.asarray(Image.open(tmp_path / "out" / image["file_name"]))
         meta = json.loads((tmp_path / "out" / image["meta_file"]).read_text())
         assert meta["background"]["kind"] == "photos"
-        covered = np.zeros(rgb.shape[:2], bool)
-        for a in (a for a in data["annotations"] if a["image_id"] == image["id"]):
-            covered |= mask_utils.decode(a["segmentation"]).astype(bool)
         # pixels far from every object show the photo exactly (objects below min size aside)
-        free = ~covered
+        free = ~objects_mask(data, image)
         assert (np.abs(rgb[free].astype(int) - [200, 30, 40]).max(axis=1) <= 1).mean() > 0.5
 
 
@@ -70,10 +67,7 @@ def test_brightness_reaches_the_rendered_background(tmp_path):
         rgb = np.asarray(Image.open(tmp_path / "out" / image["file_name"])).astype(float) / 255
         meta = json.loads((tmp_path / "out" / image["meta_file"]).read_text())
         assert meta["background"]["brightness"] == 0.85
-        covered = np.zeros(rgb.shape[:2], bool)
-        for a in (a for a in data["annotations"] if a["image_id"] == image["id"]):
-            covered |= mask_utils.decode(a["segmentation"]).astype(bool)
-        assert abs(rgb[~covered].mean() - 0.85) < 0.03  # objects' soft edges aside
+        assert abs(rgb[~objects_mask(data, image)].mean() - 0.85) < 0.03  # objects' soft edges aside
 
 
 def test_saturation_pulls_colours_to_grey():
@@ -85,6 +79,11 @@ def test_saturation_pulls_colours_to_grey():
     assert chroma[0] < chroma[1] < chroma[2]
 
 
+def _srgb(linear: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 encoding, written here so the test does not lean on the code it checks."""
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+
+
 @pytest.mark.parametrize("pattern", PATTERNS)
 @pytest.mark.parametrize("level", [0.1, 0.5, 0.92])
 def test_brightness_sets_the_mean_srgb_level_and_keeps_the_texture(pattern, level):
@@ -92,10 +91,8 @@ def test_brightness_sets_the_mean_srgb_level_and_keeps_the_texture(pattern, leve
     asked level, and the pattern's texture survives (it is not a flat colour)."""
     drawn = backgrounds.procedural(pattern, 5, 40, 60)
     lin = backgrounds.procedural(pattern, 5, 40, 60, brightness=level)
-    srgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * np.power(lin, 1 / 2.4) - 0.055)
+    srgb = _srgb(lin)
     assert abs(float(srgb.mean()) - level) < 0.005
     assert lin.min() >= 0 and lin.max() <= 1
-    assert float(srgb.std()) > 0.1 * float(
-        np.where(drawn <= 0.0031308, 12.92 * drawn, 1.055 * np.power(drawn, 1 / 2.4) - 0.055).std()
-    )
+    assert float(srgb.std()) > 0.1 * float(_srgb(drawn).std())
     assert np.array_equal(backgrounds.procedural(pattern, 5, 40, 60, brightness=None), drawn)

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from pycocotools import mask as mask_utils
 from scipy.ndimage import binary_dilation
 
 from pipeline.render import main as render_main
 from pipeline.schema import ParamsError, load_params
 from tests.conftest import needs_bpy, tiny_params, write_params
+from tests.render_helpers import objects_mask
 
 
 def _render(tmp_path, name: str, shadows: bool) -> tuple[dict, list[np.ndarray], list[np.ndarray]]:
@@ -32,10 +32,7 @@ def _render(tmp_path, name: str, shadows: bool) -> tuple[dict, list[np.ndarray],
     images, free = [], []
     for image in data["images"]:
         images.append(np.asarray(Image.open(out / image["file_name"])).astype(float))
-        covered = np.zeros((image["height"], image["width"]), bool)
-        for a in (a for a in data["annotations"] if a["image_id"] == image["id"]):
-            covered |= mask_utils.decode(a["segmentation"]).astype(bool)
-        free.append(~binary_dilation(covered, iterations=2))
+        free.append(~binary_dilation(objects_mask(data, image), iterations=2))
     return data, images, free
 
 
