@@ -51,6 +51,12 @@ def material(rgb=(0.8, 0.8, 0.8)) -> dict:
             "texture_scale": 10.0, "texture_offset": 0.0}
 
 
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    """IEC 61966-2-1 encoding of linear values in [0, 1], written out here so that tests do not
+    lean on blender/png.py, the code they check."""
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
+
+
 def objects_mask(data: dict, image: dict) -> np.ndarray:
     """Pixels covered by any annotated instance of `image` (from its RLE masks in `data`)."""
     covered = np.zeros((image["height"], image["width"]), bool)

@@ -12,7 +12,7 @@ from blender import backgrounds
 from blender.sampling import PATTERNS
 from pipeline.render import main as render_main
 from tests.conftest import needs_bpy, tiny_params, write_params
-from tests.render_helpers import objects_mask
+from tests.render_helpers import objects_mask, srgb_encode
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
@@ -79,11 +79,6 @@ def test_saturation_pulls_colours_to_grey():
     assert chroma[0] < chroma[1] < chroma[2]
 
 
-def _srgb(linear: np.ndarray) -> np.ndarray:
-    """IEC 61966-2-1 encoding, written here so the test does not lean on the code it checks."""
-    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
-
-
 @pytest.mark.parametrize("pattern", PATTERNS)
 @pytest.mark.parametrize("level", [0.1, 0.5, 0.92])
 def test_brightness_sets_the_mean_srgb_level_and_keeps_the_texture(pattern, level):
@@ -91,8 +86,8 @@ def test_brightness_sets_the_mean_srgb_level_and_keeps_the_texture(pattern, leve
     asked level, and the pattern's texture survives (it is not a flat colour)."""
     drawn = backgrounds.procedural(pattern, 5, 40, 60)
     lin = backgrounds.procedural(pattern, 5, 40, 60, brightness=level)
-    srgb = _srgb(lin)
+    srgb = srgb_encode(lin)
     assert abs(float(srgb.mean()) - level) < 0.005
     assert lin.min() >= 0 and lin.max() <= 1
-    assert float(srgb.std()) > 0.1 * float(_srgb(drawn).std())
+    assert float(srgb.std()) > 0.1 * float(srgb_encode(drawn).std())
     assert np.array_equal(backgrounds.procedural(pattern, 5, 40, 60, brightness=None), drawn)

@@ -12,6 +12,7 @@ from PIL import Image
 
 from blender.exr import find_channel, read_exr
 from blender.png import FILTERS, linear_to_srgb8, write_png
+from tests.render_helpers import srgb_encode
 from tests.test_exr import RENDER_SIZE, blender_render_dir, bpy_render_dir
 
 
@@ -28,8 +29,7 @@ def blender_render(tmp_path_factory):
 def reference_srgb8(linear: np.ndarray) -> np.ndarray:
     """IEC 61966-2-1 in float64, rounded half up (the definition the fast version must meet)."""
     x = np.clip(np.nan_to_num(np.asarray(linear, np.float64), nan=0.0), 0.0, 1.0)
-    encoded = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-    return np.floor(encoded * 255 + 0.5).astype(np.uint8)
+    return np.floor(srgb_encode(x) * 255 + 0.5).astype(np.uint8)
 
 
 def chunk_types(path) -> list[bytes]:
@@ -158,7 +158,7 @@ def check_against_blender_png(out) -> None:
     assert np.abs(diff).max() <= 1
     assert (diff != 0).mean() < 0.01
     x = np.clip(linear[diff != 0].astype(np.float64), 0, 1)
-    exact = 255 * np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055)
+    exact = 255 * srgb_encode(x)
     assert np.all(np.abs(exact - np.floor(exact) - 0.5) < 0.005)
     # the frame exercised the linear toe, mid tones and clipping
     assert blender.min() <= 10 and blender.max() == 255 and len(np.unique(blender)) > 200
