@@ -444,7 +444,8 @@ def load_real(cfg: RealSource, s: int, base: Path, rigs: list[dict]) -> tuple[li
             found = [p for p in pats if file_matches(name, p)]
             for p in found:
                 matched[split, p] += 1
-            hits += [split] if found else []
+            if found:
+                hits.append(split)
         if len(hits) > 1:
             problems.append(
                 f"{json_path}: images[id={img.get('id')}]: {name!r} matches both {where}.val_files and .test_files"
