@@ -26,7 +26,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not installed
-from pipeline import augment, coco  # noqa: E402
+from blender.atomic import write_json  # noqa: E402
+from pipeline import augment  # noqa: E402
 from pipeline.schema import AugmentConfig, load_params  # noqa: E402
 
 
@@ -77,7 +78,7 @@ def make_input(folder: Path, n: int, size: int = 320, seed: int = 0) -> None:
         images.append(
             {"id": i + 1, "file_name": f"images/{i:06d}.png", "width": size, "height": size, "source": "synthetic"}
         )
-    coco.write_json(folder / "annotations.json", {"images": images, "annotations": anns, "categories": [cat]})
+    write_json(folder / "annotations.json", {"images": images, "annotations": anns, "categories": [cat]})
 
 
 def bare_loop(cfg: AugmentConfig, src: Path, dst: Path, seed: int) -> int:

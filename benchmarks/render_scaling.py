@@ -3,7 +3,7 @@
     python benchmarks/render_scaling.py [--images 40] [--size 256x256] [--samples 16] [--max-workers N]
 
 The same image set (shipped params.yaml rigs, `--images` images at `--size`) is rendered once per
-worker count n: n shards of images/n, one Blender process each (`pipeline.render.render_shard`,
+worker count n: n shards of images/n, one Blender process each (`pipeline.blender_runner.render_shard`,
 exactly what `rig2kp render` runs per shard) with `--threads` render threads (default 1; 0: as
 the driver does, cores / n). The time counts from the first process start to the last one's end,
 so Blender start-up and scene building per shard are included. Prints images/min and scaling
@@ -27,7 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.render import check_rigs, make_spec, merge_dataset, prepare_out, render_shard, shards  # noqa: E402
+from blender.output import claim  # noqa: E402
+from pipeline.blender_runner import check_rigs, make_spec, render_shard, shards  # noqa: E402
+from pipeline.render_dataset import merge_dataset  # noqa: E402
 from pipeline.schema import load_params  # noqa: E402
 
 
@@ -40,7 +42,7 @@ def worker_counts(max_workers: int) -> list[int]:
 def run(spec: dict, tmp: Path, n: int, threads: int) -> dict:
     """Render every image as n shards in n parallel Blender processes; seconds from start to last end."""
     out = tmp / f"workers_{n}"
-    prepare_out(out, spec)
+    claim(out, spec, may_reset=True).release()
     num_images = spec["render"]["num_images"]
     ranges = shards(num_images, math.ceil(num_images / n))
     threads = threads or max(1, (os.cpu_count() or 1) // n)
@@ -75,7 +77,7 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        prepare_out(tmp / "check", spec)
+        claim(tmp / "check", spec, may_reset=True).release()
         check_rigs(tmp / "check" / "spec.json", tmp / "check", None)  # warm-up: Blender and files in the cache
         for n in worker_counts(args.max_workers):
             r = run(spec, tmp, n, args.threads)

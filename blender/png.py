@@ -9,12 +9,14 @@ pixels gives the same file (with the same zlib build; pixels are identical regar
 
 from __future__ import annotations
 
-import os
+import hashlib
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import write_bytes
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGBA)
@@ -66,13 +68,14 @@ def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     return _SRGB8_BASE[keys] + (x >= _SRGB8_STEP[keys])
 
 
-def write_png(path: str | Path, image: np.ndarray, level: int = 1, filter_type: str = "up") -> None:
+def write_png(path: str | Path, image: np.ndarray, level: int = 1, filter_type: str = "up") -> tuple[int, str]:
     """Save an (H, W, 3) RGB, (H, W, 4) RGBA or (H, W) grey uint8 array, top row first.
 
     `level` is the zlib level (0-9). The default 1 with the 'up' filter writes a 640x480 frame in
     ~20 ms, about 10% bigger than level 6, which takes ~130 ms. `filter_type` is one PNG filter
     used on every row ('none', 'sub', 'up', 'average', 'paeth'). The file is written under a
     temporary name and then renamed, so an interrupted run never leaves a truncated PNG behind.
+    Returns the file's size in bytes and its SHA-256 (hex), for the renderer's meta file.
     """
     path = Path(path)
     image = np.asarray(image)
@@ -104,9 +107,8 @@ def write_png(path: str | Path, image: np.ndarray, level: int = 1, filter_type: 
             _chunk(b"IEND", b""),
         ]
     )
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_bytes(path, data)
+    return len(data), hashlib.sha256(data).hexdigest()
 
 
 def _filter(raw: np.ndarray, bpp: int, filter_id: int) -> np.ndarray:

@@ -3,7 +3,7 @@
     blender --background --python blender/render.py -- --spec SPEC.json --out DIR [--start 0 --end N]
     python blender/render.py --spec SPEC.json --out DIR ...       (with the `bpy` package)
 
-SPEC.json is the validated, resolved params that `python -m pipeline.render` writes (it is also
+SPEC.json is the validated, resolved params that `rig2kp render` writes (it is also
 saved as DIR/spec.json). Images already finished in DIR are skipped, so a crashed run resumes.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -26,7 +27,8 @@ except ImportError:
              "blender/render.py -- ...`, or with the `bpy` package installed (pip install bpy)")
 import numpy as np  # noqa: E402
 
-from blender import annotate, backgrounds, coco  # noqa: E402
+from blender import annotate, backgrounds, output  # noqa: E402
+from blender.atomic import write_json  # noqa: E402
 from blender.camera import in_frame, intrinsics, project, world_to_opencv  # noqa: E402
 from blender.exr import find_channel, read_exr  # noqa: E402
 from blender.png import linear_to_srgb8, write_png  # noqa: E402
@@ -40,7 +42,7 @@ MIN_BLENDER = (3, 4, 0)
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="blender/render.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--spec", required=True, type=Path, help="resolved spec JSON from pipeline.render")
+    p.add_argument("--spec", required=True, type=Path, help="resolved spec JSON (rig2kp render --write-spec)")
     p.add_argument("--out", required=True, type=Path, help="dataset folder to write")
     p.add_argument("--start", type=int, default=0, help="first image index (default 0)")
     p.add_argument("--end", type=int, default=None, help="one past the last index (default: all)")
@@ -63,8 +65,16 @@ class Renderer:
         self.radii = {n: t.radius for n, t in self.scene.templates.items()}
         self.category = {name: i for i, name in enumerate(spec["rigs"], start=1)}
         self.tolerance = {n: np.array([k["tolerance"] for k in r["keypoints"]]) for n, r in spec["rigs"].items()}
+        self.digest = output.spec_hash(spec)
         self.tmp = Path(tempfile.mkdtemp(prefix="rig2kp_"))
         self.photos: dict[int, np.ndarray] = {}
+
+    def close(self) -> None:
+        """Remove this process's temporary files (ours and Blender's session folder)."""
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        session = getattr(bpy.app, "tempdir", "")
+        if session and Path(session).name.startswith("blender_"):
+            shutil.rmtree(session, ignore_errors=True)
 
     def _photo(self, i: int) -> np.ndarray:
         if i not in self.photos:
@@ -121,8 +131,8 @@ class Renderer:
             rgb = backgrounds.composite(rgba, np.broadcast_to(np.float32(bg["color"]), (height, width, 3)))
         else:
             rgb = rgba[..., :3]
-        file_name = f"images/{index:06d}.png"
-        write_png(self.out / file_name, linear_to_srgb8(rgb))
+        file_name = output.image_name(index)
+        image_bytes, image_sha256 = write_png(self.out / file_name, linear_to_srgb8(rgb))
 
         annotations, meta_objects = [], []
         for o in objects:
@@ -137,8 +147,8 @@ class Renderer:
                 "visible_px": visible, "kept": kept,
             })
         meta = {
-            "index": index, "seed": self.spec["seed"], "width": width, "height": height,
-            "file_name": file_name,
+            "index": index, "seed": self.spec["seed"], "spec_hash": self.digest, "width": width, "height": height,
+            "file_name": file_name, "image_bytes": image_bytes, "image_sha256": image_sha256,
             "camera": {"K": np.round(K, 9).tolist(), "world_to_camera": np.round(w2c, 9).tolist(),
                        "world_to_camera_blender": np.round(np.linalg.inv(c2w), 9).tolist(),
                        "focal_mm": sample["camera"]["focal_mm"], "sensor_mm": sample["camera"]["sensor_mm"],
@@ -147,7 +157,7 @@ class Renderer:
             "background": bg,
             "annotations": annotations,
         }
-        coco.write_json(coco.meta_path(self.out, index), meta)  # last: its existence marks done
+        write_json(output.meta_path(self.out, index), meta)  # last: it marks the image done
         t3 = time.perf_counter()
         return {"index": index, "prepare": t1 - t0, "render": t2 - t1, "write": t3 - t2, "total": t3 - t0}
 
@@ -166,34 +176,71 @@ def main(argv: list[str]) -> int:
     scenes = json.loads(args.scenes.read_text()) if args.scenes else None
     if scenes is not None:
         spec["render"]["num_images"] = len(scenes)
+        spec["scenes_sha256"] = output.file_sha256(args.scenes)
     end = spec["render"]["num_images"] if args.end is None else min(args.end, spec["render"]["num_images"])
-    for sub in ("images", "meta") + (("passes",) if args.keep_passes else ()):
-        (args.out / sub).mkdir(parents=True, exist_ok=True)
-    todo = [i for i in range(args.start, end) if not coco.meta_path(args.out, i).is_file()]
-    if not todo and not args.check:
-        print(f"[render] {args.start}..{end}: all {end - args.start} images already done")
+    if args.check:
+        return check(spec, args.threads)
     try:
-        renderer = Renderer(spec, args.out, args.threads, args.keep_passes) if todo or args.check else None
+        lock = output.claim(args.out, spec, may_reset=False)
+    except output.OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with lock:
+        return render_range(spec, args, scenes, end)
+
+
+def check(spec: dict, threads: int) -> int:
+    """Build the scene without rendering and print the rigs' facts (the driver's rig check)."""
+    try:
+        renderer = Renderer(spec, Path(tempfile.gettempdir()), threads)
     except (RigError, RuntimeError) as exc:
         print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
         return 2
-    if args.check:
+    try:
         facts = {n: {"radius": t.radius, "center": t.center.round(6).tolist(), "extent": t.extent,
                      "keypoints_local": t.keypoints_local.round(6).tolist(),
                      "slots": t.slot_names} for n, t in renderer.scene.templates.items()}
         print("RIG2KP_CHECK " + json.dumps(facts))
-        return 0
-    timings = []
-    for k, index in enumerate(todo):
-        timings.append(renderer.render(index, scenes[index] if scenes is not None else None))
-        t = timings[-1]
-        print(f"[render] image {index} ({k + 1}/{len(todo)}) {t['total']:.2f}s "
-              f"(render {t['render']:.2f}s)", flush=True)
-    if args.timing:
-        args.timing.write_text(json.dumps(timings))
-    if args.merge:
-        coco.write_json(args.out / "annotations.json", coco.merge(spec, args.out, spec["render"]["num_images"]))
-        print(f"[render] wrote {args.out / 'annotations.json'}")
+    finally:
+        renderer.close()
+    return 0
+
+
+def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end: int) -> int:
+    """Render every unfinished image of start..end-1 (and merge when asked), holding the folder's lock."""
+    for sub in ("images", "meta") + (("passes",) if args.keep_passes else ()):
+        (args.out / sub).mkdir(parents=True, exist_ok=True)
+    todo = output.unfinished(spec, args.out, range(args.start, end))
+    for index in todo:
+        output.forget(args.out, index)
+    if not todo:
+        print(f"[render] {args.start}..{end}: all {end - args.start} images already done")
+    renderer = None
+    try:
+        if todo:
+            renderer = Renderer(spec, args.out, args.threads, args.keep_passes)
+        timings = []
+        for k, index in enumerate(todo):
+            timings.append(renderer.render(index, scenes[index] if scenes is not None else None))
+            t = timings[-1]
+            print(f"[render] image {index} ({k + 1}/{len(todo)}) {t['total']:.2f}s "
+                  f"(render {t['render']:.2f}s)", flush=True)
+        if args.timing:
+            args.timing.write_text(json.dumps(timings))
+        if args.merge:
+            data = output.merge(spec, args.out, spec["render"]["num_images"])
+            write_json(args.out / "annotations.json", data)
+            print(f"[render] wrote {args.out / 'annotations.json'}")
+    except (RigError, RuntimeError) as exc:  # RuntimeError: a device Blender lacks, a folder taken over
+        print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder: one line, nothing cut short left behind
+        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}; free some space or choose "
+              "another --out, then run the render again (finished images are kept)", file=sys.stderr)
+        return 2
+    finally:
+        if renderer is not None:
+            renderer.close()
     return 0
 
 

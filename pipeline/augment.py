@@ -24,9 +24,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
+from blender.atomic import copy_file, write_bytes, write_json
 from pipeline import coco
+from pipeline.errors import Rig2kpError
+from pipeline.outputs import refuse_overlap
 from pipeline.schema import AugmentConfig, ParamsError, load_params
 from pipeline.schema.augment import Transform
 from pipeline.stats import dataset_stats
@@ -47,7 +51,7 @@ SCALING = {
 }
 
 
-class AugmentError(ValueError):
+class AugmentError(Rig2kpError, ValueError):
     """Input or output that the stage cannot use; names the file and what was expected."""
 
 
@@ -242,6 +246,11 @@ def _work(task: tuple[int, dict, list[dict]]) -> dict:
     if bgr is None:
         raise AugmentError(f"{src_file}: cannot read image (images[id={image['id']}])")
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    if rgb.shape[:2] != (image["height"], image["width"]):
+        raise AugmentError(
+            f"{src_file}: the file is {rgb.shape[1]}x{rgb.shape[0]}, images[id={image['id']}] says "
+            f"{image['width']}x{image['height']}"
+        )
     n = cfg.copies + 1
     packed = input_masks(anns, *rgb.shape[:2]) if cfg.copies else None
     records, lost_total = [], {"instances_dropped": 0, "keypoints_left_image": 0}
@@ -255,7 +264,7 @@ def _work(task: tuple[int, dict, list[dict]]) -> dict:
                 rgb,
                 [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in anns],
             )
-            shutil.copyfile(src_file, target)
+            copy_file(src_file, target)
         else:
             out_img, out_anns, lost = augment_image(
                 s["pipeline"],
@@ -293,8 +302,10 @@ def _work(task: tuple[int, dict, list[dict]]) -> dict:
 def _write_image(path: Path, rgb: np.ndarray, jpeg_quality: int) -> None:
     bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
     params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
-    if not cv2.imwrite(str(path), bgr, params):
-        raise AugmentError(f"{path}: cannot write image")
+    ok, encoded = cv2.imencode(path.suffix, bgr, params)
+    if not ok:
+        raise AugmentError(f"{path}: cannot encode the image as {path.suffix}")
+    write_bytes(path, encoded.tobytes())
 
 
 def check_input(data: dict, root: Path) -> None:
@@ -309,8 +320,21 @@ def check_input(data: dict, root: Path) -> None:
         problems.append(f"images: expected integer ids >= 0, got {bad[:5]}")
     ids = set(image_ids)
     for img in data["images"]:
-        if not (root / str(img.get("file_name"))).is_file():
-            problems.append(f"images[id={img.get('id')}]: file {root / str(img.get('file_name'))} not found")
+        path = root / str(img.get("file_name"))
+        try:
+            with Image.open(path) as im:
+                size = im.size
+        except FileNotFoundError:
+            problems.append(f"images[id={img.get('id')}]: file {path} not found")
+            continue
+        except OSError as exc:
+            problems.append(f"images[id={img.get('id')}]: file {path} is not a readable image ({exc})")
+            continue
+        if size != (img.get("width"), img.get("height")):
+            problems.append(
+                f"images[id={img.get('id')}]: file {path} is {size[0]}x{size[1]}, the annotations say "
+                f"{img.get('width')}x{img.get('height')}; fix the file or its width/height"
+            )
     for a in data["annotations"]:
         where = f"annotations[id={a.get('id')}]"
         if a.get("image_id") not in ids:
@@ -355,7 +379,7 @@ def prepare_output(out: Path, spec: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / coco.ANNOTATIONS).unlink(missing_ok=True)
     (out / "stats.json").unlink(missing_ok=True)
-    spec_file.write_text(json.dumps(spec, indent=1) + "\n")
+    write_json(spec_file, spec, indent=1)
 
 
 def _context():
@@ -380,9 +404,8 @@ def augment_dataset(
     json_path = coco.resolve_json(src)
     data = coco.load_json(json_path)
     root, dst = json_path.parent, Path(dst)
+    refuse_overlap(dst, {"input folder": root, "input file": json_path})
     check_input(data, root)
-    if dst.resolve() == root.resolve():
-        raise AugmentError(f"{dst}: output must differ from the input folder")
     spec = spec_of(cfg, seed, json_path)
     spec_file, out_json = dst / "spec.json", dst / coco.ANNOTATIONS
     if out_json.is_file() and spec_file.is_file() and json.loads(spec_file.read_text()) == spec:
@@ -459,10 +482,10 @@ def _merge(data: dict, dst: Path, count: int, stride: int) -> dict:
         "annotations": annotations,
         "categories": data["categories"],
     }
-    coco.write_json(dst / coco.ANNOTATIONS, out)
+    write_json(dst / coco.ANNOTATIONS, out)
     stats = dataset_stats(out)
     stats.update(lost)
-    (dst / "stats.json").write_text(json.dumps(stats, indent=1) + "\n")
+    write_json(dst / "stats.json", stats, indent=1)
     shutil.rmtree(dst / ".parts")
     return out
 

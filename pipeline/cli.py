@@ -7,7 +7,7 @@ import logging
 import sys
 
 COMMANDS = {
-    "render": ("pipeline.render", "render randomized scenes of the rigs to a COCO keypoint folder"),
+    "render": ("pipeline.render_dataset", "render randomized scenes of the rigs to a COCO keypoint folder"),
     "preview": ("pipeline.preview", "turntable contact sheet of a rig with its keypoints named"),
     "inspect": ("pipeline.inspect", "draw annotations over images and write a stats sheet"),
     "augment": ("pipeline.augment", "albumentations copies of a COCO keypoint folder"),

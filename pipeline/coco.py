@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from pipeline.errors import Rig2kpError
+
 ANNOTATIONS = "annotations.json"
 
 
-class DatasetError(ValueError):
+class DatasetError(Rig2kpError, ValueError):
     """A dataset that cannot be used; the message names the file and what was expected."""
 
 
@@ -53,15 +55,6 @@ def load_dataset(path: str | Path) -> tuple[dict, Path]:
     """(COCO dict, folder its file names are relative to) for a JSON file or dataset folder."""
     json_path = resolve_json(path)
     return load_json(json_path), json_path.parent
-
-
-def write_json(path: str | Path, data: dict) -> None:
-    """Compact, keys in build order, newline-terminated, written atomically: stable bytes for DVC."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")) + "\n")
-    tmp.replace(path)
 
 
 def encode_mask(mask: np.ndarray) -> dict:

@@ -22,8 +22,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from blender.atomic import write_json
 from pipeline.coco import DatasetError, resolve_json
 from pipeline.draw import contact_sheet, draw_annotations
+from pipeline.outputs import OutputOverlapError, refuse_overlap
 
 COCO_SMALL, COCO_LARGE = 32, 96  # sqrt(area) cut-offs of COCO's small / medium / large, pixels
 
@@ -420,13 +422,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = args.out or default_out(json_path)
+    try:
+        refuse_overlap(out, {"dataset folder": json_path.parent})
+    except OutputOverlapError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     (out / "overlays").mkdir(parents=True, exist_ok=True)
     for old in (out / "overlays").glob("*"):  # rewrite the output completely, never append
         if old.suffix in (".png", ".jpg") and old.is_file():
             old.unlink()
 
     stats = compute_stats(coco)
-    (out / "stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    write_json(out / "stats.json", stats, indent=2)
     plot_stats(stats, out / "stats.png", str(json_path))
 
     anns_by_image: dict[int, list[dict]] = {}

@@ -1,6 +1,6 @@
 """Render shards as Ray tasks: `rig2kp render --launcher ray [--ray-address auto|host:6379|ray://host:10001]`.
 
-Each task runs on a worker exactly what a local shard runs (`pipeline.render.render_shard`: the same
+Each task runs on a worker exactly what a local shard runs (`pipeline.blender_runner.render_shard`: the same
 Blender command, retried once, finished images kept), so shards resume and merge as they do locally;
 the driver merges annotations.json once every task is done. Workers need this project and bpy
 installed, and `--out` (plus the rigs' mesh files and background photos, named by absolute path in
@@ -18,7 +18,7 @@ from types import ModuleType
 
 from tqdm import tqdm
 
-from pipeline.render import RenderError
+from pipeline.blender_runner import RenderError
 
 Shard = tuple[int, int]  # image indices [start, end)
 

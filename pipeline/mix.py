@@ -25,8 +25,8 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import hashlib
-import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -39,7 +39,10 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from blender.atomic import copy_file, write_json
 from pipeline import coco
+from pipeline.errors import Rig2kpError
+from pipeline.outputs import refuse_overlap
 from pipeline.schema import MixConfig, ParamsError, load_params
 from pipeline.schema.mix import RealSource
 from pipeline.stats import dataset_stats
@@ -58,7 +61,7 @@ SPLIT_FILES = {
 ROBOFLOW = re.compile(r"^(?P<base>.*?)(_(jpe?g|png|bmp|tiff?|webp))?\.rf\.[0-9a-f]{16,}$", re.IGNORECASE)
 
 
-class MixError(ValueError):
+class MixError(Rig2kpError, ValueError):
     """Inputs the stage cannot use; lists every problem, naming file, key and what was expected."""
 
 
@@ -140,7 +143,10 @@ def map_categories(data: dict, cfg: RealSource, rigs: list[dict], where: str) ->
             continue  # e.g. Roboflow's unused placeholder category
         rig = rig_by_name[target]
         used_rigs.add(target)
-        names = list(cat.get("keypoints") or [])
+        names = cat.get("keypoints") or []
+        if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+            problems.append(f"{where}: category {name!r}: keypoints {names!r}, expected a list of names")
+            continue
         kmap = cfg.keypoints.get(target, {})
         for n in set(kmap) - set(names):
             problems.append(
@@ -176,8 +182,24 @@ def map_categories(data: dict, cfg: RealSource, rigs: list[dict], where: str) ->
     return mapping, problems
 
 
+def _number(v) -> bool:
+    """A finite int or float (JSON's null, strings, booleans and NaN are not)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _keypoint_list(a: dict) -> list:
+    kps = a.get("keypoints")
+    return kps if isinstance(kps, list) else []
+
+
 def _has_points(a: dict) -> bool:
-    return any(v > 0 for v in (a.get("keypoints") or [])[2::3])
+    return any(_number(v) and v > 0 for v in _keypoint_list(a)[2::3])
+
+
+def _box(a: dict) -> list[float] | None:
+    """The annotation's [x, y, w, h] when it is four finite numbers, else None."""
+    b = a.get("bbox")
+    return [float(v) for v in b] if isinstance(b, list) and len(b) == 4 and all(_number(v) for v in b) else None
 
 
 def pair_boxes(anns: list[dict]) -> tuple[list[dict], int]:
@@ -185,21 +207,26 @@ def pair_boxes(anns: list[dict]) -> tuple[list[dict], int]:
     holds all its labelled keypoints (Label Studio exports a rectangle and its keypoints apart)."""
     boxes = defaultdict(list)
     for a in anns:
-        if not _has_points(a) and a.get("bbox"):
-            boxes[a["image_id"]].append(a)
+        if not _has_points(a) and _box(a) is not None:
+            boxes[a.get("image_id")].append(a)
     out, used, joined = [], set(), 0
     for a in anns:
         if not _has_points(a):
             continue
-        pts = np.array(a["keypoints"], float).reshape(-1, 3)
-        pts = pts[pts[:, 2] > 0, :2]
+        kps = _keypoint_list(a)
+        pts = np.array(
+            [
+                kps[j : j + 2]
+                for j in range(0, len(kps) - 2, 3)
+                if all(_number(v) for v in kps[j : j + 3]) and kps[j + 2] > 0
+            ],
+            float,
+        ).reshape(-1, 2)
         inside = [
             b
-            for b in boxes[a["image_id"]]
+            for b in boxes[a.get("image_id")]
             if id(b) not in used
-            and np.all(
-                (pts >= np.array(b["bbox"][:2]) - 1) & (pts <= np.array(b["bbox"][:2]) + np.array(b["bbox"][2:]) + 1)
-            )
+            and np.all((pts >= np.array(_box(b)[:2]) - 1) & (pts <= np.array(_box(b)[:2]) + np.array(_box(b)[2:]) + 1))
         ]
         if inside:
             b = min(inside, key=lambda b: b["bbox"][2] * b["bbox"][3])
@@ -208,7 +235,7 @@ def pair_boxes(anns: list[dict]) -> tuple[list[dict], int]:
             a = {**b, "keypoints": a["keypoints"], "num_keypoints": a.get("num_keypoints")}
         out.append(a)
     out += [b for bs in boxes.values() for b in bs if id(b) not in used]
-    return sorted(out, key=lambda a: a.get("id", 0)), joined
+    return sorted(out, key=lambda a: (str(type(a.get("id"))), a.get("id"))), joined
 
 
 def normalize_annotation(
@@ -216,7 +243,11 @@ def normalize_annotation(
 ) -> tuple[dict | None, str | None]:
     """The annotation in our format (keypoints in rig order, RLE, bbox, area), or a problem."""
     k_rig = len(rig["keypoints"])
-    raw = a.get("keypoints") or []
+    raw = a.get("keypoints")
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list):
+        return None, f"keypoints: expected a list of x, y, v values, got {type(raw).__name__}"
     if raw and len(raw) != 3 * len(index):
         return (
             None,
@@ -229,10 +260,12 @@ def normalize_annotation(
         if not raw or t is None:
             continue
         x, y, v = raw[3 * j : 3 * j + 3]
-        if v not in (0, 1, 2):
-            return None, f"keypoints[{j}]: v={v}, expected 0, 1 or 2"
+        if not _number(v) or v not in (0, 1, 2):
+            return None, f"keypoints[{j}]: v={v!r}, expected 0, 1 or 2"
         if v == 0:
             continue
+        if not (_number(x) and _number(y)):
+            return None, f"keypoints[{j}]: (x, y) = ({x!r}, {y!r}), expected two finite numbers for a labelled keypoint"
         x, y = float(x) + offset, float(y) + offset
         if not (0 <= x <= w and 0 <= y <= h):
             notes["outside_image"] += 1
@@ -248,6 +281,10 @@ def normalize_annotation(
         if list(rle["size"]) != [h, w]:
             return None, f"segmentation: size {rle['size']}, but the image is [{h}, {w}]"
     bbox = a.get("bbox")
+    if bbox not in (None, []) and _box(a) is None:
+        return None, f"bbox: {bbox!r}, expected [x, y, width, height] as four finite numbers"
+    if bbox not in (None, []) and (bbox[2] < 0 or bbox[3] < 0):
+        return None, f"bbox: {bbox!r} has a negative width or height; expected [x, y, width, height]"
     if isinstance(bbox, list) and len(bbox) == 4 and bbox[2] > 0 and bbox[3] > 0:
         x0, y0 = max(0.0, float(bbox[0])), max(0.0, float(bbox[1]))
         x1, y1 = min(float(w), float(bbox[0] + bbox[2])), min(float(h), float(bbox[1] + bbox[3]))
@@ -274,7 +311,7 @@ def normalize_annotation(
         notes["dropped_no_box"] += 1
         return None, None
     area = a.get("area")
-    if not (isinstance(area, (int, float)) and area > 0):
+    if not (_number(area) and area > 0):
         if rle is not None and coco.rle_bbox_area(rle)[1] > 0:
             area = coco.rle_bbox_area(rle)[1]
             notes["area_from_mask"] += 1
@@ -286,7 +323,10 @@ def normalize_annotation(
         notes["num_keypoints_missing"] += 1
     elif a["num_keypoints"] != n_vis:
         notes["num_keypoints_recounted"] += 1
-    crowd = int(a.get("iscrowd") or 0)
+    crowd = a.get("iscrowd")
+    if crowd not in (None, 0, 1) or isinstance(crowd, float) and not crowd.is_integer():
+        return None, f"iscrowd: {crowd!r}, expected 0 or 1"
+    crowd = int(crowd or 0)
     notes["crowd"] += crowd
     out = {
         "category_id": rig["id"],
@@ -310,8 +350,9 @@ NOTES = {
     "bbox_from_mask": "had no usable bbox: computed from the segmentation mask",
     "bbox_from_keypoints": "had no usable bbox or mask: bbox is the box around the labelled keypoints",
     "dropped_no_box": "had no bbox, mask or two spread keypoints: dropped",
-    "area_from_mask": "had no area: computed as the segmentation mask's pixel count",
-    "area_from_bbox": "had no area: computed as bbox width x height",
+    "area_from_mask": "had no usable area (missing, null or not a positive number): computed as the "
+    "segmentation mask's pixel count",
+    "area_from_bbox": "had no usable area (missing, null or not a positive number): computed as bbox width x height",
     "num_keypoints_missing": "had no num_keypoints: counted the keypoints with v > 0",
     "num_keypoints_recounted": "had a num_keypoints that did not match: recounted",
     "crowd": "are iscrowd=1: kept (COCOeval treats them as ignore regions)",
@@ -324,9 +365,9 @@ def labelled_xy(anns: list[dict]) -> list[float]:
     """x and y of every keypoint with v > 0 (to tell integer pixel indices from continuous)."""
     out = []
     for a in anns:
-        kps = a.get("keypoints") or []
+        kps = _keypoint_list(a)
         for j in range(0, len(kps) - 2, 3):
-            if isinstance(kps[j + 2], (int, float)) and kps[j + 2] > 0:
+            if all(_number(v) for v in kps[j : j + 3]) and kps[j + 2] > 0:
                 out += [kps[j], kps[j + 1]]
     return out
 
@@ -353,6 +394,14 @@ def load_real(cfg: RealSource, s: int, base: Path, rigs: list[dict]) -> tuple[li
     except coco.DatasetError as exc:
         return [], [f"{where}: {exc}"], Counter()
     img_dir = folder / cfg.images if cfg.images is not None else json_path.parent
+    shape = [
+        f"{json_path}: {key}[{i}]: expected an object, got {type(entry).__name__}"
+        for key in ("images", "annotations", "categories")
+        for i, entry in enumerate(data[key])
+        if not isinstance(entry, dict)
+    ]
+    if shape:
+        return [], shape, Counter()
     mapping, problems = map_categories(data, cfg, rigs, where)
     if problems:
         return [], problems, Counter()
@@ -391,7 +440,13 @@ def load_real(cfg: RealSource, s: int, base: Path, rigs: list[dict]) -> tuple[li
                 + (f"; set {where}.images to the folder holding the images" if err == "not found" else "")
             )
             continue
-        w, h = img.get("width") or size[0], img.get("height") or size[1]
+        w, h = img.get("width"), img.get("height")
+        if any(v is not None and not (isinstance(v, int) and not isinstance(v, bool) and v > 0) for v in (w, h)):
+            problems.append(
+                f"{json_path}: images[id={img.get('id')}]: width, height = {w!r}, {h!r}; expected positive integers"
+            )
+            continue
+        w, h = w or size[0], h or size[1]
         if size != (w, h):
             hint = (
                 " (its EXIF orientation rotates it; save the photos upright)"
@@ -571,6 +626,18 @@ def repeat(it: Item, r: int) -> Item:
 # ------------------------------------------------------------------------------ the stage
 
 
+def input_folders(cfg: MixConfig, synthetic: Path, base: Path) -> dict[str, Path]:
+    """The folders the stage reads: the --input dataset and every real export with its images."""
+    synthetic = Path(synthetic)
+    found = {"--input folder": synthetic if synthetic.is_dir() else synthetic.parent}
+    for i, src in enumerate(cfg.real):
+        folder = base / src.path
+        found[f"mix.real[{i}] folder"] = folder
+        if src.images is not None:
+            found[f"mix.real[{i}].images folder"] = folder / src.images
+    return found
+
+
 def mix_dataset(
     cfg: MixConfig,
     seed: int,
@@ -580,6 +647,7 @@ def mix_dataset(
     progress: bool = True,
 ) -> dict[str, dict]:
     """Run the stage; returns {split: COCO dict} (also written under `out`)."""
+    refuse_overlap(out, input_folders(cfg, synthetic, base))
     categories, syn_items, problems = load_synthetic(synthetic)
     real_items, all_notes = [], []
     for s, src in enumerate(cfg.real, start=1):
@@ -679,7 +747,7 @@ def write_output(
         dst = out / name
         dst.parent.mkdir(parents=True, exist_ok=True)
         if copy_images:
-            shutil.copyfile(src, dst)
+            copy_file(src, dst)
         else:
             os.symlink(os.path.relpath(os.path.abspath(src), os.path.abspath(dst.parent)), dst)
     result, stats = {}, {}
@@ -691,7 +759,7 @@ def write_output(
             "annotations": [a for it in items for a in it.annotations],
             "categories": categories,
         }
-        coco.write_json(out / SPLIT_FILES[name], data)
+        write_json(out / SPLIT_FILES[name], data)
         result[name] = data
         stats[name] = dataset_stats(data)
         log.info(
@@ -701,7 +769,7 @@ def write_output(
             ", ".join(f"{k} {v['images']}" for k, v in stats[name]["sources"].items()) or "empty",
             stats[name]["instances"],
         )
-    (out / "stats.json").write_text(json.dumps(stats, indent=1) + "\n")
+    write_json(out / "stats.json", stats, indent=1)
     return result
 
 

@@ -20,8 +20,8 @@ from PIL import Image
 
 from blender.camera import look_at, spherical_position
 from blender.sampling import sample_material
+from pipeline.blender_runner import RenderError, check_rigs, make_spec, run_blender
 from pipeline.draw import contact_sheet, draw_annotations
-from pipeline.render import RenderError, check_rigs, make_spec, run_blender
 from pipeline.schema import ParamsError, load_params
 
 

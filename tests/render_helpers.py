@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from pipeline.render import BLENDER_SCRIPT, make_spec
+from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.schema import load_params
 from tests.conftest import write_params
 

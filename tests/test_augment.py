@@ -203,9 +203,9 @@ def test_same_bytes_whatever_the_workers_and_resumes(tmp_path):
     other = augment.augment_dataset(cfg, 4, src, tmp_path / "seed4", workers=1, progress=False)
     assert other != json.loads((tmp_path / "one" / "annotations.json").read_text())
 
-    # a crash on the third image: the first two are kept and not redone
+    # a crash on the third image (its header reads, its pixels do not): the first two are kept, not redone
     good = (src / "images/sub/000002.png").read_bytes()
-    (src / "images/sub/000002.png").write_bytes(b"not a png")
+    (src / "images/sub/000002.png").write_bytes(good[:100])
     with pytest.raises(augment.AugmentError, match="000002.png: cannot read image"):
         augment.augment_dataset(cfg, 3, src, tmp_path / "crash", workers=1, progress=False)
     first = tmp_path / "crash/images/sub/000000_aug1.png"

@@ -10,7 +10,7 @@ from PIL import Image
 
 from blender import backgrounds
 from blender.sampling import PATTERNS
-from pipeline.render import main as render_main
+from pipeline.render_dataset import main as render_main
 from tests.conftest import needs_bpy, tiny_params, write_params
 from tests.render_helpers import objects_mask, srgb_encode
 

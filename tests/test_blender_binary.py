@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from pipeline.render import render_dataset
+from pipeline.render_dataset import render_dataset
 from pipeline.schema import load_params
 from tests.conftest import needs_bpy, tiny_params, write_params
 

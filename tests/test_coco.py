@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from blender.atomic import write_json
 from pipeline import coco
 
 GREY = 110
@@ -210,5 +211,5 @@ def test_load_errors_name_the_file(tmp_path):
     write_dataset(tmp_path, n_images=1)
     data, root = coco.load_dataset(tmp_path)
     assert root == tmp_path and len(data["images"]) == 1
-    coco.write_json(tmp_path / "out" / "a.json", data)
+    write_json(tmp_path / "out" / "a.json", data)
     assert json.loads((tmp_path / "out" / "a.json").read_text()) == data

@@ -72,8 +72,8 @@ def imported_files(*modules: str) -> set[str]:
 
 def stage_modules(name: str, stage: dict) -> list[str]:
     modules = re.findall(r"python -m (\S+)", stage["cmd"])
-    if "pipeline.render" in modules:
-        modules.append("blender.render")  # the script pipeline/render.py runs inside Blender
+    if "pipeline.render_dataset" in modules:
+        modules.append("blender.render")  # the script pipeline/blender_runner.py runs inside Blender
     return modules
 
 

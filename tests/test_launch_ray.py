@@ -8,13 +8,14 @@ import sys
 
 import pytest
 
-from pipeline.render import BLENDER_SCRIPT, ROOT, RenderError, render_dataset
+from pipeline.blender_runner import BLENDER_SCRIPT, ROOT, RenderError
+from pipeline.render_dataset import render_dataset
 from pipeline.schema import load_params
 from tests.conftest import needs_bpy, tiny_params, write_params
 
 
 def test_importing_the_render_stage_does_not_import_ray():
-    code = "import sys, pipeline.render, pipeline.cli; assert 'ray' not in sys.modules"
+    code = "import sys, pipeline.render_dataset, pipeline.cli; assert 'ray' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 

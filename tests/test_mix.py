@@ -399,7 +399,7 @@ def test_real_glue_tube_photos(tmp_path):
 def test_real_render_through_augment_and_mix(tmp_path):
     """The whole data path on a real (tiny) render: render -> augment -> mix -> validate."""
     from pipeline import augment
-    from pipeline.render import main as render_main
+    from pipeline.render_dataset import main as render_main
     from pipeline.schema import load_params
     from tests.conftest import needs_bpy, tiny_params, write_params
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.render import main as render_main
+from pipeline.render_dataset import main as render_main
 from tests.conftest import tiny_params, write_params
 
 

@@ -12,8 +12,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from pipeline.render import main as render_main
-from pipeline.render import render_dataset
+from pipeline.render_dataset import main as render_main
+from pipeline.render_dataset import render_dataset
 from pipeline.schema import load_params
 from tests.conftest import needs_bpy, tiny_params, write_params
 

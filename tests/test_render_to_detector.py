@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from pipeline.mix import mix_dataset
-from pipeline.render import render_dataset
+from pipeline.render_dataset import render_dataset
 from pipeline.schema import load_params
 from train import evaluate as evaluate_cli
 from train import train as train_cli

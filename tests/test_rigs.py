@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from blender import shapes
-from pipeline.render import RenderError, check_rigs, make_spec
+from pipeline.blender_runner import RenderError, check_rigs, make_spec
 from pipeline.schema import load_params
 from tests.conftest import needs_bpy, write_params
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from blender.sampling import random_rotation, sample_scene, upright_rotation
-from pipeline.render import make_spec
+from pipeline.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.conftest import ROOT
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from scipy.ndimage import binary_dilation
 
-from pipeline.render import main as render_main
+from pipeline.render_dataset import main as render_main
 from pipeline.schema import ParamsError, load_params
 from tests.conftest import needs_bpy, tiny_params, write_params
 from tests.render_helpers import objects_mask

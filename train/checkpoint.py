@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from pipeline.errors import Rig2kpError
 from pipeline.schema.train import ModelConfig
 
 from .dataset import LabelMap
@@ -21,7 +22,7 @@ from .model import build_detector
 FORMAT = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(Rig2kpError, ValueError):
     """A file that is not one of our checkpoints, or one that does not fit this run."""
 
 

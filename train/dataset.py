@@ -20,11 +20,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from pipeline.coco import DatasetError
+
 MAX_LISTED = 20  # problems listed in one error message
-
-
-class DatasetError(ValueError):
-    """A dataset that cannot be trained or evaluated on; the message names the file and keys."""
 
 
 @dataclass(frozen=True)

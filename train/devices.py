@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import torch
 
+from pipeline.errors import Rig2kpError
 from pipeline.schema.train import TrainConfig
 
 
-class DeviceError(RuntimeError):
+class DeviceError(Rig2kpError, RuntimeError):
     """A device or precision asked for in params that this machine cannot give."""
 
 

@@ -15,13 +15,14 @@ Writes, under --out:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from blender.atomic import write_bytes, write_json
+from pipeline.outputs import refuse_overlap
 from pipeline.schema import Params, ParamsError
 
 from .checkpoint import CheckpointError, load, model_from_checkpoint
@@ -120,13 +121,15 @@ def write_contact_sheet(
         pred = draw_annotations(rgb, by_image.get(im["id"], []), cats, PRED_COLOUR, scores=True)
         tiles.append(side_by_side(gt, pred))
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(contact_sheet(tiles, columns=2), cv2.COLOR_RGB2BGR))
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(contact_sheet(tiles, columns=2), cv2.COLOR_RGB2BGR))
+    write_bytes(path, jpeg.tobytes())
 
 
 def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     cfg = params.evaluate
     data, out = Path(args.data), Path(args.out)
+    refuse_overlap(out, {"--data folder": data, "--model": args.model})
     splits = {}
     for name in cfg.splits:
         path = data / f"{name}.json"
@@ -179,8 +182,7 @@ def _fmt(v: float | None) -> str:
 
 
 def _write_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=1) + "\n")
+    write_json(path, obj, indent=1)
 
 
 def main(argv: list[str] | None = None) -> int:

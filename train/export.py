@@ -19,7 +19,6 @@ slightly differently from PyTorch's, enough to change detections on a 1920 x 108
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -27,6 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from blender.atomic import write_json
+from pipeline.errors import Rig2kpError
+from pipeline.outputs import refuse_overlap
 from pipeline.schema import ParamsError
 
 from .checkpoint import CheckpointError, load, model_from_checkpoint
@@ -35,7 +37,7 @@ from .dataset import DatasetError, load_split, model_input_size, read_rgb
 OUTPUTS = ["boxes", "labels", "scores", "keypoints", "keypoints_scores"]
 
 
-class ExportCheckError(RuntimeError):
+class ExportCheckError(Rig2kpError, RuntimeError):
     """An exported model whose outputs differ from PyTorch's beyond the tolerance."""
 
 
@@ -146,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    refuse_overlap(args.out, {"--model": args.model, "--data folder": args.data})
     ckpt = load(args.model)
     overrides = {}
     if args.score_thresh is not None:
@@ -191,7 +194,7 @@ def _export(args: argparse.Namespace) -> int:
             "max_abs_diff": check_torchscript(path, model, inputs, args.atol),
         }
         print(f"wrote {path}; TorchScript matches PyTorch on {len(inputs)} image(s)")
-    (out / "export.json").write_text(json.dumps(meta, indent=1) + "\n")
+    write_json(out / "export.json", meta, indent=1)
     return 0
 
 

@@ -4,6 +4,12 @@ prediction (in order, sharded without repeats).
 The training sampler yields (epoch, index) pairs so each item's augmentation seed follows the
 epoch even inside persistent loader workers, and every rank gets the same number of batches
 (DDP needs that, or the ranks wait on each other forever).
+
+Every loader draws its worker seeds from a generator of its own, never from torch's global one:
+a DataLoader takes a seed from its generator each time it starts an iterator (every epoch
+without workers, once per process with persistent workers), and a draw from the global
+generator would shift the model's own random draws, so a resumed run or another worker count
+would train differently.
 """
 
 from __future__ import annotations
@@ -74,8 +80,9 @@ class ShardSampler(Sampler[int]):
         return len(self.indices)
 
 
-def _loader_kwargs(workers: int, setup: DeviceSetup) -> dict:
-    kw = {"num_workers": workers, "collate_fn": collate, "pin_memory": setup.pin_memory}
+def _loader_kwargs(workers: int, setup: DeviceSetup, seed: int) -> dict:
+    generator = torch.Generator().manual_seed(seed)  # worker seeds only: the data's randomness is its own
+    kw = {"num_workers": workers, "collate_fn": collate, "pin_memory": setup.pin_memory, "generator": generator}
     if workers > 0:
         kw.update(persistent_workers=True, prefetch_factor=4)
     return kw
@@ -85,11 +92,11 @@ def train_loader(
     ds: KeypointDataset, batch_size: int, workers: int, setup: DeviceSetup, world: World, seed: int
 ) -> DataLoader:
     sampler = GroupedEpochBatchSampler(aspect_groups(ds.aspect_ratios()), batch_size, world, seed)
-    return DataLoader(ds, batch_sampler=sampler, **_loader_kwargs(workers, setup))
+    return DataLoader(ds, batch_sampler=sampler, **_loader_kwargs(workers, setup, seed))
 
 
 def eval_loader(ds: KeypointDataset, batch_size: int, workers: int, setup: DeviceSetup, world: World) -> DataLoader:
     sampler = ShardSampler(len(ds), world)
-    kw = _loader_kwargs(workers, setup)
+    kw = _loader_kwargs(workers, setup, 0)
     kw["persistent_workers"] = False
     return DataLoader(ds, batch_size=batch_size, sampler=sampler, **kw)

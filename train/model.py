@@ -24,6 +24,7 @@ from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 from torchvision.ops.misc import FrozenBatchNorm2d
 
+from pipeline.errors import Rig2kpError
 from pipeline.schema.train import ModelConfig
 
 
@@ -31,7 +32,7 @@ class PretrainedWeightsMissing(UserWarning):
     """No pretrained weights could be had offline: the model trains from scratch."""
 
 
-class WeightsError(ValueError):
+class WeightsError(Rig2kpError, ValueError):
     """A weights file named in params that is missing or does not fit the model."""
 
 

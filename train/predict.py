@@ -14,7 +14,6 @@ flags); only those scoring at least --draw-thresh are drawn.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,8 @@ import cv2
 import numpy as np
 import torch
 
+from blender.atomic import write_json
+from pipeline.outputs import refuse_overlap
 from pipeline.schema import ParamsError, load_params
 from pipeline.schema.train import EvaluateConfig, ModelConfig, TrainConfig
 
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     src, out = Path(args.input), Path(args.out)
     if not src.exists():
         raise FileNotFoundError(f"--input {src}: not found")
+    refuse_overlap(out, {"--input": src, "--model": args.model})
     params_path = Path(args.params) if args.params else None
     if params_path is not None and params_path.is_file():
         params = load_params(params_path, parse_overrides(args.overrides))
@@ -182,9 +184,9 @@ def run(args: argparse.Namespace) -> int:
                     str(out / "annotated" / f"{path.stem}.jpg"),
                     cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR),
                 )
-    (out / "results.json").write_text(json.dumps(results) + "\n")
+    write_json(out / "results.json", results)
     meta = {"images": images, "annotations": [], "categories": labels.to_json()}
-    (out / "images.json").write_text(json.dumps(meta) + "\n")
+    write_json(out / "images.json", meta)
     shown = sum(r["score"] >= draw_thresh for r in results)
     print(
         f"{len(images)} image(s), {len(results)} detections "

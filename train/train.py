@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from pipeline.outputs import refuse_overlap
 from pipeline.schema import ParamsError
 from pipeline.schema.train import TrainConfig
 
@@ -42,7 +43,10 @@ from .model import WeightsError, build_model
 from .optim import build_ema, build_optimizer, build_scheduler
 from .transforms import TrainAugment
 
-# train params that may change between a run and its resume (they do not change the maths)
+# train params that may change between a run and its resume. `workers`, `eval_every` and `patience`
+# change no weight (a resume with 0 or 4 loader workers continues bit for bit); `threads` and
+# `device` change the order of floating-point sums in the kernels, so a resume with another
+# value continues the same training, but not bit for bit.
 RESUMABLE_CHANGES = {"workers", "threads", "device", "eval_every", "patience"}
 
 
@@ -115,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     log = print if world.is_main else (lambda *a, **k: None)
 
     data = Path(args.data)
+    refuse_overlap(args.out, {"--data folder": data})
+    refuse_overlap(args.live_dir, {"--data folder": data}, flag="--live-dir")
     train_split = load_split(data / "train.json")
     val_split = load_split(data / "val.json")
     labels = train_split.label_map(cfg.categories)

@@ -7,6 +7,8 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from pipeline.errors import Rig2kpError
+
 from .augment import AugmentConfig
 from .common import IntRange, Range, Strict
 from .mix import MixConfig
@@ -20,7 +22,7 @@ __all__ = [
 ]
 
 
-class ParamsError(ValueError):
+class ParamsError(Rig2kpError, ValueError):
     """A params file that does not fit the schema; the message names the file and every key."""
 
 

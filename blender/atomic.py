@@ -1,0 +1,49 @@
+"""Files written under a temporary name and renamed into place (standard library only).
+
+A crash, a full disk or a kill mid-write then leaves the old file or none, never a file cut
+short under its final name; the temporary name carries the process id, so two processes
+writing the same file never share one. Every stage writes its outputs through here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    write_bytes(path, text.encode())
+
+
+def write_json(path: str | Path, data, indent: int | None = None) -> None:
+    """Compact (or indented), keys in build order, newline-terminated: stable bytes for DVC."""
+    text = json.dumps(data, indent=indent) if indent is not None else json.dumps(data, separators=(",", ":"))
+    write_text(path, text + "\n")
+
+
+def copy_file(src: str | Path, dst: str | Path) -> None:
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(dst)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)

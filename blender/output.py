@@ -1,0 +1,276 @@
+"""What the renderer writes, and when an image counts as finished (standard library only).
+
+A render folder belongs to one spec: `spec.json` names it, every `meta/NNNNNN.json` carries its
+hash (`spec_hash`) and the SHA-256 of its image, and the merged `annotations.json` carries the
+hash too. An image is finished when its meta file reads, matches the spec and its PNG has the
+bytes the meta file names; anything else is rendered again. Processes working in a folder hold
+a shared lock on it; only a process that holds the folder alone may give it to other params.
+
+Ids are derived from the render index, so the merged file is the same whatever the sharding:
+image id = index + 1, annotation id = (index + 1) * 1000 + position in the image + 1.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import random
+import shutil
+import time
+from pathlib import Path
+
+from .atomic import write_json
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; folders are then not guarded against a second process
+    fcntl = None
+
+MAX_INSTANCES_PER_IMAGE = 999
+SPEC = "spec.json"
+LOCK = ".rig2kp.lock"  # listed in .dvcignore: not part of the dataset
+# what a render writes into its folder, and nothing else: all of it goes when params change
+RENDER_OUTPUTS = ("images", "meta", "passes", "annotations.json", "stats.json", SPEC)
+# how the work is split and where files lie on this machine: they change no image or annotation
+EXECUTION_KEYS = {"render": ("workers", "threads", "shard_size"), None: ("params_file", "files", "photos")}
+
+
+class OutputError(RuntimeError):
+    """A render folder that this process may not write to; the message says why and what to do."""
+
+
+# ---------------------------------------------------------------------------- spec identity
+
+
+def spec_content(spec: dict) -> dict:
+    """The part of a spec that decides images and annotations: no execution settings, and every
+    input file named by its SHA-256 (`spec["files"]`) instead of its path on this machine."""
+    files = spec.get("files", {})
+
+    def by_digest(value):
+        if isinstance(value, dict):
+            return {k: by_digest(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [by_digest(v) for v in value]
+        if isinstance(value, str) and value in files:
+            return f"sha256:{files[value]}"
+        return value
+
+    out = {k: v for k, v in spec.items() if k not in EXECUTION_KEYS[None]}
+    out["render"] = {k: v for k, v in spec.get("render", {}).items() if k not in EXECUTION_KEYS["render"]}
+    if "photos" in spec:
+        out["photos"] = [files.get(p, p) for p in spec["photos"]]
+    return by_digest(copy.deepcopy(out))
+
+
+def spec_hash(spec: dict) -> str:
+    """SHA-256 of the spec's content: equal for specs that give the same images."""
+    text = json.dumps(spec_content(spec), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------- files and "done"
+
+
+def meta_path(out_dir: Path, index: int) -> Path:
+    return Path(out_dir) / "meta" / f"{index:06d}.json"
+
+
+def image_name(index: int) -> str:
+    return f"images/{index:06d}.png"
+
+
+def read_meta(out_dir: Path, index: int) -> dict | None:
+    """Image `index`'s meta file, or None when it is missing or cut short."""
+    try:
+        return json.loads(meta_path(out_dir, index).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def finished(out_dir: Path, index: int, digest: str) -> bool:
+    """Whether image `index` is done for the spec with hash `digest`: its meta file reads, names
+    that spec, and its PNG is there with the bytes the meta file records."""
+    meta = read_meta(out_dir, index)
+    if meta is None or meta.get("spec_hash") != digest or "image_sha256" not in meta:
+        return False
+    image = Path(out_dir) / meta.get("file_name", image_name(index))
+    try:
+        if image.stat().st_size != meta.get("image_bytes"):
+            return False
+        return file_sha256(image) == meta["image_sha256"]
+    except OSError:
+        return False
+
+
+def forget(out_dir: Path, index: int) -> None:
+    """Remove what an unfinished image left (its meta first: a meta file marks done)."""
+    meta_path(out_dir, index).unlink(missing_ok=True)
+    (Path(out_dir) / image_name(index)).unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------- folder ownership
+
+
+class FolderLock:
+    """An advisory lock on a render folder: shared while working, exclusive to change owner."""
+
+    def __init__(self, out_dir: Path):
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.out / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+
+    def shared(self) -> None:
+        if fcntl is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_SH)
+
+    def unlock(self) -> None:
+        if fcntl is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def try_exclusive(self) -> bool:
+        if fcntl is None:
+            return True
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing drops the lock
+            self.fd = None
+
+    def __enter__(self) -> FolderLock:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def stored_spec(out_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(out_dir) / SPEC).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _reset(out_dir: Path, spec: dict) -> None:
+    for name in RENDER_OUTPUTS:
+        target = Path(out_dir) / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    write_json(Path(out_dir) / SPEC, spec, indent=1)
+
+
+def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 40) -> FolderLock:
+    """Take a shared lock on a render folder for `spec` and return it (release when done).
+
+    A folder of the same spec is kept (finished images stay). A folder of other params is
+    emptied of everything a render writes and given the new spec, but only when `may_reset` and
+    no other process works in it; a non-empty folder without a spec.json is never touched.
+    """
+    out_dir = Path(out_dir)
+    foreign = [p.name for p in out_dir.iterdir() if p.name not in (*RENDER_OUTPUTS, LOCK)] if out_dir.is_dir() else []
+    lock = FolderLock(out_dir)
+    digest = spec_hash(spec)
+    for _ in range(attempts):
+        lock.shared()
+        old = stored_spec(out_dir)
+        if old is not None and spec_hash(old) == digest:
+            return lock
+        if old is None and (out_dir / SPEC).exists() and not may_reset:
+            lock.release()
+            raise OutputError(f"{out_dir}/{SPEC}: not readable; render with `rig2kp render` or choose another --out")
+        if old is None and foreign:
+            lock.release()
+            raise OutputError(
+                f"{out_dir}: holds {', '.join(sorted(foreign)[:5])} but no {SPEC} of a render; refusing to "
+                "write into it (choose an empty or new folder for --out)"
+            )
+        if old is not None and not may_reset:
+            lock.release()
+            raise OutputError(
+                f"{out_dir}/{SPEC}: the images there come from other params; render with `rig2kp render` "
+                f"(which starts the folder afresh) or choose another --out"
+            )
+        lock.unlock()
+        if lock.try_exclusive():
+            old = stored_spec(out_dir)  # another process may have claimed it meanwhile
+            if old is None or spec_hash(old) != digest:
+                _reset(out_dir, spec)
+            lock.shared()
+            return lock
+        time.sleep(random.uniform(0.05, 0.2))  # others hold it: maybe processes claiming it alike
+    lock.release()
+    raise OutputError(
+        f"{out_dir}: another render with other params is still writing there (an earlier run still "
+        "finishing, or a second render started on the same folder); wait for it or stop it, or choose another --out"
+    )
+
+
+# ---------------------------------------------------------------------------- the merged COCO file
+
+
+def categories(spec: dict) -> list[dict]:
+    """One category per rig, in params order; our extras live under the `rig` key."""
+    out = []
+    for cid, (name, rig) in enumerate(spec["rigs"].items(), start=1):
+        names = [k["name"] for k in rig["keypoints"]]
+        out.append({
+            "id": cid, "name": name, "supercategory": rig.get("supercategory", "object"),
+            "keypoints": names,
+            "skeleton": [[names.index(a) + 1, names.index(b) + 1] for a, b in rig["skeleton"]],
+            "rig": {
+                "sigmas": [k["sigma"] for k in rig["keypoints"]],
+                "tolerances": [k["tolerance"] for k in rig["keypoints"]],
+                "flip_pairs": [list(p) for p in rig["flip_pairs"]],
+            },
+        })
+    return out
+
+
+def unfinished(spec: dict, out_dir: Path, indices) -> list[int]:
+    digest = spec_hash(spec)
+    return [i for i in indices if not finished(out_dir, i, digest)]
+
+
+def merge(spec: dict, out_dir: Path, num_images: int) -> dict:
+    """COCO dict for images 0..num_images-1; every image must be finished for this spec."""
+    missing = unfinished(spec, out_dir, range(num_images))
+    if missing:
+        raise OutputError(
+            f"{out_dir}: {len(missing)} image(s) not rendered for these params (missing, cut short, or "
+            f"from other params), e.g. index {missing[:5]}; run the render again to redo them"
+        )
+    images, annotations = [], []
+    for i in range(num_images):
+        meta = read_meta(out_dir, i)
+        images.append({"id": i + 1, "file_name": meta["file_name"], "width": meta["width"],
+                       "height": meta["height"], "source": "synthetic",
+                       "meta_file": f"meta/{i:06d}.json"})
+        if len(meta["annotations"]) > MAX_INSTANCES_PER_IMAGE:
+            raise ValueError(f"image {i}: more than {MAX_INSTANCES_PER_IMAGE} instances")
+        for k, ann in enumerate(meta["annotations"]):
+            annotations.append({"id": (i + 1) * 1000 + k + 1, "image_id": i + 1, **ann})
+    return {
+        "info": {"description": "rig2kp synthetic renders", "seed": spec["seed"], "version": "1",
+                 "spec_hash": spec_hash(spec)},
+        "licenses": [],
+        "images": images,
+        "annotations": annotations,
+        "categories": categories(spec),
+    }
