@@ -1,36 +1,21 @@
-"""Shared fixtures: small params files for fast renders, and the real-photo folder when present."""
+"""Fixtures shared by the test modules (helpers are in tests/support/)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL_GLUE_TUBES = ROOT.parent / "shared" / "data" / "glue_tubes_real"
-HAS_BPY = importlib.util.find_spec("bpy") is not None
-
-needs_bpy = pytest.mark.skipif(not HAS_BPY, reason="needs the bpy package (pip install bpy==5.0.*)")
+from tests.support.exr_renders import blender_render_dir, bpy_render_dir
 
 
-def write_params(path: Path, data: dict) -> Path:
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+@pytest.fixture(scope="session")
+def bpy_render(tmp_path_factory) -> Path:
+    """A known scene rendered once per session by the `bpy` package (PNG and EXRs)."""
+    return bpy_render_dir(tmp_path_factory)
 
 
-def shipped_box() -> dict:
-    """The box rig of examples/box (8 corners, flip pairs): the tests render it beside the tube."""
-    return yaml.safe_load((ROOT / "examples" / "box" / "params.yaml").read_text())["rigs"]
-
-
-def tiny_params(num_images: int = 4, **render_overrides) -> dict:
-    """The shipped rigs (params.yaml's glue tube + examples/box) at thumbnail size and few samples:
-    a real render in about a second an image."""
-    data = yaml.safe_load((ROOT / "params.yaml").read_text())
-    data = {"seed": 7, "rigs": {**data["rigs"], **shipped_box()}}
-    data["render"] = {"num_images": num_images, "resolutions": [[96, 72], [64, 80]], "samples": 4,
-                      "denoise": False, "shard_size": 2, "workers": 1, "min_visible_px": 10,
-                      **render_overrides}
-    return data
+@pytest.fixture(scope="session")
+def blender_render(tmp_path_factory) -> Path:
+    """The same scene rendered once per session by a stock `blender` (skips without one)."""
+    return blender_render_dir(tmp_path_factory)

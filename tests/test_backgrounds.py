@@ -11,8 +11,9 @@ from PIL import Image
 from blender import backgrounds
 from blender.sampling import PATTERNS
 from pipeline.render_dataset import main as render_main
-from tests.conftest import needs_bpy, tiny_params, write_params
-from tests.render_helpers import objects_mask, srgb_encode
+from tests.support import needs_bpy
+from tests.support.params import tiny_params, write_params
+from tests.support.renders import objects_mask, srgb_encode
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)

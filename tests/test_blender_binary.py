@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.render_dataset import render_dataset
 from pipeline.schema import load_params
-from tests.conftest import needs_bpy, tiny_params, write_params
+from tests.support import needs_bpy
+from tests.support.params import tiny_params, write_params
 
 BLENDER = shutil.which("blender")
 

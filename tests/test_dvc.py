@@ -6,7 +6,7 @@ import yaml
 
 from pipeline.blender_runner import make_spec
 from pipeline.schema import Params, load_params
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 class Recorder:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, needs_bpy
+from tests.support import ROOT, needs_bpy
 
 CODE_DIRS = ("blender", "pipeline", "train")
 # Imported by a stage's module only on a path its dvc.yaml command never takes.

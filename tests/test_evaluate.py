@@ -14,6 +14,8 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from tests.support.params import write_train_params as write_params
+from tests.support.training import toy_data
 from train import evaluate as evaluate_cli
 from train import train as train_cli
 from train.coco_eval import (
@@ -25,8 +27,6 @@ from train.coco_eval import (
     per_keypoint_ap,
 )
 from train.dataset import Category, load_split
-
-from .train_support import toy_data, write_params
 
 
 @pytest.fixture(scope="module")

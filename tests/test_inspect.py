@@ -20,8 +20,9 @@ from pipeline.inspect import (
     resolve_json,
     select_images,
 )
+from tests.support import REAL_GLUE_TUBES
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "glue_tubes_real"
+REAL = REAL_GLUE_TUBES
 W, H = 64, 48
 
 

@@ -11,7 +11,8 @@ import pytest
 from pipeline.blender_runner import BLENDER_SCRIPT, ROOT, RenderError
 from pipeline.render_dataset import render_dataset
 from pipeline.schema import load_params
-from tests.conftest import needs_bpy, tiny_params, write_params
+from tests.support import needs_bpy
+from tests.support.params import tiny_params, write_params
 
 
 def test_importing_the_render_stage_does_not_import_ray():

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pipeline.params_reference import COMMAND, DOC, main, reference, sections, type_name
 from pipeline.schema import Params, Range
 from pipeline.schema.common import IntRange
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def test_params_md_is_current():

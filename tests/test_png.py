@@ -12,18 +12,8 @@ from PIL import Image
 
 from blender.exr import find_channel, read_exr
 from blender.png import FILTERS, linear_to_srgb8, write_png
-from tests.render_helpers import srgb_encode
-from tests.test_exr import RENDER_SIZE, blender_render_dir, bpy_render_dir
-
-
-@pytest.fixture(scope="session")
-def bpy_render(tmp_path_factory):
-    return bpy_render_dir(tmp_path_factory)  # the same render as test_exr's, made once
-
-
-@pytest.fixture(scope="session")
-def blender_render(tmp_path_factory):
-    return blender_render_dir(tmp_path_factory)
+from tests.support.exr_renders import RENDER_SIZE
+from tests.support.renders import srgb_encode
 
 
 def reference_srgb8(linear: np.ndarray) -> np.ndarray:

@@ -12,14 +12,14 @@ import pytest
 import torch
 from pycocotools.coco import COCO
 
+from tests.support.params import write_train_params as write_params
+from tests.support.training import toy_data
 from train import checkpoint
 from train import export as export_cli
 from train import predict as predict_cli
 from train import train as train_cli
 from train.dataset import read_rgb
 from train.export import ExportCheckError, compare
-
-from .train_support import toy_data, write_params
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from PIL import Image
 from pipeline.cli import COMMANDS
 from pipeline.cli import main as cli_main
 from pipeline.draw import keypoint_color
-from tests.conftest import ROOT, needs_bpy
+from tests.support import ROOT, needs_bpy
 
 
 @needs_bpy

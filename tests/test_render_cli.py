@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.render_dataset import main as render_main
-from tests.conftest import tiny_params, write_params
+from tests.support.params import tiny_params, write_params
 
 
 @pytest.mark.parametrize(("num_images", "shard_size", "expected"), [(200, 50, "4"), (201, 50, "5"), (3, 50, "1")])

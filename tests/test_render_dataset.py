@@ -15,7 +15,8 @@ from pycocotools.cocoeval import COCOeval
 from pipeline.render_dataset import main as render_main
 from pipeline.render_dataset import render_dataset
 from pipeline.schema import load_params
-from tests.conftest import needs_bpy, tiny_params, write_params
+from tests.support import needs_bpy
+from tests.support.params import tiny_params, write_params
 
 pytestmark = [pytest.mark.slow, needs_bpy]
 

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from blender.exr import find_channel, read_exr
-from tests.conftest import needs_bpy
-from tests.render_helpers import base_scene, material, render_scenes
+from tests.support import needs_bpy
+from tests.support.renders import base_scene, material, render_scenes
 
 pytestmark = [pytest.mark.slow, needs_bpy]
 

@@ -17,13 +17,12 @@ import yaml
 from pipeline.mix import mix_dataset
 from pipeline.render_dataset import render_dataset
 from pipeline.schema import load_params
+from tests.support import ROOT, needs_bpy
+from tests.support.params import TINY_MODEL, write_params
 from train import evaluate as evaluate_cli
 from train import train as train_cli
 from train.coco_eval import coco_from_dict, evaluate_keypoints, load_results
 from train.dataset import load_split
-
-from .conftest import ROOT, needs_bpy, write_params
-from .train_support import TINY_MODEL
 
 SHIPPED = yaml.safe_load((ROOT / "params.yaml").read_text())
 

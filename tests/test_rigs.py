@@ -13,7 +13,8 @@ import pytest
 from blender import shapes
 from pipeline.blender_runner import RenderError, check_rigs, make_spec
 from pipeline.schema import load_params
-from tests.conftest import needs_bpy, write_params
+from tests.support import needs_bpy
+from tests.support.params import write_params
 
 EXPORT = r'''
 import sys, bpy, bmesh

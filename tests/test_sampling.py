@@ -8,7 +8,7 @@ import pytest
 from blender.sampling import random_rotation, sample_scene, upright_rotation
 from pipeline.blender_runner import make_spec
 from pipeline.schema import load_params
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 RADII = {"glue_tube": 0.05, "box": 0.065}
 

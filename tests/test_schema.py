@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from pipeline.schema import ParamsError, load_params
-from tests.conftest import ROOT, shipped_box, write_params
+from tests.support import ROOT
+from tests.support.params import shipped_box, write_params
 
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
 BASE["rigs"].update(shipped_box())

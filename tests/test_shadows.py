@@ -12,8 +12,9 @@ from scipy.ndimage import binary_dilation
 
 from pipeline.render_dataset import main as render_main
 from pipeline.schema import ParamsError, load_params
-from tests.conftest import needs_bpy, tiny_params, write_params
-from tests.render_helpers import objects_mask
+from tests.support import needs_bpy
+from tests.support.params import tiny_params, write_params
+from tests.support.renders import objects_mask
 
 
 def _render(tmp_path, name: str, shadows: bool) -> tuple[dict, list[np.ndarray], list[np.ndarray]]:

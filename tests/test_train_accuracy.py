@@ -7,11 +7,10 @@ import json
 
 import pytest
 
+from tests.support.params import write_train_params as write_params
 from train import checkpoint
 from train import train as train_cli
 from train.toyset import make_toyset
-
-from .train_support import write_params
 
 
 @pytest.mark.slow

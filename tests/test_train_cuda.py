@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from pipeline.schema.train import ModelConfig, TrainConfig
+from tests.support.params import TINY_MODEL
+from tests.support.params import write_train_params as write_params
+from tests.support.training import toy_data
 from train import checkpoint
 from train import evaluate as evaluate_cli
 from train import train as train_cli
 from train.devices import float32_head_outputs, setup_device
 from train.model import build_model
-
-from .train_support import TINY_MODEL, toy_data, write_params
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from tests.support.training import toy_data
 from train import dataset
 from train.dataset import DatasetError, KeypointDataset, check_same_categories, instances, load_split
 from train.toyset import CATEGORIES
-
-from .train_support import toy_data
 
 
 def _write(tmp_path, anns, cats=None, images=None):

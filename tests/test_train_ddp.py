@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.params import write_train_params as write_params
+from tests.support.training import toy_data
 from train import checkpoint
-
-from .train_support import toy_data, write_params
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,6 +12,7 @@ from torchvision.models.detection import keypointrcnn_resnet50_fpn
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 from pipeline.schema.train import ModelConfig
+from tests.support.params import TINY_MODEL
 from train.model import (
     COCO_KEYPOINT_WEIGHTS,
     PretrainedWeightsMissing,
@@ -20,8 +21,6 @@ from train.model import (
     cached_file,
     plan_weights,
 )
-
-from .train_support import TINY_MODEL
 
 
 @pytest.fixture

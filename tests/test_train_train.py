@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from tests.support.params import write_train_params as write_params
+from tests.support.training import toy_data
 from train import checkpoint
 from train import evaluate as evaluate_cli
 from train import train as train_cli
 from train.ddp import World
 from train.loaders import GroupedEpochBatchSampler, ShardSampler, aspect_groups
-
-from .train_support import toy_data, write_params
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import shutil
 from PIL import Image
 
 from pipeline import validate
-from tests.test_coco import write_dataset
+from tests.support.coco_data import write_dataset
 
 
 def test_clean_dataset_has_no_problems(tmp_path, capsys):

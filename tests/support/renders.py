@@ -12,7 +12,7 @@ from pycocotools import mask as mask_utils
 
 from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.schema import load_params
-from tests.conftest import write_params
+from tests.support.params import write_params
 
 
 def render_scenes(tmp_path: Path, params: dict, scenes: list[dict] | None, keep_passes: bool = True) -> Path:

@@ -1,0 +1,151 @@
+"""Small COCO keypoint datasets drawn for the tests, and how to find their keypoints in pixels.
+
+`write_dataset` draws each instance as a grey polygon (its mask) with a coloured Gaussian dot at
+every keypoint, one hue per (instance, keypoint), so a test can find the keypoints in the pixels
+and compare them with the annotations without trusting the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+from pycocotools import mask as mask_utils
+
+GREY = 110
+# Six hues 60 degrees apart (RGB); instance t uses HUES[3 t : 3 t + 3] for its keypoints.
+HUES = [(255, 0, 0), (255, 255, 0), (0, 255, 0), (0, 255, 255), (0, 0, 255), (255, 0, 255)]
+KEYPOINTS = ["left_a", "right_a", "mid"]
+
+
+def category(cid: int = 1, name: str = "thing", keypoints: list[str] = KEYPOINTS) -> dict:
+    flips = [["left_a", "right_a"]] if "left_a" in keypoints else []
+    return {
+        "id": cid,
+        "name": name,
+        "supercategory": "object",
+        "keypoints": list(keypoints),
+        "skeleton": [[1, 2], [1, 3]][: max(0, len(keypoints) - 1)],
+        "rig": {
+            "sigmas": [0.05] * len(keypoints),
+            "tolerances": [0.004] * len(keypoints),
+            "flip_pairs": flips,
+        },
+    }
+
+
+def paint_dot(img: np.ndarray, x: float, y: float, rgb: tuple, sigma: float = 1.0) -> None:
+    """Blend a Gaussian dot centred at continuous (x, y): pixel (i, j) has its centre at +0.5."""
+    h, w = img.shape[:2]
+    jj, ii = np.mgrid[0:h, 0:w]
+    wgt = np.exp(-((ii + 0.5 - x) ** 2 + (jj + 0.5 - y) ** 2) / (2 * sigma**2))
+    wgt[wgt < 0.01] = 0
+    img[:] = (img * (1 - wgt[..., None]) + np.array(rgb) * wgt[..., None]).round().astype(np.uint8)
+
+
+def polygon_mask(h: int, w: int, corners: list[tuple[float, float]]) -> np.ndarray:
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [np.round(np.array(corners) * 16).astype(np.int32)], 1, shift=4)
+    return mask
+
+
+def instance_shapes(w: int, h: int, rng: np.random.Generator) -> list[dict]:
+    """Two separated rotated rectangles (left and right half), three keypoints inside each."""
+    shapes = []
+    for t in range(2):
+        cx = w * (0.27 + 0.46 * t) + rng.uniform(-3, 3)
+        cy = h * 0.5 + rng.uniform(-5, 5)
+        ang = rng.uniform(0, np.pi)
+        u, v = np.array([np.cos(ang), np.sin(ang)]), np.array([-np.sin(ang), np.cos(ang)])
+        a, b = 0.17 * w, 0.11 * w
+        corners = [
+            tuple(np.array([cx, cy]) + su * a * u + sv * b * v) for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+        ]
+        kps = [np.array([cx, cy]) + f * a * u + g * b * v for f, g in ((-0.6, -0.3), (0.6, -0.3), (0, 0.45))]
+        shapes.append({"corners": corners, "keypoints": [(float(x), float(y)) for x, y in kps]})
+    return shapes
+
+
+def write_dataset(
+    folder: Path,
+    n_images: int = 3,
+    size: tuple[int, int] = (120, 90),
+    seed: int = 0,
+    suffix: str = ".png",
+    source: str = "synthetic",
+) -> dict:
+    """A dataset folder with dotted instances; annotations computed with pycocotools directly."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    images, anns = [], []
+    for i in range(n_images):
+        img = np.zeros((h, w, 3), np.uint8)
+        file_name = f"images/sub/{i:06d}{suffix}"
+        images.append({"id": i + 1, "file_name": file_name, "width": w, "height": h, "source": source})
+        for t, shape in enumerate(instance_shapes(w, h, rng)):
+            mask = polygon_mask(h, w, shape["corners"])
+            img[mask > 0] = GREY
+            flat = []
+            for k, (x, y) in enumerate(shape["keypoints"]):
+                paint_dot(img, x, y, HUES[3 * t + k])
+                flat += [round(x, 3), round(y, 3), 1 if (t, k) == (1, 2) else 2]  # one hidden
+            rle = mask_utils.encode(np.asfortranarray(mask))
+            anns.append(
+                {
+                    "id": (i + 1) * 1000 + t + 1,
+                    "image_id": i + 1,
+                    "category_id": 1,
+                    "keypoints": flat,
+                    "num_keypoints": 3,
+                    "bbox": [float(v) for v in mask_utils.toBbox(rle)],
+                    "area": float(mask_utils.area(rle)),
+                    "segmentation": {"size": [h, w], "counts": rle["counts"].decode()},
+                    "iscrowd": 0,
+                    "tag": t,
+                }
+            )
+        (folder / file_name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(
+            str(folder / file_name),
+            cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
+            [cv2.IMWRITE_JPEG_QUALITY, 100] if suffix == ".jpg" else [],
+        )
+    data = {
+        "info": {},
+        "licenses": [],
+        "images": images,
+        "annotations": anns,
+        "categories": [category()],
+    }
+    (folder / "annotations.json").write_text(json.dumps(data))
+    return data
+
+
+def find_dots(rgb: np.ndarray, min_chroma: int = 6) -> dict[int, tuple[float, float, float]]:
+    """Hue index -> (x, y, weight): chroma-weighted centroid of each hue's pixels, continuous px."""
+    img = rgb.astype(np.float64)
+    chroma = img.max(axis=2) - img.min(axis=2)
+    ys, xs = np.nonzero(chroma >= min_chroma)
+    out = {}
+    if len(xs) == 0:
+        return out
+    pix = img[ys, xs] / chroma[ys, xs, None]
+    pix = pix - pix.min(axis=1, keepdims=True)  # the colour without its grey part, max 1
+    dist = np.stack([np.abs(pix - np.array(c) / 255).sum(axis=1) for c in HUES], axis=1)
+    label = dist.argmin(axis=1)
+    ok = dist.min(axis=1) < 0.5
+    for hue in range(len(HUES)):
+        sel = ok & (label == hue)
+        wgt = chroma[ys[sel], xs[sel]]
+        if wgt.sum() > 0:
+            out[hue] = (
+                float((wgt * (xs[sel] + 0.5)).sum() / wgt.sum()),
+                float((wgt * (ys[sel] + 0.5)).sum() / wgt.sum()),
+                float(wgt.sum()),
+            )
+    return out
+
+
+# ------------------------------------------------------------------------------------ tests
