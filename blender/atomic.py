@@ -24,6 +24,8 @@ def write_bytes(path: str | Path, data: bytes) -> None:
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
+    except OSError as exc:  # name the file the user knows, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -45,5 +47,7 @@ def copy_file(src: str | Path, dst: str | Path) -> None:
     try:
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(dst) if exc.filename == str(tmp) else exc.filename) from exc
     finally:
         tmp.unlink(missing_ok=True)

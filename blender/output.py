@@ -176,7 +176,7 @@ def _reset(out_dir: Path, spec: dict) -> None:
     write_json(Path(out_dir) / SPEC, spec, indent=1)
 
 
-def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 40) -> FolderLock:
+def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 10) -> FolderLock:
     """Take a shared lock on a render folder for `spec` and return it (release when done).
 
     A folder of the same spec is kept (finished images stay). A folder of other params is
@@ -214,7 +214,7 @@ def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 40) -> Fol
                 _reset(out_dir, spec)
             lock.shared()
             return lock
-        time.sleep(random.uniform(0.05, 0.2))  # others hold it: maybe processes claiming it alike
+        time.sleep(random.uniform(0.05, 0.15))  # others hold it: maybe processes claiming it alike, briefly
     lock.release()
     raise OutputError(
         f"{out_dir}: another render with other params is still writing there (an earlier run still "

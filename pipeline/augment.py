@@ -12,13 +12,11 @@ with the same params and input (resume); the output is rebuilt when either chang
 
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 import json
 import os
 import shutil
-import sys
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
@@ -29,10 +27,11 @@ from tqdm import tqdm
 
 from blender.atomic import copy_file, write_bytes, write_json
 from pipeline import coco
-from pipeline.errors import Rig2kpError
+from pipeline.errors import Rig2kpError, run_command
 from pipeline.outputs import refuse_overlap
-from pipeline.schema import AugmentConfig, ParamsError, load_params
+from pipeline.schema import AugmentConfig
 from pipeline.schema.augment import Transform
+from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
 from pipeline.stats import dataset_stats
 
 SALT = 0xA06  # separates this stage's random streams from the other stages'
@@ -424,25 +423,21 @@ def augment_dataset(
     cats = {c["id"]: c for c in data["categories"]}
     workers = workers or cfg.workers or os.cpu_count() or 1
     init = (cfg.model_dump_json(), seed, str(root), str(dst), cats)
-    bar = tqdm(
-        total=len(tasks),
-        initial=len(tasks) - len(todo),
-        unit="img",
-        desc="augment",
-        disable=not progress,
-    )
-    if workers == 1 or len(todo) < 16:  # starting worker processes costs seconds
-        _init_worker(*init, None)
-        for t in todo:
-            _work(t)
-            bar.update()
-    else:
-        with _context().Pool(min(workers, len(todo)), _init_worker, (*init, 1)) as pool:
-            for _ in pool.imap_unordered(_work, todo, chunksize=1):
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="img", desc="augment", disable=not progress)
+    try:
+        if workers == 1 or len(todo) < 16:  # starting worker processes costs seconds
+            _init_worker(*init, None)
+            for t in todo:
+                _work(t)
                 bar.update()
-    bar.close()
-    if "log" in _STATE:
-        _STATE.pop("log").close()
+        else:
+            with _context().Pool(min(workers, len(todo)), _init_worker, (*init, 1)) as pool:
+                for _ in pool.imap_unordered(_work, todo, chunksize=1):
+                    bar.update()
+    finally:
+        bar.close()  # also on an error: its message then starts a line of its own
+        if "log" in _STATE:
+            _STATE.pop("log").close()
     return _merge(data, dst, len(tasks), stride)
 
 
@@ -491,24 +486,20 @@ def _merge(data: dict, dst: Path, count: int, stride: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m pipeline.augment",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--params", type=Path, default=Path("params.yaml"))
-    p.add_argument("--input", type=Path, default=Path("data/synthetic"))
-    p.add_argument("--output", type=Path, default=Path("data/augmented"))
+    p = stage_parser("rig2kp augment", __doc__)
+    add_params_args(p)
+    add_input(p, "data/synthetic", "dataset folder (or its COCO JSON) to augment")
+    add_out(p, "data/augmented", "folder for the augmented copies and annotations.json", old="--output")
     p.add_argument("--workers", type=int, default=None, help="processes (default: params, 0 = cores)")
     args = p.parse_args(argv)
-    try:
-        params = load_params(args.params)
-        out = augment_dataset(params.augment, params.seed, args.input, args.output, args.workers)
-    except (ParamsError, coco.DatasetError, AugmentError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output / coco.ANNOTATIONS}: {len(out['images'])} images, {len(out['annotations'])} instances")
-    return 0
+
+    def run() -> int:
+        params = params_from_args(args)
+        out = augment_dataset(params.augment, params.seed, args.input, args.out, args.workers)
+        print(f"wrote {args.out / coco.ANNOTATIONS}: {len(out['images'])} images, {len(out['annotations'])} instances")
+        return 0
+
+    return run_command(run)
 
 
 if __name__ == "__main__":

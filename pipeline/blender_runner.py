@@ -76,8 +76,10 @@ def run_blender(blender: str | None, args: list[str]) -> str:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if proc.returncode != 0:
-        errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
-        tail = "\n".join(errors) if errors else "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
+        errors = [ln.removeprefix("error: ") for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+        if errors:  # Blender said what went wrong: that is the message
+            raise RenderError("\n".join(dict.fromkeys(errors)))
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-25:])
         raise RenderError(f"Blender exited with {proc.returncode}:\n{tail}")
     return proc.stdout
 

@@ -22,7 +22,6 @@ the n-th image (annotation) of the export in id order. Unique and stable across 
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import hashlib
 import logging
@@ -30,7 +29,6 @@ import math
 import os
 import re
 import shutil
-import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,10 +39,11 @@ from tqdm import tqdm
 
 from blender.atomic import copy_file, write_json
 from pipeline import coco
-from pipeline.errors import Rig2kpError
+from pipeline.errors import Rig2kpError, run_command
 from pipeline.outputs import refuse_overlap
-from pipeline.schema import MixConfig, ParamsError, load_params
+from pipeline.schema import MixConfig
 from pipeline.schema.mix import RealSource
+from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
 from pipeline.stats import dataset_stats
 
 log = logging.getLogger("rig2kp.mix")
@@ -399,6 +398,14 @@ def load_real(cfg: RealSource, s: int, base: Path, rigs: list[dict]) -> tuple[li
         for key in ("images", "annotations", "categories")
         for i, entry in enumerate(data[key])
         if not isinstance(entry, dict)
+    ]
+    ints = [("images", "id"), ("annotations", "image_id"), ("annotations", "category_id"), ("categories", "id")]
+    shape += [
+        f"{json_path}: {key}[{i}].{field}: {entry.get(field)!r}, expected an integer"
+        for key, field in ints
+        for i, entry in enumerate(data[key])
+        if isinstance(entry, dict)
+        and not (isinstance(entry.get(field), int) and not isinstance(entry.get(field), bool))
     ]
     if shape:
         return [], shape, Counter()
@@ -774,24 +781,20 @@ def write_output(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m pipeline.mix",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--params", type=Path, default=Path("params.yaml"))
-    p.add_argument("--input", type=Path, default=Path("data/augmented"))
-    p.add_argument("--output", type=Path, default=Path("data/mixed"))
+    p = stage_parser("rig2kp mix", __doc__)
+    add_params_args(p)
+    add_input(p, "data/augmented", "dataset folder of renders (the augment stage's output)")
+    add_out(p, "data/mixed", "folder for train/val/test/val_synthetic.json and the image links", old="--output")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    try:
-        params = load_params(args.params)
-        mix_dataset(params.mix, params.seed, args.input, args.output, base=args.params.resolve().parent)
-    except (ParamsError, coco.DatasetError, MixError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output}: " + ", ".join(SPLIT_FILES.values()))
-    return 0
+
+    def run() -> int:
+        params = params_from_args(args)
+        mix_dataset(params.mix, params.seed, args.input, args.out, base=args.params.resolve().parent)
+        print(f"wrote {args.out}: " + ", ".join(SPLIT_FILES.values()))
+        return 0
+
+    return run_command(run)
 
 
 if __name__ == "__main__":

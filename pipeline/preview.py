@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 import tempfile
 from pathlib import Path
 
@@ -20,8 +19,10 @@ from PIL import Image
 
 from blender.camera import look_at, spherical_position
 from blender.sampling import sample_material
-from pipeline.blender_runner import RenderError, check_rigs, make_spec, run_blender
+from pipeline.blender_runner import check_rigs, make_spec, run_blender
 from pipeline.draw import contact_sheet, draw_annotations
+from pipeline.errors import run_command
+from pipeline.outputs import refuse_overlap
 from pipeline.schema import ParamsError, load_params
 
 
@@ -94,15 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("preview"))
     p.add_argument("--blender", default=None, help="a Blender binary to use instead of the bpy package")
     args = p.parse_args(argv)
-    try:
+
+    def run() -> int:
+        refuse_overlap(args.out, {"params file": args.params})
         rigs = [args.rig] if args.rig else list(load_params(args.params).rigs)
         for rig in rigs:
             path = preview(args.params, rig, args.views, args.size, args.elevation, args.out, args.blender)
             print(f"wrote {path}")
-    except (ParamsError, RenderError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return 0
+
+    return run_command(run)
 
 
 if __name__ == "__main__":

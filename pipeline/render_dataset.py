@@ -29,7 +29,8 @@ from pipeline import launch_ray
 from pipeline.blender_runner import RenderError, check_rigs, make_spec, render_shard, shards
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
-from pipeline.schema import Params, ParamsError, load_params
+from pipeline.schema import Params, ParamsError
+from pipeline.stage_args import add_out, add_params_args, params_from_args, stage_parser
 from pipeline.stats import dataset_stats
 
 
@@ -100,7 +101,7 @@ def render_local(pending, spec_path: Path, out: Path, params: Params, workers: i
             time.sleep(0.5)
             bar.update(finished() - bar.n)
         bar.update(finished() - bar.n)
-        bar.close()
+        bar.close()  # before any error message, which then starts a line of its own
         for f in futures:
             f.result()
 
@@ -139,10 +140,9 @@ def shard_from(text: str, num_images: int, shard_size: int) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="rig2kp render", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--params", type=Path, default=Path("params.yaml"))
-    p.add_argument("--out", type=Path, default=Path("data/synthetic"))
+    p = stage_parser("rig2kp render", __doc__)
+    add_params_args(p)
+    add_out(p, "data/synthetic", "dataset folder to render into (images/, meta/, annotations.json)")
     p.add_argument("--workers", type=int, default=None, help="parallel Blender processes (default: params)")
     p.add_argument("--blender", default=None, help="path of a Blender binary to use instead of the bpy package")
     p.add_argument("--range", type=parse_range, default=None, help="render only images START:END (no merge)")
@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    params = load_params(args.params)
+    params = params_from_args(args)
     if args.num_shards:
         print(len(shards(params.render.num_images, params.render.shard_size)))
         return 0

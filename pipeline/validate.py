@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from pipeline import coco
+from pipeline.errors import run_command
 
 SPLITS = ("train.json", "val.json", "test.json", "val_synthetic.json")
 BOX_TOL = 1.0  # pixels: bbox against the mask's box, and outside the image
@@ -239,16 +239,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("path", type=Path, nargs="?", default=Path("data/synthetic/annotations.json"))
     p.add_argument("--no-images", action="store_true", help="do not open the image files")
     args = p.parse_args(argv)
-    try:
+
+    def run() -> int:
         problems = validate_path(args.path, not args.no_images, progress=True)
-    except coco.DatasetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for prob in problems:
-        print(prob)
-    errors = sum(p.level == "error" for p in problems)
-    print(f"{args.path}: {errors} error(s), {len(problems) - errors} warning(s)")
-    return 1 if errors else 0
+        for prob in problems:
+            print(prob)
+        errors = sum(p.level == "error" for p in problems)
+        print(f"{args.path}: {errors} error(s), {len(problems) - errors} warning(s)")
+        return 1 if errors else 0
+
+    return run_command(run)
 
 
 if __name__ == "__main__":

@@ -15,18 +15,18 @@ Writes, under --out:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from blender.atomic import write_bytes, write_json
+from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
-from pipeline.schema import Params, ParamsError
+from pipeline.schema import Params
+from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
 
-from .checkpoint import CheckpointError, load, model_from_checkpoint
-from .cli import add_params_args, params_from_args
+from .checkpoint import load, model_from_checkpoint
 from .coco_eval import (
     coco_from_dict,
     evaluate_bbox,
@@ -45,7 +45,7 @@ from .dataset import (
     read_rgb,
 )
 from .ddp import World
-from .devices import DeviceError, place_model, setup_device
+from .devices import place_model, setup_device
 from .draw import GT_COLOUR, PRED_COLOUR, contact_sheet, draw_annotations, side_by_side
 from .engine import predict
 from .loaders import eval_loader
@@ -128,7 +128,7 @@ def write_contact_sheet(
 def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     cfg = params.evaluate
-    data, out = Path(args.data), Path(args.out)
+    data, out = Path(args.input), Path(args.out)
     refuse_overlap(out, {"--data folder": data, "--model": args.model})
     splits = {}
     for name in cfg.splits:
@@ -186,17 +186,13 @@ def _write_json(path: Path, obj) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.split("\n")[0])
+    parser = stage_parser("rig2kp evaluate", __doc__)
     add_params_args(parser)
-    parser.add_argument("--data", default="data/mixed", help="dataset folder with <split>.json")
+    add_input(parser, "data/mixed", "dataset folder with <split>.json", old="--data")
     parser.add_argument("--model", default="models/best.pt", help="checkpoint to evaluate")
-    parser.add_argument("--out", default="metrics", help="folder for metrics, plots, sheets")
+    add_out(parser, "metrics", "folder for metrics, plots, predictions and contact sheets")
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (ParamsError, DatasetError, DeviceError, CheckpointError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

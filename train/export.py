@@ -19,7 +19,6 @@ slightly differently from PyTorch's, enough to change detections on a 1920 x 108
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
 from pathlib import Path
 
@@ -27,12 +26,12 @@ import numpy as np
 import torch
 
 from blender.atomic import write_json
-from pipeline.errors import Rig2kpError
+from pipeline.errors import Rig2kpError, run_command
 from pipeline.outputs import refuse_overlap
-from pipeline.schema import ParamsError
+from pipeline.stage_args import stage_parser
 
-from .checkpoint import CheckpointError, load, model_from_checkpoint
-from .dataset import DatasetError, load_split, model_input_size, read_rgb
+from .checkpoint import load, model_from_checkpoint
+from .dataset import load_split, model_input_size, read_rgb
 
 OUTPUTS = ["boxes", "labels", "scores", "keypoints", "keypoints_scores"]
 
@@ -199,22 +198,20 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.export", description=__doc__.split("\n")[0])
+    parser = stage_parser("rig2kp export", __doc__)
     parser.add_argument("--model", default="models/best.pt", help="checkpoint to export")
     parser.add_argument("--out", default="exports", help="output folder")
     parser.add_argument("--formats", nargs="+", choices=["onnx", "torchscript"], default=["onnx", "torchscript"])
-    parser.add_argument("--data", help="dataset folder whose images check the export (default: random)")
+    parser.add_argument(
+        "--input", "--data", dest="data", help="dataset folder whose images check the export (default: random)"
+    )
     parser.add_argument("--split", default="test", help="split of --data to check on (default: test)")
     parser.add_argument("--check-images", type=int, default=4, help="how many images to check on")
     parser.add_argument("--atol", type=float, default=0.01, help="pixels: allowed box/keypoint difference")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset")
     parser.add_argument("--score-thresh", type=float, help="bake a detection score threshold in")
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (ParamsError, DatasetError, CheckpointError, ExportCheckError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

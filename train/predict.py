@@ -14,7 +14,6 @@ flags); only those scoring at least --draw-thresh are drawn.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,14 +22,15 @@ import numpy as np
 import torch
 
 from blender.atomic import write_json
+from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
-from pipeline.schema import ParamsError, load_params
+from pipeline.schema import load_params
 from pipeline.schema.train import EvaluateConfig, ModelConfig, TrainConfig
+from pipeline.stage_args import parse_overrides, stage_parser
 
-from .checkpoint import CheckpointError, load, model_from_checkpoint
-from .cli import parse_overrides
+from .checkpoint import load, model_from_checkpoint
 from .dataset import DatasetError, LabelMap, fit_size, read_rgb
-from .devices import DeviceError, DeviceSetup, place_model, setup_device
+from .devices import DeviceSetup, place_model, setup_device
 from .draw import PRED_COLOUR, draw_annotations
 from .engine import to_coco_results, to_file_pixels
 
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.predict", description=__doc__.split("\n")[0])
+    parser = stage_parser("rig2kp predict", __doc__)
     parser.add_argument("--model", default="models/best.pt", help="checkpoint (best.pt or last.pt)")
     parser.add_argument("--input", required=True, help="an image, a folder of images, or a video")
     parser.add_argument("--out", default="predictions", help="output folder")
@@ -205,18 +205,15 @@ def main(argv: list[str] | None = None) -> int:
         default="params.yaml",
         help="params for thresholds and device (default: params.yaml if present)",
     )
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one param, e.g. --set model.box_score_thresh=0.3 (repeatable; YAML values)")
     parser.add_argument("--score-thresh", type=float, help="keep detections scoring at least this")
     parser.add_argument("--nms-thresh", type=float, help="box IoU above which NMS drops a detection")
     parser.add_argument("--max-detections", type=int, help="most detections per image")
     parser.add_argument("--draw-thresh", type=float, help="draw detections scoring at least this")
     parser.add_argument("--batch-size", type=int, help="images per forward pass")
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except (ParamsError, DatasetError, DeviceError, CheckpointError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import warnings
 from pathlib import Path
 
@@ -20,13 +19,12 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
-from pipeline.schema import ParamsError
 from pipeline.schema.train import TrainConfig
+from pipeline.stage_args import add_input, add_params_args, params_from_args, stage_parser
 
 from . import checkpoint, ddp
-from .checkpoint import CheckpointError
-from .cli import add_params_args, params_from_args
 from .coco_eval import coco_from_dict, evaluate_bbox, evaluate_keypoints, load_results
 from .dataset import (
     CocoSplit,
@@ -36,10 +34,10 @@ from .dataset import (
     check_same_categories,
     load_split,
 )
-from .devices import DeviceError, make_scaler, place_model, setup_device
+from .devices import make_scaler, place_model, setup_device
 from .engine import predict, train_one_epoch
 from .loaders import eval_loader, train_loader
-from .model import WeightsError, build_model
+from .model import build_model
 from .optim import build_ema, build_optimizer, build_scheduler
 from .transforms import TrainAugment
 
@@ -118,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     ddp.init_process_group(world, setup.device)
     log = print if world.is_main else (lambda *a, **k: None)
 
-    data = Path(args.data)
+    data = Path(args.input)
     refuse_overlap(args.out, {"--data folder": data})
     refuse_overlap(args.live_dir, {"--data folder": data}, flag="--live-dir")
     train_split = load_split(data / "train.json")
@@ -249,9 +247,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m train.train", description=__doc__.split("\n")[0])
+    parser = stage_parser("rig2kp train", __doc__)
     add_params_args(parser)
-    parser.add_argument("--data", default="data/mixed", help="dataset folder with train.json, val.json")
+    add_input(parser, "data/mixed", "dataset folder with train.json and val.json", old="--data")
     parser.add_argument("--out", default="models", help="folder for last.pt and best.pt")
     parser.add_argument("--live-dir", default="dvclive", help="dvclive folder (metrics, plots)")
     parser.add_argument(
@@ -271,17 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        return run(args)
-    except (
-        ParamsError,
-        DatasetError,
-        WeightsError,
-        DeviceError,
-        CheckpointError,
-        FileNotFoundError,
-    ) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return run_command(lambda: run(args))
     finally:
         ddp.destroy()
 

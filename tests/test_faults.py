@@ -1,0 +1,591 @@
+"""Fault injection: every stage under kills, misuse, full and read-only disks and damaged files.
+
+Each test asserts what a user relies on: nothing finished is lost, nothing foreign is merged,
+nothing an input holds is deleted, and the error names the file and what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from blender import output
+from pipeline import augment, mix
+from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
+from pipeline.render_dataset import main as render_main
+from pipeline.schema import AugmentConfig, MixConfig, load_params
+from tests.support import ROOT, needs_bpy
+from tests.support.coco_data import write_dataset
+from tests.support.params import tiny_params, write_params, write_train_params
+from tests.support.real_exports import quirky_export, source, synthetic
+from tests.support.training import toy_data
+from train import checkpoint
+from train.evaluate import main as evaluate_main
+from train.train import main as train_main
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (links followed) by relative path; the lock file left out."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != output.LOCK
+    }
+
+
+def children(pid: int) -> list[int]:
+    """Every descendant process of `pid` (Linux /proc)."""
+    found, direct = [], []
+    for task in Path(f"/proc/{pid}/task").glob("*"):  # a child started by a thread is listed under that thread
+        try:
+            direct += (task / "children").read_text().split()
+        except OSError:
+            continue
+    for child in map(int, direct):
+        found += [child, *children(child)]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_for(condition, proc: subprocess.Popen, timeout: float = 180.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, f"exited early with {proc.returncode}: {proc.stderr.read()[-3000:]}"
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.05)
+
+
+def start_render(pfile: Path, out: Path, tmp: Path) -> subprocess.Popen:
+    """`rig2kp render` in a process of its own, its temporary files under `tmp`."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    cmd = [sys.executable, "-m", "pipeline.render_dataset", "--params", str(pfile), "--out", str(out)]
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def error_lines(capsys) -> list[str]:
+    """The `error:` lines a command printed (a progress bar may have drawn on the line before)."""
+    err = capsys.readouterr().err.replace("\r", "\n")
+    return [ln for ln in err.splitlines() if ln.startswith("error:")]
+
+
+RENDER = {"num_images": 6, "shard_size": 2, "workers": 1}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted render of six images in three shards: (params file, folder)."""
+    tmp = tmp_path_factory.mktemp("reference")
+    pfile = write_params(tmp / "params.yaml", tiny_params(**RENDER))
+    assert render_main(["--params", str(pfile), "--out", str(tmp / "out")]) == 0
+    return pfile, tmp / "out"
+
+
+def same_render(a: Path, b: Path) -> bool:
+    keep = lambda s: {k: v for k, v in s.items() if k.startswith(("images/", "annotations.json"))}  # noqa: E731
+    return keep(snapshot(a)) == keep(snapshot(b))
+
+
+# ---------------------------------------------------------------------------- render: kills and a second render
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_killed_render_resumes_to_the_same_bytes_and_keeps_what_was_finished(reference, tmp_path):
+    pfile, ref = reference
+    out = tmp_path / "out"
+    proc = start_render(pfile, out, tmp_path / "tmp")
+    wait_for(lambda: (out / "meta" / "000000.json").exists(), proc)
+    for pid in [proc.pid, *children(proc.pid)]:  # the driver and its Blender, by PID
+        os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "annotations.json").exists()
+    kept = {p.name: p.stat().st_mtime_ns for p in (out / "meta").glob("*.json")}
+    assert kept and not list(out.rglob("*.tmp"))
+    assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
+    assert same_render(out, ref)
+    assert all((out / "meta" / n).stat().st_mtime_ns == t for n, t in kept.items())  # not rendered again
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_second_render_with_other_params_is_refused_while_the_first_writes(reference, tmp_path, capsys):
+    """A Blender of another run still writes into the folder (a scheduler's task, or a stock
+    Blender started by hand): a render with other params is refused while it works; once it is
+    gone, the folder starts afresh and nothing of the other run is merged."""
+    pfile, ref = reference
+    slow = {**RENDER, "shard_size": 6, "samples": 64, "resolutions": [[320, 240]]}  # one Blender, ~10 s
+    other = write_params(tmp_path / "other.yaml", tiny_params(**slow) | {"seed": 99})
+    assert render_main(["--params", str(other), "--write-spec", str(tmp_path / "other_spec.json")]) == 0
+    out = tmp_path / "out"
+    cmd = [sys.executable, str(BLENDER_SCRIPT), "--spec", str(tmp_path / "other_spec.json"), "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: (out / "meta" / "000000.json").exists(), proc)
+    assert len(list((out / "meta").glob("*.json"))) < 6
+    assert render_main(["--params", str(pfile), "--out", str(out)]) == 2
+    (line,) = error_lines(capsys)
+    assert str(out) in line and "another render with other params is still writing there" in line
+    assert proc.wait(timeout=300) == 0
+    assert len(list((out / "meta").glob("*.json"))) == 6  # the other run finished, untouched
+    assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
+    assert same_render(out, ref)
+    digest = output.spec_hash(make_spec(load_params(pfile), pfile))
+    assert all(json.loads(p.read_text())["spec_hash"] == digest for p in (out / "meta").glob("*.json"))
+    assert json.loads((out / "annotations.json").read_text())["info"]["spec_hash"] == digest
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_a_killed_driver_leaves_no_blender_writing(tmp_path):
+    """The driver killed alone: its Blender ends at its next line of output (the pipe is gone),
+    leaving whole files only, and a new run with other params may take the folder."""
+    slow = {**RENDER, "shard_size": 6, "samples": 32}
+    other = write_params(tmp_path / "other.yaml", tiny_params(**slow) | {"seed": 99})
+    out = tmp_path / "out"
+    proc = start_render(other, out, tmp_path / "tmp")
+    wait_for(lambda: (out / "meta" / "000000.json").exists(), proc)
+    blender = children(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    end = time.monotonic() + 60
+    while any(alive(pid) for pid in blender):
+        assert time.monotonic() < end, "the orphaned Blender kept running"
+        time.sleep(0.1)
+    assert not list(out.rglob("*.tmp")) and every_image_is_whole(out)
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_damaged_foreign_and_missing_images_are_redone_and_never_merged(reference, tmp_path, capsys):
+    pfile, ref = reference
+    out = tmp_path / "out"
+    shutil.copytree(ref, out)
+    (out / "annotations.json").unlink()
+    png = out / "images" / "000002.png"
+    png.write_bytes(png.read_bytes()[:200])  # cut short by a crash of another tool
+    (out / "images" / "000003.png").unlink()  # deleted by hand, its meta file kept
+    meta = json.loads((out / "meta" / "000004.json").read_text())
+    meta["spec_hash"] = "0" * 64  # written for other params
+    (out / "meta" / "000004.json").write_text(json.dumps(meta))
+    assert render_main(["--params", str(pfile), "--out", str(out), "--merge-only"]) == 2
+    (line,) = error_lines(capsys)
+    assert "3 image(s) not rendered for these params" in line and "[2, 3, 4]" in line
+    assert not (out / "annotations.json").exists()
+    untouched = {n: (out / "meta" / n).stat().st_mtime_ns for n in ("000000.json", "000001.json", "000005.json")}
+    assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
+    assert same_render(out, ref)
+    assert all((out / "meta" / n).stat().st_mtime_ns == t for n, t in untouched.items())
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_blender_leaves_no_temporary_folder_on_success_or_failure(tmp_path):
+    sys_tmp = tmp_path / "tmp"
+    pfile = write_params(tmp_path / "params.yaml", tiny_params(num_images=2))
+    proc = start_render(pfile, tmp_path / "out", sys_tmp)
+    assert proc.wait() == 0, proc.stderr.read()
+    assert list(sys_tmp.iterdir()) == []
+    bad = tiny_params(num_images=2)
+    bad["rigs"]["glue_tube"]["keypoints"][0] = {"name": "head", "vertex": 10**6}  # only Blender finds this
+    pfile = write_params(tmp_path / "bad.yaml", bad)
+    proc = start_render(pfile, tmp_path / "bad_out", sys_tmp)
+    assert proc.wait() == 2 and "out of range" in proc.stderr.read()
+    assert list(sys_tmp.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------- full and read-only disks
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str):
+    path.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root); the injected-error tests cover the stages")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+def remount(path: Path, options: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{options}", str(path)], check=True)
+
+
+def every_image_is_whole(folder: Path) -> bool:
+    for png in folder.rglob("*.png"):
+        with Image.open(png) as im:
+            im.load()  # raises on a file cut short
+    return True
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_full_then_read_only_disk(reference, tmp_path, capsys):
+    pfile, ref = reference
+    with tmpfs(tmp_path / "disk", "48k") as disk:
+        out = disk / "out"
+        assert render_main(["--params", str(pfile), "--out", str(out)]) == 2
+        (line,) = error_lines(capsys)
+        assert "No space left on device" in line and "free some space" in line and str(out) in line
+        assert not list(disk.rglob("*.tmp")) and every_image_is_whole(out)
+        finished = [p.name for p in (out / "meta").glob("*.json")]
+        remount(disk, "size=16m")
+        assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
+        assert same_render(out, ref)
+        assert len(finished) < 6
+        remount(disk, "ro")
+        other = write_params(tmp_path / "other.yaml", tiny_params(**RENDER) | {"seed": 99})
+        assert render_main(["--params", str(other), "--out", str(out)]) == 2
+        (line,) = error_lines(capsys)
+        assert "Read-only file system" in line
+        assert same_render(out, ref)  # nothing lost
+
+
+def fail_writes_after(monkeypatch, n: int, err: int = errno.ENOSPC) -> None:
+    """Every file write after the first `n` fails as a full disk would (an injected OSError)."""
+    real = Path.write_bytes
+    count = {"n": 0}
+
+    def write_bytes(self, data):
+        count["n"] += 1
+        if count["n"] > n:
+            with open(self, "wb") as f:  # a full disk cuts the file short, then fails
+                f.write(data[: len(data) // 2])
+            raise OSError(err, os.strerror(err), str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+
+
+def test_mix_on_a_full_disk_says_so_and_leaves_no_cut_file(tmp_path, monkeypatch, capsys):
+    synthetic(tmp_path / "syn", n=3)
+    quirky_export(tmp_path / "real", n=6)
+    params = write_params(
+        tmp_path / "params.yaml",
+        {
+            "rigs": {
+                "thing": {
+                    "mesh": {"type": "box"},
+                    "keypoints": [
+                        {"name": "left_a", "position": [0, 0, 0]},
+                        {"name": "right_a", "position": [1, 0, 0]},
+                        {"name": "mid", "position": [0, 1, 0]},
+                    ],
+                }
+            },
+            "mix": {"real": [source(tmp_path / "real")], "copy_images": True},
+        },
+    )
+    argv = ["--params", str(params), "--input", str(tmp_path / "syn"), "--out", str(tmp_path / "out")]
+    fail_writes_after(monkeypatch, 1)
+    assert mix.main(argv) == 2
+    err = error_lines(capsys)
+    assert len(err) == 1 and "No space left on device; free some space" in err[0] and str(tmp_path / "out") in err[0]
+    assert not list((tmp_path / "out").rglob("*.tmp"))
+    assert not (tmp_path / "out" / "val.json").exists()  # the write that failed
+    assert all(json.loads(f.read_text()) for f in (tmp_path / "out").glob("*.json"))  # the rest whole
+
+
+def test_augment_on_a_full_disk_resumes_to_the_same_bytes(tmp_path, monkeypatch, capsys):
+    src = tmp_path / "src"
+    write_dataset(src, n_images=4)
+    params = write_params(
+        tmp_path / "params.yaml",
+        {
+            "seed": 3,
+            "rigs": {"thing": {"mesh": {"type": "box"}, "keypoints": [{"name": "k", "position": [0, 0, 0]}]}},
+            "augment": {"copies": 1, "workers": 1},
+        },
+    )
+    argv = ["--params", str(params), "--input", str(src), "--out", str(tmp_path / "out")]
+    clean = augment.augment_dataset(AugmentConfig(copies=1), 3, src, tmp_path / "clean", workers=1, progress=False)
+    with monkeypatch.context() as m:
+        fail_writes_after(m, 3)
+        assert augment.main(argv) == 2
+    err = error_lines(capsys)
+    assert len(err) == 1 and "No space left on device" in err[0]
+    assert not list((tmp_path / "out").rglob("*.tmp"))
+    assert augment.main(argv) == 0
+    assert json.loads((tmp_path / "out" / "annotations.json").read_text()) == clean
+    assert snapshot(tmp_path / "out" / "images") == snapshot(tmp_path / "clean" / "images")
+
+
+# ---------------------------------------------------------------------------- outputs over inputs
+
+
+def test_render_into_a_folder_holding_its_params_or_mesh_is_refused(tmp_path, capsys):
+    proj = tmp_path / "proj"
+    (proj / "meshes").mkdir(parents=True)
+    shutil.copy(ROOT / "examples" / "pen" / "pen.obj", proj / "meshes" / "pen.obj")
+    params = yaml_params(
+        proj / "params.yaml",
+        {"pen": {"mesh": {"type": "file", "path": "meshes/pen.obj"}, "keypoints": [{"name": "tip", "vertex": 0}]}},
+    )
+    before = snapshot(proj)
+    for out in (proj, proj / "meshes", tmp_path):
+        assert render_main(["--params", str(params), "--out", str(out)]) == 2
+        (line,) = error_lines(capsys)
+        assert f"--out {out}: holds the" in line or f"--out {out}: is the" in line
+    assert snapshot(proj) == before
+
+
+def yaml_params(path: Path, rigs: dict, **sections) -> Path:
+    return write_params(path, {"rigs": rigs, **sections})
+
+
+def test_mix_into_its_input_or_a_real_export_is_refused_and_deletes_nothing(tmp_path, capsys):
+    synthetic(tmp_path / "syn", n=3)
+    quirky_export(tmp_path / "exports" / "real", n=4)
+    params = write_params(
+        tmp_path / "params.yaml",
+        {
+            "rigs": {
+                "thing": {
+                    "mesh": {"type": "box"},
+                    "keypoints": [
+                        {"name": "left_a", "position": [0, 0, 0]},
+                        {"name": "right_a", "position": [1, 0, 0]},
+                        {"name": "mid", "position": [0, 1, 0]},
+                    ],
+                }
+            },
+            "mix": {"real": [source(tmp_path / "exports" / "real")]},
+        },
+    )
+    before = snapshot(tmp_path)
+    for out in (
+        tmp_path / "syn",
+        tmp_path / "exports" / "real",
+        tmp_path / "exports",
+        tmp_path / "exports/real/images",
+    ):
+        argv = ["--params", str(params), "--input", str(tmp_path / "syn"), "--out", str(out)]
+        assert mix.main(argv) == 2
+        err = capsys.readouterr().err
+        assert f"--out {out}:" in err and "destroy it" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_augment_into_its_input_or_a_folder_holding_it_is_refused(tmp_path):
+    src = tmp_path / "data" / "synthetic"
+    write_dataset(src, n_images=2)
+    before = snapshot(tmp_path)
+    for out in (src, tmp_path / "data"):
+        with pytest.raises(Exception, match=f"--out {out}: (is|holds) the input"):
+            augment.augment_dataset(AugmentConfig(), 0, src, out, workers=1, progress=False)
+    assert snapshot(tmp_path) == before
+
+
+def test_train_and_evaluate_outputs_holding_their_inputs_are_refused(tmp_path, capsys):
+    data = toy_data(tmp_path / "data", train=4, val=2, test=2)
+    params = write_train_params(tmp_path / "p.yaml", train={"epochs": 1})
+    before = snapshot(tmp_path / "data")
+    argv = ["--params", str(params), "--data", str(data), "--live-dir", str(tmp_path / "live")]
+    assert train_main([*argv, "--out", str(tmp_path)]) == 2
+    assert "holds the --data folder" in capsys.readouterr().err
+    assert train_main([*argv, "--out", str(tmp_path / "models")]) == 0
+    model = tmp_path / "models" / "best.pt"
+    assert (
+        evaluate_main(
+            ["--params", str(params), "--data", str(data), "--model", str(model), "--out", str(tmp_path / "models")]
+        )
+        == 2
+    )
+    assert "holds the --model" in capsys.readouterr().err
+    assert snapshot(tmp_path / "data") == before and model.is_file()
+
+
+# ---------------------------------------------------------------------------- malformed real exports
+
+RIG_PARAMS = {
+    "thing": {
+        "mesh": {"type": "box"},
+        "keypoints": [
+            {"name": "left_a", "position": [0, 0, 0]},
+            {"name": "right_a", "position": [1, 0, 0]},
+            {"name": "mid", "position": [0, 1, 0]},
+        ],
+    }
+}
+BAD = {
+    "null": None,
+    "string": "12",
+    "word": "abc",
+    "nan": math.nan,
+    "negative": -5,
+    "list": [],
+    "dict": {},
+    "bool": True,
+}
+FIELDS = {
+    "x": ("annotations", lambda a, v: a["keypoints"].__setitem__(0, v)),
+    "y": ("annotations", lambda a, v: a["keypoints"].__setitem__(1, v)),
+    "v": ("annotations", lambda a, v: a["keypoints"].__setitem__(2, v)),
+    "keypoints": ("annotations", lambda a, v: a.__setitem__("keypoints", v)),
+    "bbox": ("annotations", lambda a, v: a.__setitem__("bbox", v)),
+    "bbox_w": ("annotations", lambda a, v: a["bbox"].__setitem__(2, v)),
+    "area": ("annotations", lambda a, v: a.__setitem__("area", v)),
+    "iscrowd": ("annotations", lambda a, v: a.__setitem__("iscrowd", v)),
+    "num_keypoints": ("annotations", lambda a, v: a.__setitem__("num_keypoints", v)),
+    "segmentation": ("annotations", lambda a, v: a.__setitem__("segmentation", v)),
+    "category_id": ("annotations", lambda a, v: a.__setitem__("category_id", v)),
+    "image_id": ("annotations", lambda a, v: a.__setitem__("image_id", v)),
+    "width": ("images", lambda i, v: i.__setitem__("width", v)),
+    "height": ("images", lambda i, v: i.__setitem__("height", v)),
+    "file_name": ("images", lambda i, v: i.__setitem__("file_name", v)),
+    "id": ("images", lambda i, v: i.__setitem__("id", v)),
+}
+
+
+@pytest.fixture(scope="module")
+def clean_export(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("export")
+    synthetic(tmp / "syn", n=2)
+    quirky_export(tmp / "real", n=4)
+    return tmp
+
+
+@pytest.mark.parametrize("value", list(BAD), ids=list(BAD))
+@pytest.mark.parametrize("field", list(FIELDS))
+def test_malformed_export_values_are_listed_or_repaired_never_a_traceback(clean_export, tmp_path, field, value, caplog):
+    shutil.copytree(clean_export, tmp_path / "in")
+    export = tmp_path / "in" / "real" / "export.json"
+    data = json.loads(export.read_text())
+    key, mutate = FIELDS[field]
+    mutate(data[key][-1], BAD[value])  # the last annotation / image: plain, with keypoints and a box
+    export.write_text(json.dumps(data))
+    cfg = MixConfig(real=[source(tmp_path / "in" / "real")])
+    try:
+        mix.mix_dataset(cfg, 0, tmp_path / "in" / "syn", tmp_path / "out", progress=False)
+    except mix.MixError as exc:
+        msg = str(exc)
+        assert "nothing was written" in msg and not (tmp_path / "out").exists()
+        assert str(export) in msg or "mix.real[0]" in msg
+        return
+    # accepted: then every value in the output is well formed (validate finds no error)
+    from pipeline.validate import validate_path
+
+    errors = [p for p in validate_path(tmp_path / "out") if p.level == "error"]
+    assert errors == [], errors
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("x", None, "keypoints[0]: (x, y) = (None,"),
+        ("y", "12", "(x, y) = ("),
+        ("bbox_w", -5, "negative width or height"),
+        ("v", "2", "v='2', expected 0, 1 or 2"),
+        ("width", "120", "width, height = '120'"),
+    ],
+)
+def test_the_named_problems(clean_export, tmp_path, field, value, message):
+    shutil.copytree(clean_export, tmp_path / "in")
+    export = tmp_path / "in" / "real" / "export.json"
+    data = json.loads(export.read_text())
+    key, mutate = FIELDS[field]
+    mutate(data[key][-1], value)
+    export.write_text(json.dumps(data))
+    with pytest.raises(mix.MixError, match="nothing was written") as err:
+        mix.mix_dataset(
+            MixConfig(real=[source(tmp_path / "in" / "real")]),
+            0,
+            tmp_path / "in" / "syn",
+            tmp_path / "out",
+            progress=False,
+        )
+    assert message in str(err.value)
+
+
+# ---------------------------------------------------------------------------- damaged inputs of augment
+
+
+def test_augment_names_resized_truncated_and_missing_images_before_any_work(tmp_path):
+    src = tmp_path / "src"
+    write_dataset(src, n_images=4)
+    Image.new("RGB", (60, 45)).save(src / "images/sub/000000.png")  # a valid PNG of another size
+    (src / "images/sub/000001.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (src / "images/sub/000002.png").unlink()
+    with pytest.raises(augment.AugmentError) as err:
+        augment.augment_dataset(AugmentConfig(), 0, src, tmp_path / "out", workers=1, progress=False)
+    msg = str(err.value)
+    assert "3 problem(s)" in msg
+    assert "000000.png is 60x45, the annotations say 120x90" in msg
+    assert "000001.png is not a readable image" in msg and "000002.png not found" in msg
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------- training: kill and resume
+
+
+@pytest.mark.slow
+def test_training_killed_with_one_loader_worker_resumes_bit_for_bit(tmp_path):
+    data = toy_data(tmp_path / "data")
+    params = write_train_params(tmp_path / "p.yaml", train={"epochs": 4, "workers": 1, "ema": True})
+
+    def cmd(out: str, *extra: str) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "train.train",
+            "--params",
+            str(params),
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / out),
+            "--live-dir",
+            str(tmp_path / f"live_{out}"),
+            *extra,
+        ]
+
+    subprocess.run(cmd("straight"), cwd=ROOT, check=True, capture_output=True)
+    proc = subprocess.Popen(cmd("killed"), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: (tmp_path / "killed" / "last.pt").exists(), proc)
+    for pid in [proc.pid, *children(proc.pid)]:  # the trainer and its loader worker
+        os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    stopped = checkpoint.load(tmp_path / "killed" / "last.pt")["state"]["epoch"]
+    assert 1 <= stopped < 4
+    subprocess.run(cmd("killed", "--resume"), cwd=ROOT, check=True, capture_output=True)
+    a = checkpoint.load(tmp_path / "straight" / "last.pt")
+    b = checkpoint.load(tmp_path / "killed" / "last.pt")
+    for part in ("model", "ema"):
+        assert all(torch.equal(a[part][k], b[part][k]) for k in a[part]), part
+    assert a["state"] == b["state"]
+
+
+@pytest.mark.slow
+def test_loader_workers_change_no_weight(tmp_path):
+    data = toy_data(tmp_path / "data")
+    weights = []
+    for workers in (0, 2):
+        params = write_train_params(tmp_path / f"w{workers}.yaml", train={"epochs": 2, "workers": workers})
+        out = tmp_path / f"w{workers}"
+        argv = ["--params", str(params), "--data", str(data), "--out", str(out), "--live-dir", str(tmp_path / "live")]
+        assert train_main(argv) == 0
+        weights.append(checkpoint.load(out / "last.pt")["model"])
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
