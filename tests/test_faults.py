@@ -91,6 +91,16 @@ def error_lines(capsys) -> list[str]:
     return [ln for ln in err.splitlines() if ln.startswith("error:")]
 
 
+THING = {
+    "thing": {
+        "mesh": {"type": "box"},
+        "keypoints": [
+            {"name": "left_a", "position": [0, 0, 0]},
+            {"name": "right_a", "position": [1, 0, 0]},
+            {"name": "mid", "position": [0, 1, 0]},
+        ],
+    }
+}
 RENDER = {"num_images": 6, "shard_size": 2, "workers": 1}
 
 
@@ -286,16 +296,7 @@ def test_mix_on_a_full_disk_says_so_and_leaves_no_cut_file(tmp_path, monkeypatch
     params = write_params(
         tmp_path / "params.yaml",
         {
-            "rigs": {
-                "thing": {
-                    "mesh": {"type": "box"},
-                    "keypoints": [
-                        {"name": "left_a", "position": [0, 0, 0]},
-                        {"name": "right_a", "position": [1, 0, 0]},
-                        {"name": "mid", "position": [0, 1, 0]},
-                    ],
-                }
-            },
+            "rigs": THING,
             "mix": {"real": [source(tmp_path / "real")], "copy_images": True},
         },
     )
@@ -362,16 +363,7 @@ def test_mix_into_its_input_or_a_real_export_is_refused_and_deletes_nothing(tmp_
     params = write_params(
         tmp_path / "params.yaml",
         {
-            "rigs": {
-                "thing": {
-                    "mesh": {"type": "box"},
-                    "keypoints": [
-                        {"name": "left_a", "position": [0, 0, 0]},
-                        {"name": "right_a", "position": [1, 0, 0]},
-                        {"name": "mid", "position": [0, 1, 0]},
-                    ],
-                }
-            },
+            "rigs": THING,
             "mix": {"real": [source(tmp_path / "exports" / "real")]},
         },
     )
@@ -420,16 +412,6 @@ def test_train_and_evaluate_outputs_holding_their_inputs_are_refused(tmp_path, c
 
 # ---------------------------------------------------------------------------- malformed real exports
 
-RIG_PARAMS = {
-    "thing": {
-        "mesh": {"type": "box"},
-        "keypoints": [
-            {"name": "left_a", "position": [0, 0, 0]},
-            {"name": "right_a", "position": [1, 0, 0]},
-            {"name": "mid", "position": [0, 1, 0]},
-        ],
-    }
-}
 BAD = {
     "null": None,
     "string": "12",
