@@ -38,7 +38,7 @@ lint: setup
 	$(BIN)/ruff check blender pipeline train tests benchmarks
 
 params-doc: setup
-	$(BIN)/python -m pipeline.params_reference
+	$(BIN)/python -m pipeline.params_reference --out docs/reference/PARAMS.md
 
 preview: setup
 	$(BIN)/rig2kp preview --out preview

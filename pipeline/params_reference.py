@@ -1,4 +1,4 @@
-"""The params.yaml reference (docs/PARAMS.md), generated from the schema's models and descriptions.
+"""The params.yaml reference (docs/reference/PARAMS.md), generated from the schema's models and descriptions.
 
 `python -m pipeline.params_reference` rewrites the file; `--check` only compares, for CI. Keys are
 dotted paths: `<rig>` stands for a map key the user picks, `[]` for every item of a list.
@@ -21,7 +21,7 @@ from pydantic.fields import FieldInfo
 from pipeline.schema import Params
 from pipeline.schema.common import IntRange, Range
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "PARAMS.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "reference" / "PARAMS.md"
 COMMAND = "python -m pipeline.params_reference"
 
 HEADER = f"""# params.yaml reference
@@ -203,7 +203,7 @@ def reference() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="exit 1 when the file differs from the schema")
-    ap.add_argument("--out", type=Path, default=DOC, help="default: docs/PARAMS.md of this checkout")
+    ap.add_argument("--out", type=Path, default=DOC, help="default: docs/reference/PARAMS.md of this checkout")
     args = ap.parse_args(argv)
     text = reference()
     if args.check:

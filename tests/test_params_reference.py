@@ -1,4 +1,4 @@
-"""docs/PARAMS.md is generated from the schema, stays current, and documents every key."""
+"""docs/reference/PARAMS.md is generated from the schema, stays current, and documents every key."""
 
 from __future__ import annotations
 

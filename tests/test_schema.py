@@ -1,7 +1,11 @@
 """Bad params fail at load with the file, the key and what was expected."""
 
 import copy
-import shlex
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -83,25 +87,69 @@ def test_overrides_apply_dotted_keys():
 
 
 EXAMPLES = sorted((ROOT / "examples").glob("*/params*.yaml"))
+EXPERIMENTS = ROOT / "examples" / "glue_tubes_real" / "experiments.sh"
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT / "examples")))
-def test_example_params_and_their_commands_are_valid(tmp_path, path):
-    """Each example validates, and so does every `dvc exp run -S ...` its header tells users to run."""
+def test_example_params_are_valid_and_hold_params_only(path):
+    """Each example validates; commands live in its README or a script, not in the params file."""
+    load_params(path)
+    lines = [line for line in path.read_text().splitlines() if line.startswith("#")]
+    commands = [line for line in lines if "dvc exp run" in line or "rig2kp " in line]
+    assert not commands, f"{path.relative_to(ROOT)}: commands belong in the example's README.md or a script"
+
+
+def _run_experiments(tmp_path, *args: str) -> tuple[str, list[str]]:
+    """Run experiments.sh as a user would, with a stand-in `dvc` that records the words it gets."""
+    bin_dir, record = tmp_path / "bin", tmp_path / "argv.json"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "dvc"
+    fake.write_text(f"#!{sys.executable}\nimport json, sys\njson.dump(sys.argv[1:], open({str(record)!r}, 'w'))\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(["bash", str(EXPERIMENTS), *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, json.loads(record.read_text()) if record.is_file() else []
+
+
+def _applied(tmp_path, params: Path, words: list[str]) -> tuple[str, dict]:
+    """(experiment name, {key: value}) of one `dvc exp run` line, its -S values applied with DVC's own
+    Hydra code to a copy of `params`; every value is checked on the validated params."""
     from dvc.utils.hydra import apply_overrides
 
-    load_params(path)
-    commands = [line for line in path.read_text().splitlines() if line.startswith("#") and "dvc exp run" in line]
-    for line in commands:
-        run = tmp_path / "params.yaml"
-        run.write_text(path.read_text())
-        words = shlex.split(line.lstrip("# "))  # as the shell passes them: quotes removed
-        overrides = [words[i + 1] for i, w in enumerate(words) if w == "-S"]
-        apply_overrides(str(run), overrides)
-        p = load_params(run)
-        for item in overrides:
-            key, value = item.lstrip("+").split("=", 1)
-            got = p.model_dump(mode="json")
-            for part in key.split("."):
-                got = got[int(part)] if part.isdigit() else got[part]
-            assert got == yaml.safe_load(value), (line, key)
+    assert words[:3] == ["exp", "run", "-n"], words
+    overrides = [words[i + 1] for i, w in enumerate(words) if w == "-S"]
+    run = tmp_path / "params.yaml"
+    run.write_text(params.read_text())
+    apply_overrides(str(run), overrides)
+    p = load_params(run).model_dump(mode="json")
+    values = {}
+    for item in overrides:
+        key, value = item.lstrip("+").split("=", 1)
+        got = p
+        for part in key.split("."):
+            got = got[int(part)] if part.isdigit() else got[part]
+        assert got == yaml.safe_load(value), (words, key)
+        values[key] = got
+    return words[3], values
+
+
+def test_experiment_script_commands_are_valid(tmp_path):
+    """Every experiment of experiments.sh runs `dvc exp run` with -S values that DVC applies to the params
+    file it names and that validate; the experiments of one params file set the same keys (any order works)."""
+    listing, _ = _run_experiments(tmp_path, "list")
+    experiments = [line.split() for line in listing.splitlines()]
+    assert len(experiments) >= 20 and {"desk-renders+real10-4k", "gpu-real-only"} <= {n for n, _ in experiments}
+    keys_by_params: dict[str, set] = {}
+    for name, params in experiments:
+        _, words = _run_experiments(tmp_path, name)
+        got_name, values = _applied(tmp_path, ROOT / params, words)
+        assert got_name == name and values["train.seed"] is None, (name, values)
+        keys = keys_by_params.setdefault(params, set(values))
+        assert set(values) == keys, f"{name} sets {sorted(values)}, others of {params} set {sorted(keys)}"
+    assert "mix.real.0.test_files" in keys_by_params["examples/glue_tubes_real/params.yaml"]
+
+    _, words = _run_experiments(tmp_path, "desk-real-4k", "2", "--queue")
+    name, values = _applied(tmp_path, ROOT / "examples/glue_tubes_real/params.yaml", words)
+    assert name == "desk-real-4k-s2" and values["train.seed"] == 2 and words[-1] == "--queue"
+    assert values["mix.real.0.test_files"] == ["IMG_488[4-9]_*", "IMG_489*", "IMG_49*"]  # quotes kept, no glob
