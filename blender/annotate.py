@@ -1,6 +1,6 @@
 """COCO records from one render: keypoint visibility, and box/area/RLE from instance masks (pure).
 
-Conventions (docs/DATA_FORMAT.md): continuous pixel coordinates; v=0 outside the image or behind
+Conventions (docs/reference/DATA_FORMAT.md): continuous pixel coordinates; v=0 outside the image or behind
 the camera (x = y = 0), v=1 inside but hidden, v=2 seen. A keypoint is hidden when the first
 surface on the ray from the camera centre is closer than the keypoint minus its tolerance.
 """

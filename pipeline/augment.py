@@ -1,6 +1,6 @@
 """Augment stage: K albumentations copies of every image of a COCO keypoint folder.
 
-    python -m pipeline.augment --params params.yaml --input data/synthetic --output data/augmented
+    python -m pipeline.augment --params params.yaml --input data/synthetic --out data/augmented
 
 Geometry stays exact: instance masks (decoded from RLE) move with the image and give the new
 bbox, area and RLE; keypoints that leave the image become v=0 at (0, 0); instances with fewer
@@ -373,7 +373,7 @@ def prepare_output(out: Path, spec: dict) -> None:
     elif out.is_dir() and any(out.iterdir()):
         raise AugmentError(
             f"{out}: exists, is not empty and holds no spec.json of an augment run; "
-            "refusing to overwrite it (remove it or choose another --output)"
+            "refusing to overwrite it (remove it or choose another --out)"
         )
     out.mkdir(parents=True, exist_ok=True)
     (out / coco.ANNOTATIONS).unlink(missing_ok=True)

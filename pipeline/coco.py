@@ -1,7 +1,7 @@
 """COCO keypoint helpers shared by the stages: dataset folders, masks <-> RLE, boxes from masks.
 
 A dataset folder holds a COCO JSON and the images it names by paths relative to the JSON's
-folder (docs/DATA_FORMAT.md). Masks are HxW uint8 arrays (1 = instance); RLE is COCO's
+folder (docs/reference/DATA_FORMAT.md). Masks are HxW uint8 arrays (1 = instance); RLE is COCO's
 compressed form with a `str` counts, as pycocotools writes it.
 """
 

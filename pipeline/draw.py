@@ -3,7 +3,7 @@
 Reused by `pipeline.inspect` (dataset overlays), the `preview` command (turntable sheet of a
 rig) and evaluation overlays. Nothing here reads or writes files.
 
-Coordinates follow docs/DATA_FORMAT.md: continuous pixels, pixel (col i, row j) covers
+Coordinates follow docs/reference/DATA_FORMAT.md: continuous pixels, pixel (col i, row j) covers
 [i, i+1) x [j, j+1), so a keypoint at (i + 0.5, j + 0.5) is drawn centred on pixel (i, j).
 Marker radius, line width and font size scale with the image size (see `Style.for_size`).
 """

@@ -160,7 +160,7 @@ def compute_stats(coco: dict) -> dict:
 
     Visibility rates are per category and keypoint over that category's instances; box size is
     sqrt(area) in pixels with COCO's small (< 32) / medium (< 96) / large cut-offs; `checks`
-    counts departures from docs/DATA_FORMAT.md (0 everywhere in a clean dataset).
+    counts departures from docs/reference/DATA_FORMAT.md (0 everywhere in a clean dataset).
     """
     images = {img["id"]: img for img in coco["images"]}
     keys = _category_keys(coco["categories"])

@@ -1,6 +1,6 @@
 """Mix stage: augmented renders + real COCO keypoint exports -> train / val / test splits.
 
-    python -m pipeline.mix --params params.yaml --input data/augmented --output data/mixed
+    python -m pipeline.mix --params params.yaml --input data/augmented --out data/mixed
 
 Real exports (CVAT, Label Studio, COCO Annotator, Roboflow, plain COCO) are mapped onto the rigs
 by category and keypoint *names* (`mix.real[i].categories` / `.keypoints` when they differ).

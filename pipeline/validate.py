@@ -1,4 +1,4 @@
-"""Check a COCO keypoint file and its images against docs/DATA_FORMAT.md.
+"""Check a COCO keypoint file and its images against docs/reference/DATA_FORMAT.md.
 
     python -m pipeline.validate PATH [--no-images]
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT, needs_bpy
+from tests.support import ROOT, needs_bpy
 from tests.support import doc_blocks
 
 README = ROOT / "README.md"

@@ -397,7 +397,7 @@ def test_train_and_evaluate_outputs_holding_their_inputs_are_refused(tmp_path, c
     before = snapshot(tmp_path / "data")
     argv = ["--params", str(params), "--data", str(data), "--live-dir", str(tmp_path / "live")]
     assert train_main([*argv, "--out", str(tmp_path)]) == 2
-    assert "holds the --data folder" in capsys.readouterr().err
+    assert "holds the --input folder" in capsys.readouterr().err
     assert train_main([*argv, "--out", str(tmp_path / "models")]) == 0
     model = tmp_path / "models" / "best.pt"
     assert (

@@ -27,7 +27,7 @@ MAX_LISTED = 20  # problems listed in one error message
 
 @dataclass(frozen=True)
 class Category:
-    """One rig as written by the render / mix stages (see docs/DATA_FORMAT.md)."""
+    """One rig as written by the render / mix stages (see docs/reference/DATA_FORMAT.md)."""
 
     id: int
     name: str

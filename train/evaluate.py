@@ -1,6 +1,6 @@
 """Evaluate a trained model on the dataset's splits (DVC stage `evaluate`).
 
-    python -m train.evaluate --params params.yaml --data data/mixed \
+    python -m train.evaluate --params params.yaml --input data/mixed \
         --model models/best.pt --out metrics
 
 Writes, under --out:
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     cfg = params.evaluate
     data, out = Path(args.input), Path(args.out)
-    refuse_overlap(out, {"--data folder": data, "--model": args.model})
+    refuse_overlap(out, {"--input folder": data, "--model": args.model})
     splits = {}
     for name in cfg.splits:
         path = data / f"{name}.json"

@@ -1,6 +1,6 @@
 """Export a trained model to ONNX and TorchScript, and check each against PyTorch.
 
-    python -m train.export --model models/best.pt --out exports --data data/mixed --split test
+    python -m train.export --model models/best.pt --out exports --input data/mixed --split test
 
 Both take one float32 RGB image [3, H, W] in [0, 1] (any H, W) and return boxes [N, 4] (x1, y1,
 x2, y2 pixels), labels [N] (1..categories, see export.json), scores [N], keypoints [N, K, 3] and
@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    refuse_overlap(args.out, {"--model": args.model, "--data folder": args.data})
+    refuse_overlap(args.out, {"--model": args.model, "--input folder": args.data})
     ckpt = load(args.model)
     overrides = {}
     if args.score_thresh is not None:
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--input", "--data", dest="data", help="dataset folder whose images check the export (default: random)"
     )
-    parser.add_argument("--split", default="test", help="split of --data to check on (default: test)")
+    parser.add_argument("--split", default="test", help="split of --input to check on (default: test)")
     parser.add_argument("--check-images", type=int, default=4, help="how many images to check on")
     parser.add_argument("--atol", type=float, default=0.01, help="pixels: allowed box/keypoint difference")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset")

@@ -1,7 +1,7 @@
 """Train KeypointRCNN on a dataset folder (DVC stage `train`).
 
-    python -m train.train --params params.yaml --data data/mixed --out models
-    torchrun --nproc_per_node=4 -m train.train --params params.yaml --data data/mixed --out models
+    python -m train.train --params params.yaml --input data/mixed --out models
+    torchrun --nproc_per_node=4 -m train.train --params params.yaml --input data/mixed --out models
 
 Reads data/train.json and data/val.json; writes <out>/last.pt every epoch, <out>/best.pt when
 the validation keypoint AP improves, and per-epoch metrics with dvclive (--live-dir).
@@ -117,8 +117,8 @@ def run(args: argparse.Namespace) -> int:
     log = print if world.is_main else (lambda *a, **k: None)
 
     data = Path(args.input)
-    refuse_overlap(args.out, {"--data folder": data})
-    refuse_overlap(args.live_dir, {"--data folder": data}, flag="--live-dir")
+    refuse_overlap(args.out, {"--input folder": data})
+    refuse_overlap(args.live_dir, {"--input folder": data}, flag="--live-dir")
     train_split = load_split(data / "train.json")
     val_split = load_split(data / "val.json")
     labels = train_split.label_map(cfg.categories)

@@ -13,7 +13,7 @@ MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".blend")
 
 
 class BoxMesh(Strict):
-    """A cuboid centred on its origin; vertex groups name its 8 corners (see README)."""
+    """A cuboid centred on its origin; vertex groups name its 8 corners (docs/guide/rigs.md)."""
 
     type: Literal["box"] = Field(description="selects this mesh kind")
     size: tuple[float, float, float] = Field((0.12, 0.08, 0.05), description="metres along x, y, z")
