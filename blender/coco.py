@@ -7,13 +7,16 @@ image id = index + 1, annotation id = (index + 1) * 1000 + position in the image
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 MAX_INSTANCES_PER_IMAGE = 999
+SYMMETRY = "symmetry.json"  # {rig: group}: what Blender resolved from each symmetric rig's keypoints
 
 
-def categories(spec: dict) -> list[dict]:
-    """One category per rig, in params order; our extras live under the `rig` key."""
+def categories(spec: dict, groups: dict[str, list[list[int]]] | None = None) -> list[dict]:
+    """One category per rig, in params order; our extras live under the `rig` key (with
+    `symmetry_permutations`, the rig's group, for a symmetric rig)."""
     out = []
     for cid, (name, rig) in enumerate(spec["rigs"].items(), start=1):
         names = [k["name"] for k in rig["keypoints"]]
@@ -27,7 +30,31 @@ def categories(spec: dict) -> list[dict]:
                 "flip_pairs": [list(p) for p in rig["flip_pairs"]],
             },
         })
+        if rig.get("symmetry"):
+            out[-1]["rig"]["symmetry_permutations"] = groups[name]
     return out
+
+
+def write_symmetry(out_dir: Path, groups: dict[str, list[list[int]]]) -> None:
+    """The resolved groups beside the meta files; every shard writes the same bytes (own temp file)."""
+    path = Path(out_dir) / SYMMETRY
+    tmp = path.with_name(f"{SYMMETRY}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(groups, separators=(",", ":")) + "\n")
+    tmp.replace(path)
+
+
+def read_symmetry(spec: dict, out_dir: Path) -> dict[str, list[list[int]]] | None:
+    """The groups of the symmetric rigs (None when no rig is symmetric)."""
+    wanted = [n for n, r in spec["rigs"].items() if r.get("symmetry")]
+    if not wanted:
+        return None
+    path = Path(out_dir) / SYMMETRY
+    groups = json.loads(path.read_text()) if path.is_file() else {}
+    missing = [n for n in wanted if n not in groups]
+    if missing:
+        raise FileNotFoundError(f"{path}: no symmetry group for rig(s) {missing}; a render writes it when it "
+                                "builds the scene: run the render again")
+    return groups
 
 
 def meta_path(out_dir: Path, index: int) -> Path:
@@ -55,7 +82,7 @@ def merge(spec: dict, out_dir: Path, num_images: int) -> dict:
         "licenses": [],
         "images": images,
         "annotations": annotations,
-        "categories": categories(spec),
+        "categories": categories(spec, read_symmetry(spec, out_dir)),
     }
 
 

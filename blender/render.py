@@ -26,7 +26,7 @@ except ImportError:
              "blender/render.py -- ...`, or with the `bpy` package installed (pip install bpy)")
 import numpy as np  # noqa: E402
 
-from blender import annotate, backgrounds, coco  # noqa: E402
+from blender import annotate, backgrounds, coco, symmetry  # noqa: E402
 from blender.camera import in_frame, intrinsics, project, world_to_opencv  # noqa: E402
 from blender.exr import find_channel, read_exr  # noqa: E402
 from blender.png import linear_to_srgb8, write_png  # noqa: E402
@@ -64,6 +64,8 @@ class Renderer:
         self.category = {name: i for i, name in enumerate(spec["rigs"], start=1)}
         self.tolerance = {n: np.array([k["tolerance"] for k in r["keypoints"]]) for n, r in spec["rigs"].items()}
         self.tmp = Path(tempfile.mkdtemp(prefix="rig2kp_"))
+        if self.scene.groups:  # the merge writes each symmetric rig's group into its COCO category
+            coco.write_symmetry(out, self.scene.groups)
         self.photos: dict[int, np.ndarray] = {}
 
     def _photo(self, i: int) -> np.ndarray:
@@ -89,10 +91,9 @@ class Renderer:
         w2c = world_to_opencv(c2w)
         origin = c2w[:3, 3]
         objects = []
-        for rig_name, obj in shown:
-            m = np.array(obj.matrix_world)
-            local = self.scene.templates[rig_name].keypoints_local
-            world = local @ m[:3, :3].T + m[:3, 3]
+        for (rig_name, obj), placed in zip(shown, sample["objects"]):
+            m = self.scene.object_to_world(obj)
+            world = self.scene.keypoints_world(rig_name, obj)
             uv, depth = project(K, w2c, world)
             inside = in_frame(uv, depth, width, height)
             hits = np.full(len(world), np.inf)
@@ -100,7 +101,13 @@ class Renderer:
                 hits[inside] = self.scene.first_hits(origin, world[inside])
             dist = np.linalg.norm(world - origin, axis=1)
             v = annotate.visibility(inside, dist, hits, self.tolerance[rig_name])
-            objects.append({"rig": rig_name, "obj": obj, "matrix": m, "world": world, "uv": uv, "v": v})
+            extra = {"articulation": placed["articulation"]} if "articulation" in placed else {}
+            if rig_name in self.scene.groups:  # the labelling the image-space rule picks (symmetry.py)
+                written = np.array(annotate.keypoint_triplets(uv, v)).reshape(-1, 3)
+                p = self.scene.groups[rig_name][symmetry.canonical_index(written, self.scene.groups[rig_name])]
+                uv, v, world = uv[p], v[p], world[p]
+                extra["symmetry_permutation"] = list(p)
+            objects.append({"rig": rig_name, "obj": obj, "matrix": m, "world": world, "uv": uv, "v": v, **extra})
         t1 = time.perf_counter()
 
         exr = self.out / "passes" / f"{index:06d}.exr" if self.keep_passes else self.tmp / "passes.exr"
@@ -135,6 +142,7 @@ class Renderer:
                 "rig": o["rig"], "object_to_world": np.round(o["matrix"], 9).tolist(),
                 "keypoints_world": np.round(o["world"], 9).tolist(),
                 "visible_px": visible, "kept": kept,
+                **{k: o[k] for k in ("articulation", "symmetry_permutation") if k in o},
             })
         meta = {
             "index": index, "seed": self.spec["seed"], "width": width, "height": height,
@@ -181,6 +189,8 @@ def main(argv: list[str]) -> int:
         facts = {n: {"radius": t.radius, "center": t.center.round(6).tolist(), "extent": t.extent,
                      "keypoints_local": t.keypoints_local.round(6).tolist(),
                      "slots": t.slot_names} for n, t in renderer.scene.templates.items()}
+        for n, group in renderer.scene.groups.items():
+            facts[n]["symmetry_permutations"] = group
         print("RIG2KP_CHECK " + json.dumps(facts))
         return 0
     timings = []

@@ -43,7 +43,7 @@ def make_spec(params: Params, params_path: Path) -> dict:
     base = params_path.resolve().parent
     rigs = {}
     for name, rig in params.rigs.items():
-        d = rig.model_dump(mode="json")
+        d = rig.spec()
         d["flip_pairs"] = [list(p) for p in rig.resolved_flip_pairs()]
         if rig.mesh.type == "file":
             d["mesh"]["path"] = str((base / rig.mesh.path).resolve())
@@ -128,7 +128,7 @@ def prepare_out(out: Path, spec: dict) -> None:
     if spec_file.is_file() and not same_images(json.loads(spec_file.read_text()), spec):
         for sub in ("images", "meta"):
             shutil.rmtree(out / sub, ignore_errors=True)
-        for f in ("annotations.json", "stats.json"):
+        for f in ("annotations.json", "stats.json", coco.SYMMETRY):
             (out / f).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     spec_file.write_text(json.dumps(spec, indent=1) + "\n")
