@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,3 +37,14 @@ def tiny_params(num_images: int = 4, **render_overrides) -> dict:
                       "denoise": False, "shard_size": 2, "workers": 1, "min_visible_px": 10,
                       **render_overrides}
     return data
+
+
+def built_example(params: Path, tmp_path: Path) -> Path:
+    """An example's params in a copy of its folder, with the files its `make_*.py` scripts build
+    (e.g. examples/pliers/build/pliers.blend, which Git ignores) made there first."""
+    folder = tmp_path / params.parent.name
+    shutil.copytree(params.parent, folder, ignore=shutil.ignore_patterns("build"))
+    for script in sorted(folder.glob("make_*.py")):
+        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return folder / params.name

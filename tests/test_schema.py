@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from pipeline.schema import ParamsError, load_params
-from tests.conftest import ROOT, shipped_box, write_params
+from tests.conftest import ROOT, built_example, shipped_box, write_params
 
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
 BASE["rigs"].update(shipped_box())
@@ -89,6 +89,7 @@ def test_example_params_and_their_commands_are_valid(tmp_path, path):
     """Each example validates, and so does every `dvc exp run -S ...` its header tells users to run."""
     from dvc.utils.hydra import apply_overrides
 
+    path = built_example(path, tmp_path / "example")  # examples/pliers builds its .blend first
     load_params(path)
     commands = [line for line in path.read_text().splitlines() if line.startswith("#") and "dvc exp run" in line]
     for line in commands:
