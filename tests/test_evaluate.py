@@ -343,3 +343,15 @@ def test_symmetry_permutations_must_be_a_group_of_the_keypoints(val):
         load_split(val.path.parent / "bad_sym.json")
     with pytest.raises(DatasetError, match="the identity is missing"):
         load_split(val.path.parent / "bad_sym.json")
+
+
+def test_a_model_trained_without_the_symmetry_is_scored_with_the_data_s(val):
+    """The group comes from the data's categories, not the checkpoint's: the variant trained
+    without a declared symmetry still gets symmetry-aware figures on data that carry it."""
+    split = _symmetric_quad(val)
+    labels = val.label_map()  # the model's categories: no symmetry
+    assert not any(c.symmetry for c in labels.categories)
+    quad = next(c for c in labels.categories if c.name == "quad")
+    params = load_params(write_params(val.path.parent / "p2.yaml"))
+    metrics, _, _ = evaluate_cli.split_metrics(split, _relabelled(_perfect(split.data), quad.id, 2), labels, params)
+    assert metrics["all"]["keypoints_symmetric"]["AP"] == pytest.approx(1.0)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -57,7 +58,9 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
     cfg = params.evaluate
     gt = coco_from_dict(split.data)
     res = load_results(gt, results)
-    cats = list(labels.categories)
+    # a symmetry belongs to the objects in the data: a model trained without it is scored with it too
+    cats = [replace(c, symmetry=split.categories[c.id].symmetry) if c.id in split.categories else c
+            for c in labels.categories]
     cat_ids = [c.id for c in cats]
     sources = {"all": None}
     for source in ("synthetic", "real"):
