@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         if r is None:
             continue
         name = folder.relative_to(args.runs).as_posix()
-        groups.setdefault(re.sub(r"/seed\d+", "", name), []).append(r)
+        group = "/".join(part for part in name.split("/") if not re.fullmatch(r"seed\d+", part))
+        groups.setdefault(group, []).append(r)
         print(f"| {name} | " + " | ".join(fmt(r[c], 1 if "px" in c else 3) for c in COLUMNS) + " |")
     for group, rows in groups.items():
         cells = []
