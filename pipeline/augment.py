@@ -7,8 +7,9 @@ bbox, area and RLE; keypoints that leave the image become v=0 at (0, 0); instanc
 than `min_visible_px` mask pixels left are dropped; a mirror image (any flip, transpose...)
 swaps the rig's flip pairs; a symmetric rig's labels are then put back into the canonical
 order of its symmetry (blender/symmetry.py), as the renderer wrote them. Each copy is seeded
-from (params.seed, image, copy), so the output does not depend on the number of workers. Finished images are kept when the run is repeated
-with the same params and input (resume); the output is rebuilt when either changes.
+from (params.seed, image, copy), so the output does not depend on the number of workers.
+Finished images are kept when the run is repeated with the same params and input (resume); the
+output is rebuilt when either changes.
 """
 
 from __future__ import annotations
