@@ -1,6 +1,9 @@
 """Render throughput of the default rigs, and the share of time spent outside Blender's render call.
 
-    python benchmarks/render_bench.py [--images 12] [--samples 16] [--threads 0]
+    python benchmarks/render_bench.py [--images 12] [--samples 16] [--threads 0] [--case default]
+
+`--case pliers`: the articulated example (each instance posed per image, keypoints read from the
+evaluated pose; its .blend is built first); `--case box`: the symmetric box (labels canonicalized).
 
 For each size (256x256, 640x480) one Blender process renders `--images` images of the shipped
 params (the first is a warm-up and not counted). `outside` is everything per image that is not
@@ -52,18 +55,31 @@ def bench(size: tuple[int, int], images: int, samples: int, threads: int, params
     }
 
 
+CASES = {
+    "default": ROOT / "params.yaml",
+    "pliers": ROOT / "examples" / "pliers" / "params.yaml",
+    "box": ROOT / "examples" / "box" / "params.yaml",
+}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--images", type=int, default=12)
     p.add_argument("--samples", type=int, default=16)
     p.add_argument("--threads", type=int, default=0, help="render threads (0: all cores)")
-    p.add_argument("--params", type=Path, default=ROOT / "params.yaml")
+    p.add_argument("--params", type=Path, default=None, help="params file (default: that of --case)")
+    p.add_argument("--case", choices=sorted(CASES), default="default")
     p.add_argument("--sizes", default="256x256,640x480")
     args = p.parse_args()
+    params = args.params or CASES[args.case]
+    if args.case == "pliers" and args.params is None:  # build the example's .blend (ignored by Git)
+        subprocess.run([sys.executable, str(ROOT / "examples" / "pliers" / "make_pliers.py")], check=True,
+                       capture_output=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     for size in args.sizes.split(","):
         w, h = (int(v) for v in size.split("x"))
-        print(json.dumps(bench((w, h), args.images, args.samples, args.threads, args.params)), flush=True)
+        print(json.dumps({"case": args.case, **bench((w, h), args.images, args.samples, args.threads, params)}),
+              flush=True)
     return 0
 
 

@@ -30,9 +30,10 @@ except ImportError:  # Windows: no advisory locks; folders are then not guarded 
 
 MAX_INSTANCES_PER_IMAGE = 999
 SPEC = "spec.json"
+SYMMETRY = "symmetry.json"  # {rig: group}: what Blender resolved from each symmetric rig's keypoints
 LOCK = ".rig2kp.lock"  # listed in .dvcignore: not part of the dataset
 # what a render writes into its folder, and nothing else: all of it goes when params change
-RENDER_OUTPUTS = ("images", "meta", "passes", "annotations.json", "stats.json", SPEC)
+RENDER_OUTPUTS = ("images", "meta", "passes", "annotations.json", "stats.json", SYMMETRY, SPEC)
 # how the work is split and where files lie on this machine: they change no image or annotation
 EXECUTION_KEYS = {"render": ("workers", "threads", "shard_size"), None: ("params_file", "files", "photos")}
 
@@ -225,8 +226,9 @@ def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 10) -> Fol
 # ---------------------------------------------------------------------------- the merged COCO file
 
 
-def categories(spec: dict) -> list[dict]:
-    """One category per rig, in params order; our extras live under the `rig` key."""
+def categories(spec: dict, groups: dict[str, list[list[int]]] | None = None) -> list[dict]:
+    """One category per rig, in params order; our extras live under the `rig` key (with
+    `symmetry_permutations`, the rig's group, for a symmetric rig)."""
     out = []
     for cid, (name, rig) in enumerate(spec["rigs"].items(), start=1):
         names = [k["name"] for k in rig["keypoints"]]
@@ -240,7 +242,31 @@ def categories(spec: dict) -> list[dict]:
                 "flip_pairs": [list(p) for p in rig["flip_pairs"]],
             },
         })
+        if rig.get("symmetry"):
+            out[-1]["rig"]["symmetry_permutations"] = groups[name]
     return out
+
+
+def write_symmetry(out_dir: Path, groups: dict[str, list[list[int]]]) -> None:
+    """The resolved groups beside the meta files; every shard writes the same bytes."""
+    write_json(Path(out_dir) / SYMMETRY, groups)
+
+
+def read_symmetry(spec: dict, out_dir: Path) -> dict[str, list[list[int]]] | None:
+    """The groups of the symmetric rigs (None when no rig is symmetric)."""
+    wanted = [n for n, r in spec["rigs"].items() if r.get("symmetry")]
+    if not wanted:
+        return None
+    path = Path(out_dir) / SYMMETRY
+    try:
+        groups = json.loads(path.read_text())
+    except (OSError, ValueError):
+        groups = {}
+    missing = [n for n in wanted if n not in groups]
+    if missing:
+        raise OutputError(f"{path}: no symmetry group for rig(s) {missing}; a render writes it when it "
+                          "builds the scene: run the render again")
+    return groups
 
 
 def unfinished(spec: dict, out_dir: Path, indices) -> list[int]:
@@ -272,5 +298,5 @@ def merge(spec: dict, out_dir: Path, num_images: int) -> dict:
         "licenses": [],
         "images": images,
         "annotations": annotations,
-        "categories": categories(spec),
+        "categories": categories(spec, read_symmetry(spec, out_dir)),
     }

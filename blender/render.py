@@ -27,7 +27,7 @@ except ImportError:
              "blender/render.py -- ...`, or with the `bpy` package installed (pip install bpy)")
 import numpy as np  # noqa: E402
 
-from blender import annotate, backgrounds, output  # noqa: E402
+from blender import annotate, backgrounds, output, symmetry  # noqa: E402
 from blender.atomic import write_json  # noqa: E402
 from blender.camera import in_frame, intrinsics, project, world_to_opencv  # noqa: E402
 from blender.exr import find_channel, read_exr  # noqa: E402
@@ -99,10 +99,9 @@ class Renderer:
         w2c = world_to_opencv(c2w)
         origin = c2w[:3, 3]
         objects = []
-        for rig_name, obj in shown:
-            m = np.array(obj.matrix_world)
-            local = self.scene.templates[rig_name].keypoints_local
-            world = local @ m[:3, :3].T + m[:3, 3]
+        for (rig_name, obj), placed in zip(shown, sample["objects"]):
+            m = self.scene.object_to_world(obj)
+            world = self.scene.keypoints_world(rig_name, obj)
             uv, depth = project(K, w2c, world)
             inside = in_frame(uv, depth, width, height)
             hits = np.full(len(world), np.inf)
@@ -110,7 +109,13 @@ class Renderer:
                 hits[inside] = self.scene.first_hits(origin, world[inside])
             dist = np.linalg.norm(world - origin, axis=1)
             v = annotate.visibility(inside, dist, hits, self.tolerance[rig_name])
-            objects.append({"rig": rig_name, "obj": obj, "matrix": m, "world": world, "uv": uv, "v": v})
+            extra = {"articulation": placed["articulation"]} if "articulation" in placed else {}
+            if rig_name in self.scene.groups:  # the labelling the image-space rule picks (symmetry.py)
+                written = np.array(annotate.keypoint_triplets(uv, v)).reshape(-1, 3)
+                p = self.scene.groups[rig_name][symmetry.canonical_index(written, self.scene.groups[rig_name])]
+                uv, v, world = uv[p], v[p], world[p]
+                extra["symmetry_permutation"] = list(p)
+            objects.append({"rig": rig_name, "obj": obj, "matrix": m, "world": world, "uv": uv, "v": v, **extra})
         t1 = time.perf_counter()
 
         exr = self.out / "passes" / f"{index:06d}.exr" if self.keep_passes else self.tmp / "passes.exr"
@@ -145,6 +150,7 @@ class Renderer:
                 "rig": o["rig"], "object_to_world": np.round(o["matrix"], 9).tolist(),
                 "keypoints_world": np.round(o["world"], 9).tolist(),
                 "visible_px": visible, "kept": kept,
+                **{k: o[k] for k in ("articulation", "symmetry_permutation") if k in o},
             })
         meta = {
             "index": index, "seed": self.spec["seed"], "spec_hash": self.digest, "width": width, "height": height,
@@ -200,6 +206,8 @@ def check(spec: dict, threads: int) -> int:
         facts = {n: {"radius": t.radius, "center": t.center.round(6).tolist(), "extent": t.extent,
                      "keypoints_local": t.keypoints_local.round(6).tolist(),
                      "slots": t.slot_names} for n, t in renderer.scene.templates.items()}
+        for n, group in renderer.scene.groups.items():
+            facts[n]["symmetry_permutations"] = group
         print("RIG2KP_CHECK " + json.dumps(facts))
     finally:
         renderer.close()
@@ -219,6 +227,8 @@ def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end:
     try:
         if todo:
             renderer = Renderer(spec, args.out, args.threads, args.keep_passes)
+            if renderer.scene.groups:  # the merge writes each symmetric rig's group into its COCO category
+                output.write_symmetry(args.out, renderer.scene.groups)
         timings = []
         for k, index in enumerate(todo):
             timings.append(renderer.render(index, scenes[index] if scenes is not None else None))

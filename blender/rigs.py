@@ -12,8 +12,9 @@ from pathlib import Path
 
 import bpy
 import numpy as np
+from mathutils import Matrix
 
-from . import shapes
+from . import shapes, symmetry
 
 
 class RigError(ValueError):
@@ -29,6 +30,8 @@ class RigTemplate:
     center: np.ndarray  # bounding box centre, object space, metres
     extent: float  # largest distance of a vertex from `center`, metres
     slot_names: list[str]
+    posed: object | None = None  # articulation.PosedRig of a rig that moves; None: baked, linked copies
+    mesh_from_rig: np.ndarray | None = None  # 4x4: rig frame (metres) -> the mesh's object space (file units)
 
 
 def _mesh_from_shape(name: str, shape: shapes.Shape) -> bpy.types.Object:
@@ -101,8 +104,6 @@ def _bake(src: bpy.types.Object, name: str, unit_scale: float) -> bpy.types.Obje
     depsgraph = bpy.context.evaluated_depsgraph_get()
     evaluated = src.evaluated_get(depsgraph)
     mesh = bpy.data.meshes.new_from_object(evaluated, preserve_all_data_layers=True, depsgraph=depsgraph)
-    from mathutils import Matrix
-
     mesh.transform(Matrix.Scale(unit_scale, 4) @ src.matrix_world)
     mesh.name = name
     obj = bpy.data.objects.new(name, mesh)
@@ -110,6 +111,35 @@ def _bake(src: bpy.types.Object, name: str, unit_scale: float) -> bpy.types.Obje
     for group in src.vertex_groups:
         obj.vertex_groups.new(name=group.name)
     return obj
+
+
+def _armature_of(mesh: bpy.types.Object) -> bpy.types.Object | None:
+    """The armature deforming a mesh: its Armature modifier's object, else an armature parent."""
+    for mod in mesh.modifiers:
+        if mod.type == "ARMATURE" and mod.object is not None:
+            return mod.object
+    p = mesh.parent
+    return p if p is not None and p.type == "ARMATURE" else None
+
+
+def _bone_point(arm, kp: dict, key: str) -> np.ndarray:
+    """World position (file units) of a keypoint's bone head or tail in the armature's current pose."""
+    if arm is None or kp["bone"] not in arm.pose.bones:
+        found = f"; armature {arm.name!r} has {sorted(arm.pose.bones.keys())}" if arm else "; the mesh has no armature"
+        raise RigError(f"{key}.bone: no bone {kp['bone']!r}{found}")
+    pb = arm.pose.bones[kp["bone"]]
+    end = pb.tail if kp.get("bone_end") == "tail" else pb.head
+    return np.array(arm.matrix_world @ end)
+
+
+def _shade_smooth(mesh) -> None:
+    """Smooth shading that keeps creases sharper than ~35 degrees."""
+    try:
+        mesh.shade_smooth()
+        mesh.set_sharp_from_angle(angle=0.6)
+    except AttributeError:  # Blender < 4.1
+        mesh.polygons.foreach_set("use_smooth", [True] * len(mesh.polygons))
+        mesh.use_auto_smooth, mesh.auto_smooth_angle = True, 0.6
 
 
 def _vertices(mesh) -> np.ndarray:
@@ -162,6 +192,7 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
         for o in imported:
             if o.type == "EMPTY":
                 empties[o.name] = np.array(o.matrix_world.translation) * unit
+    src_world = src.matrix_world.copy()
     obj = _bake(src, f"{name}.template", unit)
     file_to_metres = np.array(src.matrix_world) * unit if kind == "file" else np.eye(4)
     if not obj.data.materials:  # a bare mesh file still gets one slot, so "*" ranges apply to it
@@ -169,12 +200,7 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
     slot_names = [m.name.split(".")[-1] if m and kind != "file" else (m.name if m else f"slot{i}")
                   for i, m in enumerate(obj.data.materials)]
     if kind != "box":  # curved shapes shade smooth, keeping creases sharper than ~35 degrees
-        try:
-            obj.data.shade_smooth()
-            obj.data.set_sharp_from_angle(angle=0.6)
-        except AttributeError:  # Blender < 4.1
-            obj.data.polygons.foreach_set("use_smooth", [True] * len(obj.data.polygons))
-            obj.data.use_auto_smooth, obj.data.auto_smooth_angle = True, 0.6
+        _shade_smooth(obj.data)
 
     verts = _vertices(obj.data)
     keypoints = []
@@ -189,6 +215,8 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
             keypoints.append(verts[kp["vertex"]])
         elif kp.get("vertex_group") is not None:
             keypoints.append(_group_centroid(obj, kp["vertex_group"], kkey))
+        elif kp.get("bone") is not None:
+            keypoints.append(_bone_point(_armature_of(src), kp, kkey) * unit)
         else:
             if kp["empty"] not in empties:
                 raise RigError(f"{kkey}.empty: no empty {kp['empty']!r} in {mesh_cfg.get('path', 'the mesh')}; "
@@ -203,4 +231,17 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
     obj.location = (0.0, 0.0, -1000.0)
     center = (verts.min(axis=0) + verts.max(axis=0)) / 2
     extent = float(np.linalg.norm(verts - center, axis=1).max())
-    return RigTemplate(name, obj, kp_arr, radius, center, extent, slot_names)
+    mesh_from_rig = np.linalg.inv(np.array(Matrix.Scale(unit, 4) @ src_world)) if kind == "file" else np.eye(4)
+    return RigTemplate(name, obj, kp_arr, radius, center, extent, slot_names, mesh_from_rig=mesh_from_rig)
+
+
+def symmetry_group(name: str, rig: dict, tpl: RigTemplate) -> list[list[int]]:
+    """The rig's symmetry as keypoint permutations (blender/symmetry.py), from its rest keypoints."""
+    kp = tpl.keypoints_local
+    in_mesh = kp @ tpl.mesh_from_rig[:3, :3].T + tpl.mesh_from_rig[:3, 3]
+    names = [k["name"] for k in rig["keypoints"]]
+    try:
+        return symmetry.resolve(rig["symmetry"], names, [k["sigma"] for k in rig["keypoints"]], in_mesh,
+                                f"rigs.{name}.symmetry")
+    except symmetry.SymmetryError as exc:
+        raise RigError(str(exc)) from None

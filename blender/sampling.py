@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from . import posing
 from .camera import look_at, spherical_position
 
 # Blender ships these HDRIs in datafiles/studiolights/world/ since 2.80 (3.4 to 5.x alike).
@@ -20,7 +21,8 @@ HDRI_NAMES = ("city", "courtyard", "forest", "interior", "night", "studio", "sun
 DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
 PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs", "wood", "granite")
 DEFAULT_PATTERNS = PATTERNS[:6]  # the schema's default list: granite is opt-in
-STREAMS = {"camera": 0, "objects": 1, "distractors": 2, "lights": 3, "world": 4, "background": 5, "materials": 6}
+STREAMS = {"camera": 0, "objects": 1, "distractors": 2, "lights": 3, "world": 4, "background": 5, "materials": 6,
+           "pose_bones": 12, "shape_keys": 13}
 
 
 def rng_for(seed: int, index: int, stream: str) -> np.random.Generator:
@@ -152,6 +154,11 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
             objects.append({"rig": rig_name, "slot": slot, "location": loc.tolist(), "rotation": rot,
                             "scale": scale, "materials": mats})
     out["objects"] = objects
+    if any(posing.articulated(rig) for rig in spec["rigs"].values()):  # else nothing drawn: bytes kept
+        bones_rng, keys_rng = rng_for(seed, index, "pose_bones"), rng_for(seed, index, "shape_keys")
+        for o in objects:
+            if posing.articulated(spec["rigs"][o["rig"]]):
+                o["articulation"] = posing.sample_articulation(bones_rng, keys_rng, spec["rigs"][o["rig"]])
 
     rng = rng_for(seed, index, "distractors")
     dis = render["distractors"]

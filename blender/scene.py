@@ -15,7 +15,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Quaternion
 
-from . import rigs
+from . import articulation, posing, rigs
 from .materials import apply_material, make_material
 from .sampling import DISTRACTOR_SHAPES
 
@@ -197,15 +197,24 @@ class Scene:
         self.scene.camera = self.camera
         self.world = _world(self.scene, Path(bpy.utils.system_resource("DATAFILES", path="studiolights/world")))
 
-        self.templates = {name: rigs.build(name, rig) for name, rig in spec["rigs"].items()}
+        self.templates = {name: (articulation.build if posing.articulated(rig) else rigs.build)(name, rig)
+                          for name, rig in spec["rigs"].items()}
+        self.groups = {name: rigs.symmetry_group(name, rig, self.templates[name])
+                       for name, rig in spec["rigs"].items() if rig.get("symmetry")}
         self.instances: dict[str, list] = {}
+        self.posed: dict = {}  # mesh object of an articulated instance -> its articulation.Posed
         pass_index = 1
         for name, rig in spec["rigs"].items():
             tpl = self.templates[name]
             pool = []
             for k in range(int(rig["instances"]["max"])):
-                obj = tpl.obj.copy()
-                obj.name = f"{name}.{k}"
+                if tpl.posed is not None:  # its own armature and mesh, linked and parked
+                    inst = tpl.posed.instance(f"{name}.{k}", self.scene.collection)
+                    obj = inst.mesh
+                    self.posed[obj] = inst
+                else:
+                    obj = tpl.obj.copy()
+                    obj.name = f"{name}.{k}"
                 obj.hide_render = False
                 obj.pass_index = pass_index
                 pass_index += 1
@@ -219,8 +228,9 @@ class Scene:
                         slot.link = "OBJECT"
                         slot.material = mat
                         mats.append((slot_name, mat))
-                obj.location = PARKED
-                self.scene.collection.objects.link(obj)
+                if tpl.posed is None:
+                    obj.location = PARKED
+                    self.scene.collection.objects.link(obj)
                 pool.append((obj, mats))
             self.instances[name] = pool
 
@@ -268,17 +278,20 @@ class Scene:
         for o in sample["objects"]:
             obj, mats = self.instances[o["rig"]][o["slot"]]
             used[o["rig"]] = max(used[o["rig"]], o["slot"] + 1)
-            obj.location = o["location"]
-            obj.rotation_mode = "QUATERNION"
-            obj.rotation_quaternion = Quaternion(o["rotation"])
-            obj.scale = (o["scale"],) * 3
+            handle = self._handle(obj)
+            handle.location = o["location"]
+            handle.rotation_mode = "QUATERNION"
+            handle.rotation_quaternion = Quaternion(o["rotation"])
+            handle.scale = (o["scale"],) * 3
+            if obj in self.posed:
+                self.posed[obj].pose(o.get("articulation", {}))
             for slot_name, mat in mats:
                 values = o["materials"].get(slot_name, o["materials"].get("*"))
                 apply_material(mat, values)
             shown.append((o["rig"], obj))
         for name, pool in self.instances.items():
             for obj, _ in pool[used[name]:]:
-                obj.location = PARKED
+                self._handle(obj).location = PARKED
 
         placed = [obj for _, obj in shown]
         for (obj, mat), d in zip(self.distractors, sample["distractors"] + [None] * len(self.distractors)):
@@ -329,6 +342,22 @@ class Scene:
         above = self.camera.matrix_world.translation.z > z + 1e-3
         self.floor.location = (0.0, 0.0, z) if above else PARKED
         bpy.context.view_layer.update()
+
+    def _handle(self, obj) -> bpy.types.Object:
+        """What carries an instance's transform: its root empty when it moves, else the object."""
+        return self.posed[obj].root if obj in self.posed else obj
+
+    def object_to_world(self, obj) -> np.ndarray:
+        """4x4 rig frame (metres) -> world of a shown instance."""
+        return np.array(self._handle(obj).matrix_world)
+
+    def keypoints_world(self, rig_name: str, obj) -> np.ndarray:
+        """K x 3 world keypoints of a shown instance: its template's, moved rigidly; or, for a rig
+        that moves, read from the instance's evaluated pose and deformed mesh."""
+        if obj in self.posed:
+            return self.posed[obj].keypoints_world()
+        m = np.array(obj.matrix_world)
+        return self.templates[rig_name].keypoints_local @ m[:3, :3].T + m[:3, 3]
 
     def camera_to_world(self) -> np.ndarray:
         return np.array(self.camera.matrix_world)

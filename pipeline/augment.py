@@ -5,9 +5,11 @@
 Geometry stays exact: instance masks (decoded from RLE) move with the image and give the new
 bbox, area and RLE; keypoints that leave the image become v=0 at (0, 0); instances with fewer
 than `min_visible_px` mask pixels left are dropped; a mirror image (any flip, transpose...)
-swaps the rig's flip pairs. Each copy is seeded from (params.seed, image, copy), so the output
-does not depend on the number of workers. Finished images are kept when the run is repeated
-with the same params and input (resume); the output is rebuilt when either changes.
+swaps the rig's flip pairs; a symmetric rig's labels are then put back into the canonical
+order of its symmetry (blender/symmetry.py), as the renderer wrote them. Each copy is seeded
+from (params.seed, image, copy), so the output does not depend on the number of workers.
+Finished images are kept when the run is repeated with the same params and input (resume); the
+output is rebuilt when either changes.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from blender import symmetry
 from blender.atomic import copy_file, write_bytes, write_json
 from pipeline import coco
 from pipeline.errors import Rig2kpError, run_command
@@ -178,6 +181,9 @@ def augment_image(
         if mirrored:
             for i, j in coco.flip_index_pairs(cats[a["category_id"]]):
                 new[[i, j]] = new[[j, i]]
+        group = (cats[a["category_id"]].get("rig") or {}).get("symmetry_permutations")
+        if group:  # moved keypoints may break the canonical order: choose it again (docs/guide/symmetry.md)
+            new = symmetry.canonical(new, group)[0]
         flat = [float(v) if i % 3 < 2 else int(v) for i, v in enumerate(new.reshape(-1))]
         extras = {key: val for key, val in a.items() if key not in _REBUILT}
         result.append(

@@ -38,7 +38,7 @@ def make_spec(params: Params, params_path: Path) -> dict:
     base = params_path.resolve().parent
     rigs, files = {}, {}
     for name, rig in params.rigs.items():
-        d = rig.model_dump(mode="json")
+        d = rig.spec()
         d["flip_pairs"] = [list(p) for p in rig.resolved_flip_pairs()]
         if rig.mesh.type == "file":
             path = (base / rig.mesh.path).resolve()

@@ -37,6 +37,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from blender import symmetry
 from blender.atomic import copy_file, write_json
 from pipeline import coco
 from pipeline.errors import Rig2kpError, run_command
@@ -270,6 +271,12 @@ def normalize_annotation(
             notes["outside_image"] += 1
             continue
         kps[3 * t : 3 * t + 3] = [round(x, 3), round(y, 3), int(v)]
+    group = (rig.get("rig") or {}).get("symmetry_permutations")
+    if group:  # labelled as the renders are: the canonical order of the rig's symmetry
+        p = group[symmetry.canonical_index(np.array(kps, float).reshape(-1, 3), group)]
+        if list(p) != list(range(k_rig)):
+            kps = [value for j in p for value in kps[3 * j : 3 * j + 3]]
+            notes["symmetry_relabelled"] += 1
     seg = a.get("segmentation")
     rle = None
     if seg not in (None, [], {}):
@@ -357,6 +364,8 @@ NOTES = {
     "crowd": "are iscrowd=1: kept (COCOeval treats them as ignore regions)",
     "paired": "keypoint-only annotations were joined to their enclosing box (pair_boxes)",
     "negatives": "image(s) have no annotations: kept as negatives",
+    "symmetry_relabelled": "were relabelled to the canonical order of their rig's symmetry, as renders are "
+    "(docs/guide/symmetry.md)",
 }
 
 

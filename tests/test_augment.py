@@ -353,3 +353,39 @@ def test_more_than_eight_instances_keep_their_own_masks():
         alone.set_random_seed(5)
         assert np.array_equal(alone(image=image, mask=m)["mask"], got)
     assert sum(int(g.sum()) for g in moved) > 0.7 * sum(int(m.sum()) for m in masks)
+
+
+def test_a_symmetric_rig_leaves_every_copy_in_its_canonical_order():
+    """A square declared symmetric under quarter turns: after flips and rotations each copy's labels
+    are the moved points relabelled within the group so that the rule of docs/guide/symmetry.md holds."""
+    turns = [[0, 1, 2, 3], [1, 2, 3, 0], [2, 3, 0, 1], [3, 0, 1, 2]]
+    corners = [(30.5, 20.5), (50.5, 20.5), (50.5, 40.5), (30.5, 40.5)]
+    mask = np.zeros((60, 80), np.uint8)
+    mask[20:41, 30:51] = 1
+    rle = mask_utils.encode(np.asfortranarray(mask))
+    ann = {
+        "category_id": 1,
+        "keypoints": [v for x, y in corners for v in (x, y, 2)],
+        "num_keypoints": 4,
+        "bbox": [30.0, 20.0, 21.0, 21.0],
+        "area": float(mask.sum()),
+        "segmentation": {"size": [60, 80], "counts": rle["counts"].decode()},
+        "iscrowd": 0,
+    }
+    plain = {1: {"id": 1, "keypoints": ["a", "b", "c", "d"], "rig": {"flip_pairs": [["a", "b"], ["c", "d"]]}}}
+    symmetric = {1: {**plain[1], "rig": {**plain[1]["rig"], "symmetry_permutations": turns}}}
+    cfg = AugmentConfig(
+        transforms=[{"name": "HorizontalFlip", "p": 0.5}, {"name": "Affine", "rotate": [-180, 180], "p": 1}]
+    )
+    pipe = augment.build_pipeline(cfg)
+    image = np.zeros((60, 80, 3), np.uint8)
+    relabelled = 0
+    for seed in range(12):
+        _, (free,), _ = augment.augment_image(pipe, image, [ann], plain, seed, 1)
+        _, (canon,), _ = augment.augment_image(pipe, image, [ann], symmetric, seed, 1)
+        a, b = np.array(free["keypoints"]).reshape(-1, 3), np.array(canon["keypoints"]).reshape(-1, 3)
+        assert any(np.array_equal(a[p], b) for p in turns)  # the same points, relabelled within the group
+        key = [[(0, y, x) if v > 0 else (1, 0, 0) for x, y, v in b[p]] for p in turns]
+        assert key[0] == min(key)  # the rule, written out
+        relabelled += not np.array_equal(a, b)
+    assert relabelled >= 6

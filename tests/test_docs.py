@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import ROOT, needs_bpy
-from tests.support import doc_blocks
+from tests.support import ROOT, doc_blocks, needs_bpy
 
 README = ROOT / "README.md"
 TUTORIAL = ROOT / "docs" / "guide" / "tutorial.md"

@@ -14,6 +14,7 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from pipeline.schema import load_params
 from tests.support.params import write_train_params as write_params
 from tests.support.training import toy_data
 from train import evaluate as evaluate_cli
@@ -26,7 +27,7 @@ from train.coco_eval import (
     load_results,
     per_keypoint_ap,
 )
-from train.dataset import Category, load_split
+from train.dataset import Category, DatasetError, load_split
 
 
 @pytest.fixture(scope="module")
@@ -267,3 +268,90 @@ def test_oks_scale_by_hand_for_a_thin_object(scale):
     got = evaluate_keypoints(gt, load_results(gt, det), [cat], oks_scale=scale).stats["AP"]
     assert got == pytest.approx(expected)
     assert per_keypoint_ap(gt_data, det, cat, oks_scale=scale)["head"] == pytest.approx(expected)
+
+
+# ---------------------------------------------------------------- symmetric rigs
+
+QUARTER_TURNS = [[0, 1, 2, 3], [1, 2, 3, 0], [2, 3, 0, 1], [3, 0, 1, 2]]  # the quad's corners, cycled
+
+
+def _symmetric_quad(split):
+    """The toy split with its quad declared symmetric under quarter turns (rig.symmetry_permutations)."""
+    data = copy.deepcopy(split.data)
+    for c in data["categories"]:
+        if c["name"] == "quad":
+            c["rig"]["symmetry_permutations"] = QUARTER_TURNS
+    (split.path.parent / "val_symmetric.json").write_text(json.dumps(data))
+    return load_split(split.path.parent / "val_symmetric.json")
+
+
+def _relabelled(results: list[dict], quad_id: int, seed: int) -> list[dict]:
+    """Each quad prediction relabelled by a quarter turn drawn at random (the identity a quarter of the time)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in results:
+        if r["category_id"] == quad_id:
+            p = QUARTER_TURNS[rng.integers(4)]
+            r = {**r, "keypoints": np.asarray(r["keypoints"]).reshape(-1, 3)[p].ravel().tolist()}
+        out.append(r)
+    return out
+
+
+def test_symmetry_aware_ap_and_pck_of_permuted_ground_truth_are_perfect_while_plain_ones_drop(val):
+    split = _symmetric_quad(val)
+    quad = next(c for c in split.categories.values() if c.name == "quad")
+    assert quad.symmetry == tuple(tuple(p) for p in QUARTER_TURNS)
+    gt = coco_from_dict(split.data)
+    res = load_results(gt, _relabelled(_perfect(split.data), quad.id, seed=0))
+    plain = evaluate_keypoints(gt, res, [quad]).stats
+    aware = evaluate_keypoints(gt, res, [quad], symmetric=True).stats
+    assert aware["AP"] == pytest.approx(1.0) and aware["AR"] == pytest.approx(1.0)
+    assert plain["AP"] < 0.5
+    box = evaluate_bbox(gt, res)
+    errors = keypoint_errors(gt, res, box, [quad], [0.1])["quad"]
+    aware_errors = keypoint_errors(gt, res, box, [quad], [0.1], symmetric=True)["quad"]
+    assert all(e["pck@0.1"] < 0.6 for e in errors.values())
+    assert all(e["pck@0.1"] == 1.0 and e["pixel_error"] == pytest.approx(0, abs=1e-9) for e in aware_errors.values())
+    triangle = next(c for c in split.categories.values() if c.name == "triangle")  # no symmetry: as before
+    assert (
+        evaluate_keypoints(gt, res, [triangle], symmetric=True).stats == evaluate_keypoints(gt, res, [triangle]).stats
+    )
+
+
+def test_evaluate_reports_symmetric_figures_beside_the_plain_ones(val):
+    split = _symmetric_quad(val)
+    labels = split.label_map()
+    quad = next(c for c in labels.categories if c.name == "quad")
+    params = load_params(write_params(val.path.parent / "p.yaml"))
+    metrics, per_kp, _ = evaluate_cli.split_metrics(
+        split, _relabelled(_perfect(split.data), quad.id, 1), labels, params
+    )
+    assert metrics["all"]["keypoints_symmetric"]["AP"] == pytest.approx(1.0)
+    assert metrics["all"]["keypoints"]["AP"] < 0.8  # the mean of the perfect triangle and the relabelled quad
+    assert per_kp["quad"]["left_top"]["pck@0.1_symmetric"] == 1.0 and per_kp["quad"]["left_top"]["pck@0.1"] < 0.6
+    assert "pck@0.1_symmetric" not in per_kp["triangle"]["apex"]
+    plain_metrics, plain_kp, _ = evaluate_cli.split_metrics(val, _perfect(val.data), val.label_map(), params)
+    assert "keypoints_symmetric" not in plain_metrics["all"]  # no symmetric rig: the report is as before
+
+
+def test_symmetry_permutations_must_be_a_group_of_the_keypoints(val):
+    data = copy.deepcopy(val.data)
+    quad = next(c for c in data["categories"] if c["name"] == "quad")
+    quad["rig"]["symmetry_permutations"] = [[1, 2, 3, 0], [0, 1, 2, 2]]
+    (val.path.parent / "bad_sym.json").write_text(json.dumps(data))
+    with pytest.raises(DatasetError, match=r"rig\.symmetry_permutations: \[0, 1, 2, 2\] is not a permutation"):
+        load_split(val.path.parent / "bad_sym.json")
+    with pytest.raises(DatasetError, match="the identity is missing"):
+        load_split(val.path.parent / "bad_sym.json")
+
+
+def test_a_model_trained_without_the_symmetry_is_scored_with_the_data_s(val):
+    """The group comes from the data's categories, not the checkpoint's: the variant trained
+    without a declared symmetry still gets symmetry-aware figures on data that carry it."""
+    split = _symmetric_quad(val)
+    labels = val.label_map()  # the model's categories: no symmetry
+    assert not any(c.symmetry for c in labels.categories)
+    quad = next(c for c in labels.categories if c.name == "quad")
+    params = load_params(write_params(val.path.parent / "p2.yaml"))
+    metrics, _, _ = evaluate_cli.split_metrics(split, _relabelled(_perfect(split.data), quad.id, 2), labels, params)
+    assert metrics["all"]["keypoints_symmetric"]["AP"] == pytest.approx(1.0)

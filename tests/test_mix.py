@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import textwrap
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -463,3 +464,15 @@ def test_holdout_and_group_mistakes_are_listed_before_writing(tmp_path):
 def test_holdout_params_are_checked_at_load(extra, message):
     with pytest.raises(ValueError, match=message):
         MixConfig(real=[{"path": "x", **extra}])
+
+
+def test_real_labels_of_a_symmetric_rig_are_written_in_its_canonical_order():
+    """Annotators name the two ends of a symmetric part arbitrarily; mix relabels them as renders are."""
+    rig = {"id": 1, "keypoints": ["end_1", "end_2", "middle"], "rig": {"symmetry_permutations": [[0, 1, 2], [1, 0, 2]]}}
+    notes = Counter()
+    clicked = {"keypoints": [10.0, 40.0, 2, 20.0, 5.0, 2, 15.0, 22.0, 2], "bbox": [5.0, 0.0, 30.0, 50.0], "area": 900.0}
+    out, problem = mix.normalize_annotation(clicked, 100, 100, rig, [0, 1, 2], 0.0, notes)
+    assert problem is None and out["keypoints"] == [20.0, 5.0, 2, 10.0, 40.0, 2, 15.0, 22.0, 2]  # top-most first
+    assert notes["symmetry_relabelled"] == 1
+    out, _ = mix.normalize_annotation({**clicked, "keypoints": out["keypoints"]}, 100, 100, rig, [0, 1, 2], 0.0, notes)
+    assert notes["symmetry_relabelled"] == 1  # already canonical: kept

@@ -80,6 +80,26 @@ def test_cocoeval_of_ground_truth_against_itself_is_perfect(rendered):
             assert ev.stats[0] == pytest.approx(1.0), (cat["name"], iou_type)
 
 
+def test_symmetric_box_labels_follow_the_canonical_rule_of_their_category(rendered):
+    """examples/box declares its symmetry: the category carries the group, and every box written
+    satisfies the rule of docs/guide/symmetry.md, written out here on the file's own numbers."""
+    _, out = rendered
+    data = json.loads((out / "annotations.json").read_text())
+    box = next(c for c in data["categories"] if c["name"] == "box")
+    group = box["rig"]["symmetry_permutations"]
+    assert len(group) == 4 and sorted(map(sorted, group)) == [list(range(8))] * 4
+    assert "symmetry_permutations" not in next(c for c in data["categories"] if c["name"] == "glue_tube")["rig"]
+    boxes = [a for a in data["annotations"] if a["category_id"] == box["id"]]
+    assert boxes
+
+    def key(kp, p):
+        return [(0, y, x) if v > 0 else (1, 0, 0) for x, y, v in kp[p]]
+
+    for a in boxes:
+        kp = np.array(a["keypoints"]).reshape(-1, 3)
+        assert all(key(kp, list(range(8))) <= key(kp, p) for p in group), a["keypoints"]
+
+
 def test_one_shard_or_four_give_the_same_bytes_and_resume_redoes_only_the_missing(rendered, tmp_path):
     pfile, out = rendered
     params = load_params(pfile, {"render.shard_size": 1, "render.workers": 2})

@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from blender.camera import look_at
 from blender.exr import find_channel, read_exr
+from blender.sampling import axis_angle, quat_multiply
 from tests.support import needs_bpy
 from tests.support.renders import base_scene, material, render_scenes
 
@@ -192,8 +194,6 @@ def test_glue_tube_parts_take_their_own_materials(tmp_path):
 
 def test_label_pictograms_print_white_and_red_diamonds_on_the_top_face(tmp_path):
     """`pictograms: true` puts hazard diamonds on the label's +z face; without it the label is plain."""
-    from blender.camera import look_at
-
     def render(pictograms: bool, sub: str) -> tuple[np.ndarray, np.ndarray]:
         params = {"rigs": {"glue_tube": {"mesh": {"type": "glue_tube"},
                                          "keypoints": [{"name": "head", "vertex_group": "head"},
@@ -226,3 +226,44 @@ def test_label_pictograms_print_white_and_red_diamonds_on_the_top_face(tmp_path)
     assert white(printed).sum() >= 6 and red(printed).sum() >= 2  # diamonds with a red edge
     assert white(plain).sum() == 0 and red(plain).sum() == 0  # the blue label alone
     assert (plain[:, 2] > plain[:, 0] + 60).mean() > 0.8
+
+
+def test_a_cube_seen_from_two_symmetric_poses_gets_the_same_labels(tmp_path):
+    """The cube turned by a quarter turn about its own z looks the same: with its rotation group
+    declared, both renders write the same keypoints in the same order (and the same pixels)."""
+    corners = [f"{lr}_{bt}_{fb}" for lr in ("left", "right") for bt in ("bottom", "top") for fb in ("front", "back")]
+    params = {
+        "rigs": {
+            "cube": {
+                "mesh": {"type": "box", "size": [0.08, 0.08, 0.08]},
+                "keypoints": [{"name": n, "vertex_group": n} for n in corners],
+                "symmetry": {"rotations": [{"axis": "z", "order": 4}, {"axis": "x", "order": 4}]},
+            }
+        },
+        "render": {"samples": 4, "denoise": False, "min_visible_px": 20},
+    }
+    pose = axis_angle((0.3, -0.5, 0.8), 0.7)
+    scenes = []
+    for turn in (axis_angle((0, 0, 1), 0.0), axis_angle((0, 0, 1), math.pi / 2)):
+        scene = base_scene(96, 72, look_at((0.25, -0.35, 0.3), (0, 0, 0)), 35.0)
+        scene["objects"] = [
+            {
+                "rig": "cube",
+                "slot": 0,
+                "location": [0, 0, 0],
+                "rotation": quat_multiply(pose, turn),
+                "scale": 1.0,
+                "materials": {"*": material()},
+            }
+        ]
+        scenes.append(scene)
+    out = render_scenes(tmp_path, params, scenes, keep_passes=False)
+    coco = json.loads((out / "annotations.json").read_text())
+    assert len(coco["categories"][0]["rig"]["symmetry_permutations"]) == 24
+    a, b = (np.array(ann["keypoints"]).reshape(-1, 3) for ann in coco["annotations"])
+    np.testing.assert_allclose(a, b, atol=2e-3)  # same points, same order, same visibility
+    assert (a[:, 2] == 2).sum() >= 4 and (a[:, 2] == 1).sum() >= 1
+    metas = [json.loads((out / "meta" / f"{i:06d}.json").read_text())["objects"][0] for i in range(2)]
+    assert metas[0]["symmetry_permutation"] != metas[1]["symmetry_permutation"]  # the raw names differed
+    img = [np.asarray(Image.open(out / "images" / f"{i:06d}.png")).astype(int) for i in range(2)]
+    assert np.abs(img[0] - img[1]).mean() < 2.0  # and the views look the same

@@ -101,3 +101,55 @@ def test_same_seed_same_result_and_decisions_are_independent():
         x = aug(rng_img, inst, np.random.default_rng(s))[1]["keypoints"][0, 0, 0]
         combos.add((bool(x > 16), bool(min(abs(x - 4.5), abs(x - 27.5)) > 1e-3)))
     assert combos == {(False, False), (False, True), (True, False), (True, True)}
+
+
+def _rule_holds(kp: np.ndarray, group) -> bool:
+    """The canonical order of docs/guide/symmetry.md, written out: no relabelling is smaller slot by slot."""
+
+    def key(labelling):
+        return [(0, y, x) if v > 0 else (1, 0.0, 0.0) for x, y, v in np.round(labelling, 3)]
+
+    return all(key(kp) <= key(kp[list(p)]) for p in group)
+
+
+def test_a_flip_puts_a_symmetric_rig_back_into_its_canonical_order():
+    """The quad declared symmetric under a half turn (corners 0 <-> 2, 1 <-> 3). Its flip pairs swap
+    0 <-> 1 and 2 <-> 3, which alone would leave a labelling that breaks the rule; after the flip
+    the labels are chosen again by the rule, as the renderer would write them for this view."""
+    half_turn = [[0, 1, 2, 3], [2, 3, 0, 1]]
+    cats = [
+        dict(c, rig={**c["rig"], "symmetry_permutations": half_turn}) if c["name"] == "quad" else c for c in CATEGORIES
+    ]
+    labels = LabelMap.from_json(cats)
+    aug = TrainAugment(Augmentation(hflip=1, affine=0, color=0), labels)
+    img = np.zeros((40, 60, 3), np.uint8)
+    points = [(10.0, 5.0, 2), (40.0, 28.0, 2), (45.0, 30.0, 2), (12.0, 12.0, 1)]  # canonical: slot 0 above slot 2
+    assert _rule_holds(np.array(points), half_turn)
+    _, out = aug(img, _inst(points), np.random.default_rng(0))
+    kp = out["keypoints"][0].astype(np.float64)
+    flipped = np.array([(60 - x, y, v) for x, y, v in points])[[1, 0, 3, 2]]  # mirrored, flip pairs swapped
+    assert not _rule_holds(flipped, half_turn)  # so the flip alone is not enough
+    assert _rule_holds(kp, half_turn)
+    np.testing.assert_allclose(kp, flipped[[2, 3, 0, 1]], atol=1e-4)  # the same points, relabelled in the group
+    _, back = aug(img, {**_inst(points), "keypoints": out["keypoints"]}, np.random.default_rng(0))
+    np.testing.assert_allclose(back["keypoints"][0], np.array(points), atol=1e-4)  # two flips: the original
+
+
+def test_symmetric_keypoints_leaving_the_image_are_relabelled_too():
+    half_turn = [[0, 1, 2, 3], [2, 3, 0, 1]]
+    cats = [
+        dict(c, rig={**c["rig"], "symmetry_permutations": half_turn}) if c["name"] == "quad" else c for c in CATEGORIES
+    ]
+    aug = TrainAugment(
+        Augmentation(hflip=0, affine=1, color=0, scale=(1.0, 1.0), translate=0.3), LabelMap.from_json(cats)
+    )
+    img = np.zeros((40, 60, 3), np.uint8)
+    seen_dropped = 0
+    for seed in range(30):
+        points = [(3.0, 2.0, 2), (40.0, 12.0, 2), (57.0, 38.0, 2), (12.0, 25.0, 2)]
+        _, out = aug(img, _inst(points, box=(1.0, 1.0, 59.0, 39.0)), np.random.default_rng(seed))
+        if len(out["keypoints"]):
+            kp = out["keypoints"][0].astype(np.float64)
+            seen_dropped += (kp[:, 2] == 0).any()
+            assert _rule_holds(kp, half_turn)
+    assert seen_dropped > 3

@@ -5,6 +5,11 @@ pycocotools takes one sigma list for a whole evaluation, and rigs differ in K, s
 evaluated one category at a time and the per-category precision tables are joined before
 COCOeval's own `summarize` (exactly what one COCOeval over all categories would do when the
 categories share K).
+
+A symmetric rig (its category's `rig.symmetry_permutations`, see blender/symmetry.py) is also
+scored symmetry-aware: a detection's OKS against a ground truth is the best over the rig's
+relabellings of the detection, and its PCK takes, per matched pair, the relabelling closest to
+the ground truth. The plain figures score the labels as written.
 """
 
 from __future__ import annotations
@@ -110,13 +115,33 @@ def with_box_areas(gt: COCO) -> COCO:
     return coco_from_dict({**gt.dataset, "annotations": anns})
 
 
-def _keypoint_eval(gt: COCO, res: COCO, cat: Category, img_ids: list[int] | None) -> COCOeval:
+class SymmetricCOCOeval(COCOeval):
+    """COCOeval whose OKS of a detection and a ground truth is the best over the rig's relabellings."""
+
+    def __init__(self, gt: COCO, res: COCO, permutations) -> None:
+        super().__init__(gt, res, "keypoints")
+        self.slots = [np.ravel([[3 * j, 3 * j + 1, 3 * j + 2] for j in p]) for p in permutations]
+
+    def computeOks(self, imgId, catId):  # noqa: N802, N803 (pycocotools' names)
+        dts = self._dts[imgId, catId]
+        best = []
+        try:
+            for slots in self.slots:  # detection relabelled: slot i takes keypoint p[i]
+                self._dts[imgId, catId] = [{**d, "keypoints": np.asarray(d["keypoints"])[slots]} for d in dts]
+                ious = super().computeOks(imgId, catId)
+                best = ious if len(best) == 0 else np.maximum(best, ious)
+        finally:
+            self._dts[imgId, catId] = dts
+        return best
+
+
+def _keypoint_eval(gt: COCO, res: COCO, cat: Category, img_ids: list[int] | None, symmetric: bool = False) -> COCOeval:
     if len(cat.sigmas) != cat.num_keypoints:
         raise ValueError(
             f"category {cat.name!r}: rig.sigmas has {len(cat.sigmas)} values, "
             f"expected one per keypoint ({cat.num_keypoints})"
         )
-    e = COCOeval(gt, res, "keypoints")
+    e = SymmetricCOCOeval(gt, res, cat.symmetry) if symmetric and cat.symmetry else COCOeval(gt, res, "keypoints")
     e.params.catIds = [cat.id]
     e.params.kpt_oks_sigmas = np.asarray(cat.sigmas, dtype=np.float64)
     if img_ids is not None:
@@ -132,12 +157,13 @@ def evaluate_keypoints(
     categories: list[Category],
     img_ids: list[int] | None = None,
     oks_scale: str = "box",
+    symmetric: bool = False,
 ) -> Evaluation:
     """Keypoint AP/AR over `categories`, each with its own OKS sigmas; `oks_scale` box or mask
-    (the annotations' own `area`, COCO's rule)."""
+    (the annotations' own `area`, COCO's rule); `symmetric`: symmetric rigs scored symmetry-aware."""
     if oks_scale == "box":
         gt = with_box_areas(gt)
-    evals = [_keypoint_eval(gt, res, c, img_ids) for c in categories]
+    evals = [_keypoint_eval(gt, res, c, img_ids, symmetric) for c in categories]
     joined = evals[0]
     if len(evals) > 1:
         joined = copy.copy(evals[0])
@@ -183,13 +209,17 @@ def keypoint_errors(
     box_eval: Evaluation,
     categories: list[Category],
     thresholds: list[float],
+    symmetric: bool = False,
 ) -> dict[str, dict]:
     """Pixel error and PCK per keypoint over detections matched to a ground truth at box IoU 0.5.
 
     A labelled (v > 0) ground-truth keypoint counts as correct at threshold a when the predicted
     one lies within a * the ground-truth box diagonal (pixels, continuous coordinates).
-    Unmatched ground truths do not count here (box recall is in the box metrics).
+    Unmatched ground truths do not count here (box recall is in the box metrics). `symmetric`:
+    a symmetric rig's prediction is first relabelled by the permutation of its group with the
+    least sum of squared distances over the labelled keypoints.
     """
+    groups = {c.id: np.asarray(c.symmetry, int) for c in categories if symmetric and c.symmetry}
     e = box_eval.coco_eval
     pairs = []  # (detection id, ground-truth id)
     all_area = e.params.areaRng[0]
@@ -205,6 +235,10 @@ def keypoint_errors(
         k = len(gt_ann["keypoints"]) // 3
         gk = np.asarray(gt_ann["keypoints"], np.float64).reshape(k, 3)
         dk = np.asarray(dt["keypoints"], np.float64).reshape(-1, 3)[:k]
+        if gt_ann["category_id"] in groups:
+            seen = gk[:, 2] > 0
+            cost = (((dk[groups[gt_ann["category_id"]]][:, :, :2] - gk[:, :2]) ** 2).sum(axis=2) * seen).sum(axis=1)
+            dk = dk[groups[gt_ann["category_id"]][int(np.argmin(cost))]]
         diag = float(np.hypot(gt_ann["bbox"][2], gt_ann["bbox"][3]))
         for j in np.flatnonzero(gk[:, 2] > 0):
             dist[(gt_ann["category_id"], int(j))].append((float(np.hypot(*(dk[j, :2] - gk[j, :2]))), diag))

@@ -35,6 +35,7 @@ class Category:
     skeleton: tuple[tuple[int, int], ...]  # COCO style: 1-based keypoint indices
     sigmas: tuple[float, ...]  # COCO OKS sigma per keypoint
     flip_pairs: tuple[tuple[str, str], ...]
+    symmetry: tuple[tuple[int, ...], ...] = ()  # rig.symmetry_permutations: the rig's group; (): none
 
     @property
     def num_keypoints(self) -> int:
@@ -56,7 +57,8 @@ class Category:
             "supercategory": "object",
             "keypoints": list(self.keypoints),
             "skeleton": [list(p) for p in self.skeleton],
-            "rig": {"sigmas": list(self.sigmas), "flip_pairs": [list(p) for p in self.flip_pairs]},
+            "rig": {"sigmas": list(self.sigmas), "flip_pairs": [list(p) for p in self.flip_pairs]}
+            | ({"symmetry_permutations": [list(p) for p in self.symmetry]} if self.symmetry else {}),
         }
 
     @classmethod
@@ -69,6 +71,7 @@ class Category:
             skeleton=tuple(tuple(int(i) for i in p) for p in c.get("skeleton", [])),
             sigmas=tuple(float(s) for s in rig.get("sigmas", [])),
             flip_pairs=tuple(tuple(p) for p in rig.get("flip_pairs", [])),
+            symmetry=tuple(tuple(int(i) for i in p) for p in rig.get("symmetry_permutations") or []),
         )
 
 
@@ -171,6 +174,12 @@ def _check_categories(raw: list) -> tuple[dict[int, Category], list[str]]:
         for pair in cat.skeleton:
             if len(pair) != 2 or any(not 1 <= j <= cat.num_keypoints for j in pair):
                 problems.append(f"{key}.skeleton: {list(pair)} expected 1-based keypoint indices")
+        for p in cat.symmetry:
+            if sorted(p) != list(range(cat.num_keypoints)):
+                problems.append(f"{key}.rig.symmetry_permutations: {list(p)} is not a permutation of "
+                                f"0..{cat.num_keypoints - 1}")
+        if cat.symmetry and tuple(range(cat.num_keypoints)) not in cat.symmetry:
+            problems.append(f"{key}.rig.symmetry_permutations: the identity is missing; expected a group")
         cats[cid] = cat
     return cats, problems
 

@@ -5,8 +5,10 @@
 
 Writes, under --out:
   eval.json            keypoint and box COCO AP/AR per split and per source (all / synthetic /
-                       real) and `sim_to_real_gap` = synthetic minus real keypoint AP
-  per_keypoint.json    per split, category and keypoint: pixel error, PCK, AP
+                       real) and `sim_to_real_gap` = synthetic minus real keypoint AP; with a
+                       symmetric rig also `keypoints_symmetric` (best relabelling per match)
+  per_keypoint.json    per split, category and keypoint: pixel error, PCK, AP (and the
+                       symmetry-aware pixel error and PCK, `..._symmetric`, for symmetric rigs)
   plots/*.json         precision-recall curves (recall, precision) for `dvc plots`
   predictions/*.json   COCO results of every split
   contact_sheets/*.jpg ground truth (left, green) beside predictions (right, red)
@@ -15,6 +17,7 @@ Writes, under --out:
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -56,7 +59,9 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
     cfg = params.evaluate
     gt = coco_from_dict(split.data)
     res = load_results(gt, results)
-    cats = list(labels.categories)
+    # a symmetry belongs to the objects in the data: a model trained without it is scored with it too
+    cats = [replace(c, symmetry=split.categories[c.id].symmetry) if c.id in split.categories else c
+            for c in labels.categories]
     cat_ids = [c.id for c in cats]
     sources = {"all": None}
     for source in ("synthetic", "real"):
@@ -65,11 +70,15 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
             sources[source] = ids
     metrics, curves = {}, {}
     box_all = None
+    symmetric = any(c.symmetry for c in cats)
     for source, ids in sources.items():
         kp = evaluate_keypoints(gt, res, cats, ids, cfg.oks_scale)
         box = evaluate_bbox(gt, res, ids, cat_ids)
         n = len(ids) if ids is not None else len(split.images)
         metrics[source] = {"images": n, "keypoints": kp.stats, "bbox": box.stats}
+        if symmetric:
+            metrics[source]["keypoints_symmetric"] = evaluate_keypoints(
+                gt, res, cats, ids, cfg.oks_scale, symmetric=True).stats
         if source == "all":
             box_all = box
             curves["keypoints_oks50"] = kp.pr_curve(0.5)
@@ -80,6 +89,11 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
         if syn is not None and real is not None:
             metrics["sim_to_real_gap"] = syn - real
     per_kp = keypoint_errors(gt, res, box_all, cats, cfg.pck_thresholds)
+    if symmetric:
+        aware = keypoint_errors(gt, res, box_all, cats, cfg.pck_thresholds, symmetric=True)
+        for cat in (c for c in cats if c.symmetry):
+            for name, entry in per_kp[cat.name].items():
+                entry.update({f"{k}_symmetric": v for k, v in aware[cat.name][name].items() if k != "matched"})
     if cfg.per_keypoint_ap:
         for cat in cats:
             for name, ap in per_keypoint_ap(split.data, results, cat, oks_scale=cfg.oks_scale).items():
@@ -163,9 +177,12 @@ def run(args: argparse.Namespace) -> int:
             write_contact_sheet(sheet, split, results, labels, cfg.contact_sheet, cfg.draw_score_thresh)
         kp = metrics["all"]["keypoints"]
         gap = metrics.get("sim_to_real_gap")
+        sym = metrics["all"].get("keypoints_symmetric")
         print(
             f"{name}: keypoint AP {_fmt(kp['AP'])}  AP50 {_fmt(kp['AP50'])}  box AP "
-            f"{_fmt(metrics['all']['bbox']['AP'])}" + (f"  sim-to-real gap {gap:+.4f}" if gap is not None else "")
+            f"{_fmt(metrics['all']['bbox']['AP'])}"
+            + (f"  symmetry-aware AP {_fmt(sym['AP'])}" if sym else "")
+            + (f"  sim-to-real gap {gap:+.4f}" if gap is not None else "")
         )
     gap = overall_gap(report)
     if gap is not None:

@@ -1,5 +1,9 @@
 """Online training augmentation: horizontal flip (swapping flip pairs), zoom + shift, colour.
 
+A symmetric rig's keypoints are put back into the canonical order of its symmetry after every
+geometric change (blender/symmetry.py), as the renderer wrote them: a flipped image is a view of
+the object like any other, so its labels follow the same image-space rule.
+
 Coordinates are continuous pixels (pixel (i, j) covers [i, i+1) x [j, j+1)). albumentations
 (and cv2.warpAffine under it) map pixel *centres*: its keypoint frame is ours minus 0.5, which
 also makes its flip x -> (W - 1) - x the exact continuous flip x -> W - x. Boxes travel as their
@@ -16,6 +20,7 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from blender import symmetry
 from pipeline.schema.train import Augmentation
 
 from .dataset import LabelMap
@@ -36,6 +41,8 @@ class TrainAugment:
         k = labels.num_keypoints
         # label -> permutation of the K keypoint slots after a flip (index 0 unused: background)
         self.flip_index = [np.arange(k)] + [c.flip_index(k) for c in labels.categories]
+        # label -> (the category's K, its symmetry group) for symmetric rigs
+        self.groups = {lab: (c.num_keypoints, c.symmetry) for lab, c in enumerate(labels.categories, 1) if c.symmetry}
         affine = A.Affine(
             scale=(cfg.scale.min, cfg.scale.max),
             translate_percent=(-cfg.translate, cfg.translate),
@@ -85,6 +92,10 @@ class TrainAugment:
         if flip:
             for i, lab in enumerate(inst["labels"]):
                 new_kps[i] = new_kps[i][self.flip_index[lab]]
+        for i, lab in enumerate(inst["labels"]):  # a flip, or keypoints leaving the image, can break the
+            if int(lab) in self.groups:  # canonical order of a symmetric rig: choose it again
+                kc, group = self.groups[int(lab)]
+                new_kps[i, :kc] = symmetry.canonical(new_kps[i, :kc], group)[0]
 
         c = moved[n * k :].reshape(n, 4, 2)
         new_boxes = np.concatenate([c.min(axis=1), c.max(axis=1)], axis=1)

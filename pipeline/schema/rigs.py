@@ -8,7 +8,10 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from .common import IntRange, Range, Strict
+from .rig_motion import BoneRange, PoseActions
+from .rig_symmetry import Symmetry
 
+SOURCES = ("position", "vertex", "vertex_group", "empty", "bone")
 MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".blend")
 
 
@@ -55,24 +58,28 @@ Mesh = Annotated[BoxMesh | GlueTubeMesh | FileMesh, Field(discriminator="type")]
 
 
 class Keypoint(Strict):
-    """One named keypoint; exactly one of position / vertex / vertex_group / empty locates it."""
+    """One named keypoint; exactly one of position / vertex / vertex_group / empty / bone locates it."""
 
     name: str = Field(min_length=1, description="keypoint name, unique within the rig (`left_`/`right_` pair up)")
     position: tuple[float, float, float] | None = Field(None, description="object space, mesh units")
     vertex: int | None = Field(None, ge=0, description="index into the evaluated mesh")
     vertex_group: str | None = Field(None, description="weighted centroid of the group's vertices")
     empty: str | None = Field(None, description="an empty object in a .blend")
+    bone: str | None = Field(None, description="a bone of the mesh's armature (head, or `bone_end`); follows the pose")
+    bone_end: Literal["head", "tail"] | None = Field(None, description="with `bone`: which end; null: head")
     sigma: float = Field(0.05, gt=0, description="COCO OKS sigma (fraction of the object's scale)")
     tolerance: float = Field(0.004, ge=0, description="metres: occluders closer than this don't hide it")
 
     @model_validator(mode="after")
     def _one_source(self):
-        given = [k for k in ("position", "vertex", "vertex_group", "empty") if getattr(self, k) is not None]
+        given = [k for k in SOURCES if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
                 f"keypoint {self.name!r}: expected exactly one of position, vertex, vertex_group, "
-                f"empty; got {given or 'none'}"
+                f"empty, bone; got {given or 'none'}"
             )
+        if self.bone_end is not None and self.bone is None:
+            raise ValueError(f"keypoint {self.name!r}: bone_end needs bone")
         return self
 
 
@@ -114,6 +121,12 @@ class Rig(Strict):
     pose: Pose = Field(Pose(), description="how the object is rotated")
     materials: dict[str, MaterialRanges] = Field({}, description='material slot name ("*" for all) -> ranges')
     supercategory: str = Field("object", description="COCO category's supercategory")
+    pose_bones: dict[str, BoneRange] = Field(
+        {}, description="bone name -> Euler degree ranges drawn per image (mesh files with an armature)"
+    )
+    pose_actions: PoseActions | None = Field(None, description="poses from the file's actions, drawn per image")
+    shape_keys: dict[str, Range] = Field({}, description="shape key name -> value range drawn per image")
+    symmetry: Symmetry | None = Field(None, description="turns under which the object looks the same; null: none")
 
     @model_validator(mode="after")
     def _names(self):
@@ -126,7 +139,30 @@ class Rig(Strict):
                 for n in pair:
                     if n not in names:
                         raise ValueError(f"{field}: {n!r} is not a keypoint name; expected one of {names}")
+        if self.mesh.type != "file":
+            moving = [k for k in ("pose_bones", "pose_actions", "shape_keys") if getattr(self, k)]
+            moving += [f"keypoints ({k.name}).bone" for k in self.keypoints if k.bone is not None]
+            if moving:
+                raise ValueError(f"{', '.join(moving)}: a built-in {self.mesh.type} mesh has no armature or shape "
+                                 "keys; use a mesh file (.blend, .glb) that has them")
         return self
+
+    def articulated(self) -> bool:
+        """Whether the rig's pose or shape changes per image (each instance then has its own armature)."""
+        return bool(self.pose_bones or self.pose_actions or self.shape_keys)
+
+    def spec(self) -> dict:
+        """The rig as JSON for the renderer; keys of unused features are left out, so the spec of a
+        rig that uses none of them is what it was before they existed."""
+        d = self.model_dump(mode="json")
+        for key in ("pose_bones", "pose_actions", "shape_keys", "symmetry"):
+            if not d[key]:
+                del d[key]
+        for kp in d["keypoints"]:
+            for key in ("bone", "bone_end"):
+                if kp[key] is None:
+                    del kp[key]
+        return d
 
     def resolved_flip_pairs(self) -> list[tuple[str, str]]:
         """Explicit pairs, or every `left_X` with a matching `right_X`."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -17,6 +20,17 @@ def write_params(path: Path, data: dict) -> Path:
 def shipped_box() -> dict:
     """The box rig of examples/box (8 corners, flip pairs): the tests render it beside the tube."""
     return yaml.safe_load((ROOT / "examples" / "box" / "params.yaml").read_text())["rigs"]
+
+
+def built_example(params: Path, tmp_path: Path) -> Path:
+    """An example's params in a copy of its folder, with the files its `make_*.py` scripts build
+    (e.g. examples/pliers/build/pliers.blend, which Git ignores) made there first."""
+    folder = tmp_path / params.parent.name
+    shutil.copytree(params.parent, folder, ignore=shutil.ignore_patterns("build"))
+    for script in sorted(folder.glob("make_*.py")):
+        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return folder / params.name
 
 
 def tiny_params(num_images: int = 4, **render_overrides) -> dict:
