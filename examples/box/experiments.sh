@@ -42,18 +42,18 @@ EOF
 
 for v in sym nosym; do
   P="$OUT/params_$v.yaml"
-  $PY -m pipeline.render --params "$P" --out "$OUT/$v/synthetic"
-  $PY -m pipeline.augment --params "$P" --input "$OUT/$v/synthetic" --output "$OUT/$v/augmented"
-  $PY -m pipeline.mix --params "$P" --input "$OUT/$v/augmented" --output "$OUT/$v/mixed"
+  $PY -m pipeline.render_dataset --params "$P" --out "$OUT/$v/synthetic"
+  $PY -m pipeline.augment --params "$P" --input "$OUT/$v/synthetic" --out "$OUT/$v/augmented"
+  $PY -m pipeline.mix --params "$P" --input "$OUT/$v/augmented" --out "$OUT/$v/mixed"
   for s in $SEEDS; do
     R="$OUT/$v/seed$s"
     $PY -m train.train --params "$P" --set train.seed="$s" --set train.iterations="$ITER" \
-      --data "$OUT/$v/mixed" --out "$R/models" --live-dir "$R/dvclive"
-    $PY -m train.evaluate --params "$P" --data "$OUT/$v/mixed" --model "$R/models/best.pt" --out "$R/metrics"
+      --input "$OUT/$v/mixed" --out "$R/models" --live-dir "$R/dvclive"
+    $PY -m train.evaluate --params "$P" --input "$OUT/$v/mixed" --model "$R/models/best.pt" --out "$R/metrics"
   done
 done
 for s in $SEEDS; do
-  $PY -m train.evaluate --params "$OUT/params_sym.yaml" --data "$OUT/sym/mixed" \
+  $PY -m train.evaluate --params "$OUT/params_sym.yaml" --input "$OUT/sym/mixed" \
     --model "$OUT/nosym/seed$s/models/best.pt" --out "$OUT/nosym/seed$s/metrics_on_sym"
 done
 $PY examples/runs_table.py "$OUT" --split test | tee "$OUT/table.md"

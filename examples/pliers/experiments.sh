@@ -33,13 +33,13 @@ params["render"]["num_images"] = images
 PARAMS
 
 P="$OUT/params.yaml"
-$PY -m pipeline.render --params "$P" --out "$OUT/synthetic"
-$PY -m pipeline.augment --params "$P" --input "$OUT/synthetic" --output "$OUT/augmented"
-$PY -m pipeline.mix --params "$P" --input "$OUT/augmented" --output "$OUT/mixed"
+$PY -m pipeline.render_dataset --params "$P" --out "$OUT/synthetic"
+$PY -m pipeline.augment --params "$P" --input "$OUT/synthetic" --out "$OUT/augmented"
+$PY -m pipeline.mix --params "$P" --input "$OUT/augmented" --out "$OUT/mixed"
 for s in $SEEDS; do
   R="$OUT/runs/seed$s"
   $PY -m train.train --params "$P" --set train.seed="$s" --set train.iterations="$ITER" \
-    --data "$OUT/mixed" --out "$R/models" --live-dir "$R/dvclive"
-  $PY -m train.evaluate --params "$P" --data "$OUT/mixed" --model "$R/models/best.pt" --out "$R/metrics"
+    --input "$OUT/mixed" --out "$R/models" --live-dir "$R/dvclive"
+  $PY -m train.evaluate --params "$P" --input "$OUT/mixed" --model "$R/models/best.pt" --out "$R/metrics"
 done
 $PY examples/runs_table.py "$OUT/runs" --split test | tee "$OUT/table.md"
