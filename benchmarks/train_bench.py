@@ -42,7 +42,7 @@ from torchvision.transforms import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.schema import load_params  # noqa: E402
-from pipeline.schema.train import Augmentation, ModelConfig, TrainConfig  # noqa: E402
+from pipeline.schema.train import Augmentation, ModelConfig, RuntimeConfig, TrainConfig  # noqa: E402
 from train.dataset import KeypointDataset, load_split  # noqa: E402
 from train.ddp import SINGLE  # noqa: E402
 from train.devices import make_scaler, place_model, setup_device  # noqa: E402
@@ -213,18 +213,18 @@ def main(argv: list[str] | None = None) -> int:
     if len({c.num_keypoints for c in labels.categories}) != 1:
         raise SystemExit("the reference loop needs one keypoint count for all categories: use --category")
     train_cfg = TrainConfig(
-        batch_size=a.batch_size, workers=a.workers, threads=a.threads, lr=a.lr, momentum=0.9,
+        batch_size=a.batch_size, optimizer="sgd", iterations=None, eval_every=1, lr=a.lr, momentum=0.9,
         weight_decay=1e-4, warmup_iters=min(1000, math.ceil(len(split.images) / a.batch_size) - 1),
         schedule="step", lr_steps=[10_000], epochs=a.epochs, clip_grad_norm=0.0,
         augment=Augmentation(hflip=0.5, affine=0.0, color=0.0),
     )  # fmt: skip
-    setup = setup_device(train_cfg)
+    setup = setup_device(RuntimeConfig(workers=a.workers, threads=a.threads))
     if a.params:
         model_cfg = load_params(a.params).model
     elif setup.device.type == "cpu":
         model_cfg = ModelConfig.model_validate(CPU_MODEL)
     else:
-        model_cfg = ModelConfig()
+        model_cfg = ModelConfig.full_size()
     torch.manual_seed(0)
     base, note, _ = build_model(model_cfg, labels.num_classes, labels.num_keypoints)
 

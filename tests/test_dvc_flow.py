@@ -105,7 +105,8 @@ def tiny_flow_params(real: dict) -> dict:
         num_images=6, resolutions=[[64, 64]], samples=2, denoise=False, shard_size=3, workers=1, min_visible_px=10
     )
     data["augment"].update(copies=1, workers=1)
-    data["train"].update(epochs=1, batch_size=2, workers=0, threads=1, warmup_iters=1, eval_every=1)
+    data["train"].update(epochs=1, batch_size=2, warmup_iters=1, eval_every=1)
+    data["runtime"].update(workers=0, threads=1, predict_batch_size=2)
     data["train"].pop("iterations", None)  # epochs rule
     data["model"].update(
         weights="none",
@@ -119,7 +120,7 @@ def tiny_flow_params(real: dict) -> dict:
         box_batch_size_per_image=32,
         box_detections_per_img=10,
     )
-    data["evaluate"].update(batch_size=2, contact_sheet=2)
+    data["evaluate"].update(contact_sheet=2)
     return data
 
 

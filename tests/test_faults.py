@@ -526,7 +526,7 @@ def test_augment_names_resized_truncated_and_missing_images_before_any_work(tmp_
 @pytest.mark.slow
 def test_training_killed_with_one_loader_worker_resumes_bit_for_bit(tmp_path):
     data = toy_data(tmp_path / "data")
-    params = write_train_params(tmp_path / "p.yaml", train={"epochs": 4, "workers": 1, "ema": True})
+    params = write_train_params(tmp_path / "p.yaml", train={"epochs": 4, "ema": True}, runtime={"workers": 1})
 
     def cmd(out: str, *extra: str) -> list[str]:
         return [
@@ -565,7 +565,7 @@ def test_loader_workers_change_no_weight(tmp_path):
     data = toy_data(tmp_path / "data")
     weights = []
     for workers in (0, 2):
-        params = write_train_params(tmp_path / f"w{workers}.yaml", train={"epochs": 2, "workers": workers})
+        params = write_train_params(tmp_path / f"w{workers}.yaml", train={"epochs": 2}, runtime={"workers": workers})
         out = tmp_path / f"w{workers}"
         argv = ["--params", str(params), "--data", str(data), "--out", str(out), "--live-dir", str(tmp_path / "live")]
         assert train_main(argv) == 0

@@ -48,13 +48,12 @@ def easy_params() -> dict:
         "train": {
             "iterations": 1000,
             "batch_size": 4,
-            "workers": 0,
-            "threads": 1,
             "optimizer": "adamw",
             "lr": 0.003,
             "warmup_iters": 20,
             "eval_every": 1000,
         },
+        "runtime": {"workers": 0, "threads": 1},
         "model": {**TINY_MODEL, "min_size": 128, "max_size": 128},
         "evaluate": {"splits": ["val"], "contact_sheet": 4},
     }

@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 
-from pipeline.schema.train import ModelConfig, TrainConfig
+from pipeline.schema.train import ModelConfig, RuntimeConfig
 from tests.support.params import TINY_MODEL
 from tests.support.params import write_train_params as write_params
 from tests.support.training import toy_data
@@ -25,7 +25,9 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 def test_amp_training_and_evaluation_on_cuda(tmp_path):
     data = toy_data(tmp_path / "toy", train=8, val=4, test=4)
-    params = write_params(tmp_path / "p.yaml", train={"device": "cuda", "amp": "auto", "epochs": 3, "workers": 2})
+    params = write_params(
+        tmp_path / "p.yaml", train={"epochs": 3}, runtime={"device": "cuda", "amp": "auto", "workers": 2}
+    )
     live = tmp_path / "live"
     args = ["--params", str(params), "--data", str(data), "--out", str(tmp_path / "m"), "--live-dir", str(live)]
     assert train_cli.main(args) == 0
@@ -44,7 +46,7 @@ def test_amp_training_and_evaluation_on_cuda(tmp_path):
 
 def test_amp_inference_keeps_boxes_in_fp32():
     """Under bf16 autocast the detector's boxes and keypoints come out fp32, close to fp32 inference."""
-    setup = setup_device(TrainConfig(device="cuda", amp="auto"))
+    setup = setup_device(RuntimeConfig(device="cuda", amp="auto"))
     torch.manual_seed(0)
     model, _, _ = build_model(ModelConfig.model_validate({**TINY_MODEL, "min_size": 800, "max_size": 1066}), 2, 2)
     model = model.to(setup.device).eval()

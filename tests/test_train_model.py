@@ -35,7 +35,7 @@ def tiny(**kw) -> ModelConfig:
 
 def test_resnet50_fpn_is_torchvisions_keypoint_rcnn_layout(empty_cache):
     """Same tensor names and shapes as torchvision's, so its COCO weights load one to one."""
-    ours, _, _ = build_model(ModelConfig(weights="none"), num_classes=2, num_keypoints=17)
+    ours, _, _ = build_model(ModelConfig.full_size(weights="none"), num_classes=2, num_keypoints=17)
     ref = keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_keypoints=17)
     assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in ref.state_dict().items()}
 

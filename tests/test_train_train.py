@@ -141,12 +141,12 @@ def test_iteration_budget_sets_the_epochs(tmp_path, data, capsys):
 
 
 def test_channels_last_trains_and_evaluates(tmp_path, data):
-    """train.channels_last (on by default with CUDA + AMP) through the keypoint loss and evaluation.
+    """runtime.channels_last (on by default with CUDA + AMP) through the keypoint loss and evaluation.
 
     The keypoint logits come out NHWC under channels_last, where torchvision's loss `.view` fails;
     this runs the same memory format on the CPU.
     """
-    params = write_params(tmp_path / "p.yaml", train={"epochs": 1, "channels_last": "on"})
+    params = write_params(tmp_path / "p.yaml", train={"epochs": 1}, runtime={"channels_last": "on"})
     assert _train(tmp_path, data, params, "cl") == 0
     args = ["--params", str(params), "--data", str(data), "--model", str(tmp_path / "cl" / "best.pt")]
     assert evaluate_cli.main([*args, "--out", str(tmp_path / "metrics")]) == 0

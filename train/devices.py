@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from pipeline.errors import Rig2kpError
-from pipeline.schema.train import TrainConfig
+from pipeline.schema.train import RuntimeConfig
 
 
 class DeviceError(Rig2kpError, RuntimeError):
@@ -54,11 +54,11 @@ def pick_device_type(wanted: str) -> str:
     if wanted == "auto":
         return next(d for d in ("cuda", "mps", "cpu") if available[d])
     if not available[wanted]:
-        raise DeviceError(f"train.device: {wanted!r} is not available on this machine (use 'auto')")
+        raise DeviceError(f"runtime.device: {wanted!r} is not available on this machine (use 'auto')")
     return wanted
 
 
-def setup_device(cfg: TrainConfig, local_rank: int = 0) -> DeviceSetup:
+def setup_device(cfg: RuntimeConfig, local_rank: int = 0) -> DeviceSetup:
     """Device for this process (`local_rank` picks the GPU under torchrun) and its settings."""
     kind = pick_device_type(cfg.device)
     if kind == "cuda":
@@ -74,10 +74,10 @@ def setup_device(cfg: TrainConfig, local_rank: int = 0) -> DeviceSetup:
     if kind == "cuda" and cfg.amp != "off":
         bf16 = torch.cuda.is_bf16_supported()
         if cfg.amp == "bf16" and not bf16:
-            raise DeviceError("train.amp: bf16 is not supported by this GPU (use 'auto' or 'fp16')")
+            raise DeviceError("runtime.amp: bf16 is not supported by this GPU (use 'auto' or 'fp16')")
         amp_dtype = torch.float16 if cfg.amp == "fp16" or not bf16 else torch.bfloat16
     elif cfg.amp in ("bf16", "fp16"):
-        raise DeviceError(f"train.amp: {cfg.amp!r} needs a CUDA device, this run uses {kind}")
+        raise DeviceError(f"runtime.amp: {cfg.amp!r} needs a CUDA device, this run uses {kind}")
     channels_last = cfg.channels_last == "on" or (
         cfg.channels_last == "auto" and kind == "cuda" and amp_dtype is not None
     )

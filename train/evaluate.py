@@ -158,14 +158,14 @@ def run(args: argparse.Namespace) -> int:
     fit = (model_cfg.min_size, model_cfg.max_size)  # loaded as in training: area-downscaled
     for split in splits.values():
         check_same_categories(split, labels, str(args.model))
-    setup = setup_device(params.train)
+    setup = setup_device(params.runtime)
     place_model(model, setup)
     print(f"device: {setup.describe()}; model {args.model} (epoch {ckpt['state']['epoch']})")
 
     report, per_keypoint = {}, {}
     for name, split in splits.items():
         ds = KeypointDataset(split, labels, fit=fit)
-        loader = eval_loader(ds, cfg.batch_size, params.train.workers, setup, world=World())
+        loader = eval_loader(ds, params.runtime.predict_batch_size, params.runtime.workers, setup, world=World())
         results = predict(model, loader, setup, labels, desc=name)
         _write_json(out / "predictions" / f"{name}.json", results)
         metrics, per_kp, curves = split_metrics(split, results, labels, params)

@@ -25,7 +25,7 @@ from blender.atomic import write_json
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.schema import load_params
-from pipeline.schema.train import EvaluateConfig, ModelConfig, TrainConfig
+from pipeline.schema.train import EvaluateConfig, ModelConfig, RuntimeConfig
 from pipeline.stage_args import parse_overrides, stage_parser
 
 from .checkpoint import load, model_from_checkpoint
@@ -107,11 +107,11 @@ def run(args: argparse.Namespace) -> int:
     params_path = Path(args.params) if args.params else None
     if params_path is not None and params_path.is_file():
         params = load_params(params_path, parse_overrides(args.overrides))
-        train_cfg, model_cfg, eval_cfg = params.train, params.model, params.evaluate
+        runtime, model_cfg, eval_cfg = params.runtime, params.model, params.evaluate
     elif args.params and args.params != "params.yaml":
         raise FileNotFoundError(f"--params {args.params}: not found")
     else:
-        train_cfg, model_cfg, eval_cfg = TrainConfig(), None, EvaluateConfig()
+        runtime, model_cfg, eval_cfg = RuntimeConfig(), None, EvaluateConfig()
     ckpt = load(args.model)
     base = ModelConfig.model_validate(ckpt["model_config"])
     base = model_cfg or base
@@ -121,11 +121,11 @@ def run(args: argparse.Namespace) -> int:
         "box_detections_per_img": args.max_detections or base.box_detections_per_img,
     }
     model, labels, _ = model_from_checkpoint(ckpt, **overrides)
-    setup = setup_device(train_cfg)
+    setup = setup_device(runtime)
     place_model(model, setup)
     draw_thresh = args.draw_thresh if args.draw_thresh is not None else eval_cfg.draw_score_thresh
     cats = {c.id: c for c in labels.categories}
-    batch = args.batch_size or eval_cfg.batch_size
+    batch = args.batch_size or runtime.predict_batch_size
     images, results = [], []
     (out / "annotated").mkdir(parents=True, exist_ok=True)
 

@@ -41,11 +41,9 @@ from .model import build_model
 from .optim import build_ema, build_optimizer, build_scheduler
 from .transforms import TrainAugment
 
-# train params that may change between a run and its resume. `workers`, `eval_every` and `patience`
-# change no weight (a resume with 0 or 4 loader workers continues bit for bit); `threads` and
-# `device` change the order of floating-point sums in the kernels, so a resume with another
-# value continues the same training, but not bit for bit.
-RESUMABLE_CHANGES = {"workers", "threads", "device", "eval_every", "patience"}
+# train params that may change between a run and its resume (runtime.* may change too: workers changes
+# no weight, threads and device only the order of floating-point sums)
+RESUMABLE_CHANGES = {"eval_every", "patience"}
 
 
 def seed_for(*parts: int) -> int:
@@ -112,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     cfg = params.train
     world = ddp.world_from_env()
-    setup = setup_device(cfg, world.local_rank)
+    setup = setup_device(params.runtime, world.local_rank)
     ddp.init_process_group(world, setup.device)
     log = print if world.is_main else (lambda *a, **k: None)
 
@@ -136,11 +134,11 @@ def run(args: argparse.Namespace) -> int:
     fit = (params.model.min_size, params.model.max_size)
     train_ds = KeypointDataset(train_split, labels, TrainAugment(cfg.augment, labels), seed, fit)
     val_ds = KeypointDataset(val_split, labels, fit=fit)
-    tl = train_loader(train_ds, cfg.batch_size, cfg.workers, setup, world, seed)
+    tl = train_loader(train_ds, cfg.batch_size, params.runtime.workers, setup, world, seed)
     if cfg.iterations:  # a budget in steps: the same for a small real set and a large rendered one
         cfg = cfg.model_copy(update={"epochs": max(1, math.ceil(cfg.iterations / len(tl)))})
         params = params.model_copy(update={"train": cfg})
-    vl = eval_loader(val_ds, params.evaluate.batch_size, cfg.workers, setup, world)
+    vl = eval_loader(val_ds, params.runtime.predict_batch_size, params.runtime.workers, setup, world)
     optimizer = build_optimizer(model, cfg, setup.device)
     scheduler = build_scheduler(optimizer, cfg, len(tl))
     scaler = make_scaler(setup)
@@ -199,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         improved = False
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             metrics.update(
-                validate(ema.module if ema else model, vl, setup, labels, world, gt_val, params.evaluate.oks_scale)
+                validate(ema.module if ema else model, vl, setup, labels, world, gt_val, cfg.val_oks_scale)
             )
             ap = ddp.broadcast_object(metrics.get("val/keypoints_AP"))
             improved = ap > state["best_ap"]

@@ -14,12 +14,15 @@ from .common import IntRange, Range, Strict
 from .mix import MixConfig
 from .render import RenderConfig
 from .rigs import Keypoint, Rig
-from .train import EvaluateConfig, ModelConfig, TrainConfig
+from .train import EvaluateConfig, ModelConfig, RuntimeConfig, TrainConfig
 
 __all__ = [
     "AugmentConfig", "EvaluateConfig", "IntRange", "Keypoint", "MixConfig", "ModelConfig",
-    "Params", "ParamsError", "Range", "RenderConfig", "Rig", "TrainConfig", "load_params",
+    "Params", "ParamsError", "Range", "RenderConfig", "Rig", "RuntimeConfig", "TrainConfig", "load_params",
 ]
+
+
+MOVED_TO_RUNTIME = ("device", "amp", "channels_last", "threads", "workers")
 
 
 class ParamsError(Rig2kpError, ValueError):
@@ -37,6 +40,22 @@ class Params(Strict):
     train: TrainConfig = Field(TrainConfig(), description="training (stage train)")
     model: ModelConfig = Field(ModelConfig(), description="the KeypointRCNN's shape and weights")
     evaluate: EvaluateConfig = Field(EvaluateConfig(), description="metrics and drawings (stage evaluate)")
+    runtime: RuntimeConfig = Field(
+        RuntimeConfig(), description="device, precision, threads and loaders of train, evaluate, predict and export"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data):
+        """Keys that moved to `runtime` (they changed no result where they were): named, not ignored."""
+        if not isinstance(data, dict):
+            return data
+        moved = [f"train.{k} -> runtime.{k}" for k in MOVED_TO_RUNTIME if k in (data.get("train") or {})]
+        if "batch_size" in (data.get("evaluate") or {}):
+            moved.append("evaluate.batch_size -> runtime.predict_batch_size")
+        if moved:
+            raise ValueError(f"these keys moved (shared by train, evaluate, predict and export): {'; '.join(moved)}")
+        return data
 
     @model_validator(mode="after")
     def _rig_names(self):

@@ -1,8 +1,10 @@
-"""Schema of the `train`, `model` and `evaluate` sections (owned by train/).
+"""Schema of the `train`, `model`, `evaluate` and `runtime` sections (owned by train/).
 
-Every field has a default, so a params.yaml without these sections stays valid. The defaults
-are the full-size GPU setup (ResNet-50-FPN, COCO-pretrained when the weights are cached); the
-README's small CPU config overrides `model.backbone`, `model.min_size` and friends.
+Every field has a default, and the defaults are the shipped params.yaml: a small model that
+learns from scratch on a 2-core CPU in minutes. The full-size GPU setup (ResNet-50-FPN,
+COCO-pretrained when the weights are cached) is examples/glue_tubes_real/params_gpu.yaml
+(docs/guide/train.md). `runtime` says where and how fast the model runs; it is shared by train,
+evaluate, predict and export.
 """
 
 from __future__ import annotations
@@ -37,8 +39,28 @@ class Augmentation(Strict):
         return self
 
 
+class RuntimeConfig(Strict):
+    """Where and how fast train, evaluate, predict and export run (the maths is the model's and train's).
+
+    `workers` changes no result (tested bit for bit). `device`, `amp`, `channels_last` and
+    `threads` change the order of floating-point operations, so results agree to rounding, not bit
+    for bit; a resumed training may change them.
+    """
+
+    device: Literal["auto", "cuda", "mps", "cpu"] = Field("auto", description="auto: CUDA, then MPS, then CPU")
+    amp: Literal["auto", "bf16", "fp16", "off"] = Field("auto", description="auto: bf16 (or fp16) on CUDA only")
+    channels_last: Literal["auto", "on", "off"] = Field("auto", description="auto: on with CUDA + AMP")
+    threads: int = Field(
+        1, ge=0, description="CPU threads per process; 0 = torch's default (2 cores: 1 thread + 1 worker)"
+    )
+    workers: int = Field(1, ge=0, description="data-loading processes per process; speed only")
+    predict_batch_size: int = Field(
+        4, ge=1, description="images per forward pass when predicting (validation, evaluate, predict)"
+    )
+
+
 class TrainConfig(Strict):
-    """KeypointRCNN training: devices, optimizer, schedule, checkpoints and online augmentation."""
+    """KeypointRCNN training: optimizer, schedule, checkpoints and online augmentation."""
 
     seed: int | None = Field(
         None,
@@ -46,24 +68,19 @@ class TrainConfig(Strict):
         description="training's own seed (initialisation, batch order, augmentation); null: the top-level seed. "
         "Repeat a training with new seeds on the same data: dvc exp run -S train.seed=1",
     )
-    epochs: int = Field(24, ge=1, description="passes over train.json")
+    epochs: int = Field(6, ge=1, description="passes over train.json (ignored while `iterations` is set)")
     iterations: int | None = Field(
-        None,
+        1600,
         ge=1,
         description="training budget in batches; when set, epochs = ceil(iterations / batches per epoch), "
         "so runs on data sets of different sizes get the same budget",
     )
     batch_size: int = Field(4, ge=1, description="images per process (per GPU under torchrun)")
-    workers: int = Field(4, ge=0, description="data-loading processes per training process")
-    device: Literal["auto", "cuda", "mps", "cpu"] = Field("auto", description="auto: CUDA, then MPS, then CPU")
-    amp: Literal["auto", "bf16", "fp16", "off"] = Field("auto", description="auto: bf16 (or fp16) on CUDA only")
-    channels_last: Literal["auto", "on", "off"] = Field("auto", description="auto: on with CUDA + AMP")
-    threads: int = Field(0, ge=0, description="CPU threads per process; 0 = torch's default")
-    optimizer: Literal["sgd", "adamw"] = Field("sgd", description="SGD with momentum, or AdamW")
-    lr: float = Field(0.01, gt=0, description="peak learning rate, after warm-up, for the whole batch")
+    optimizer: Literal["sgd", "adamw"] = Field("adamw", description="AdamW (learns fastest from scratch), or SGD")
+    lr: float = Field(0.003, gt=0, description="peak learning rate, after warm-up, for the whole batch")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (AdamW: beta1)")
     weight_decay: float = Field(1e-4, ge=0, description="L2 (SGD) or decoupled (AdamW) weight decay")
-    warmup_iters: int = Field(300, ge=0, description="iterations of linear warm-up from warmup_factor * lr")
+    warmup_iters: int = Field(50, ge=0, description="iterations of linear warm-up from warmup_factor * lr")
     warmup_factor: float = Field(0.001, gt=0, le=1, description="learning rate at the start of warm-up, times lr")
     schedule: Literal["cosine", "step"] = Field("cosine", description="after warm-up, per iteration")
     lr_steps: list[int] = Field([16, 22], description="epochs where `step` multiplies the rate by lr_gamma")
@@ -72,7 +89,10 @@ class TrainConfig(Strict):
     ema: bool = Field(False, description="keep an exponential moving average of the weights; evaluate with it")
     ema_decay: float = Field(0.999, gt=0, lt=1, description="horizon ~ 1 / (1 - decay) = 1000 steps")
     patience: int = Field(0, ge=0, description="stop after this many evaluations without a better AP; 0 = off")
-    eval_every: int = Field(1, ge=1, description="epochs between validation runs (the last epoch always runs)")
+    eval_every: int = Field(4, ge=1, description="epochs between validation runs (the last epoch always runs)")
+    val_oks_scale: Literal["box", "mask"] = Field(
+        "box", description="OKS scale of the validation keypoint AP that picks best.pt (see evaluate.oks_scale)"
+    )
     categories: list[str] | None = Field(
         None, description="rig names to train on, in label order; null = every category"
     )
@@ -88,7 +108,10 @@ class TrainConfig(Strict):
 class ModelConfig(Strict):
     """KeypointRCNN: num_classes = categories + 1, K = the most keypoints of any category."""
 
-    backbone: Backbone = Field("resnet50_fpn", description="feature extractor; the mobilenets and resnet18 suit CPUs")
+    backbone: Backbone = Field(
+        "mobilenet_v3_small_fpn",
+        description="feature extractor; the mobilenets and resnet18 suit CPUs, resnet50_fpn GPUs",
+    )
     weights: Literal["auto", "none"] | Path = Field(
         "auto",
         description="auto: COCO keypoint (resnet50_fpn) or ImageNet weights from torchvision's cache, else "
@@ -97,25 +120,32 @@ class ModelConfig(Strict):
     trainable_backbone_layers: int | None = Field(
         None, ge=0, le=6, description="backbone stages trained; null: 3 when pretrained, all otherwise"
     )
-    fpn_channels: int = Field(256, ge=8, description="channels of the feature pyramid")
-    box_head_dim: int = Field(1024, ge=8, description="width of the two-layer box head")
-    keypoint_head: list[int] = Field([512] * 8, min_length=1, description="channels of each 3x3 conv")
-    min_size: int = Field(640, ge=32, description="pixels: shorter image side after the model's resize")
-    max_size: int = Field(1066, ge=32, description="pixels: cap on the longer side (>= min_size)")
+    fpn_channels: int = Field(32, ge=8, description="channels of the feature pyramid (torchvision: 256)")
+    box_head_dim: int = Field(128, ge=8, description="width of the two-layer box head (torchvision: 1024)")
+    keypoint_head: list[int] = Field(
+        [32, 32, 32], min_length=1, description="channels of each 3x3 conv (torchvision: eight of 512)"
+    )
+    min_size: int = Field(192, ge=32, description="pixels: shorter image side after the model's resize")
+    max_size: int = Field(256, ge=32, description="pixels: cap on the longer side (>= min_size)")
     anchor_sizes: list[list[int]] | None = Field(
-        None, description="pixels, per feature level; null: 32, 64, ... per level"
+        [[16], [32], [64], [128]], description="pixels, per feature level; null: 32, 64, ... per level (torchvision)"
     )
     aspect_ratios: list[float] = Field([0.5, 1.0, 2.0], description="height / width of the anchors")
     rpn_pre_nms_top_n_train: int = Field(
-        2000, ge=1, description="top-scoring anchors per feature level that enter the RPN's NMS in training"
+        600, ge=1, description="top-scoring anchors per feature level that enter the RPN's NMS in training (tv: 2000)"
     )
-    rpn_pre_nms_top_n_test: int = Field(1000, ge=1, description="... and at inference")
-    rpn_post_nms_top_n_train: int = Field(2000, ge=1, description="proposals kept per image in training")
-    rpn_post_nms_top_n_test: int = Field(1000, ge=1, description="proposals kept per image at inference")
-    box_batch_size_per_image: int = Field(512, ge=1, description="RoIs sampled per image for the box loss")
+    rpn_pre_nms_top_n_test: int = Field(300, ge=1, description="... and at inference (torchvision: 1000)")
+    rpn_post_nms_top_n_train: int = Field(300, ge=1, description="proposals kept per image in training (tv: 2000)")
+    rpn_post_nms_top_n_test: int = Field(100, ge=1, description="proposals kept per image at inference (tv: 1000)")
+    box_batch_size_per_image: int = Field(64, ge=1, description="RoIs sampled per image for the box loss (tv: 512)")
     box_score_thresh: float = Field(0.05, ge=0, le=1, description="detections kept at inference above this score")
     box_nms_thresh: float = Field(0.5, gt=0, le=1, description="NMS: IoU above which the weaker detection goes")
-    box_detections_per_img: int = Field(100, ge=1, description="most detections returned per image")
+    box_detections_per_img: int = Field(20, ge=1, description="most detections returned per image (tv: 100)")
+
+    @classmethod
+    def full_size(cls, **overrides) -> ModelConfig:
+        """torchvision's keypointrcnn_resnet50_fpn layout, whose COCO weights load one to one (GPUs)."""
+        return cls(**{**FULL_SIZE, **overrides})
 
     @model_validator(mode="after")
     def _sizes(self):
@@ -128,15 +158,23 @@ class ModelConfig(Strict):
         return self
 
 
+FULL_SIZE = {  # torchvision's keypointrcnn_resnet50_fpn (examples/glue_tubes_real/params_gpu.yaml uses it)
+    "backbone": "resnet50_fpn", "fpn_channels": 256, "box_head_dim": 1024, "keypoint_head": [512] * 8,
+    "min_size": 640, "max_size": 1066, "anchor_sizes": None, "rpn_pre_nms_top_n_train": 2000,
+    "rpn_pre_nms_top_n_test": 1000, "rpn_post_nms_top_n_train": 2000, "rpn_post_nms_top_n_test": 1000,
+    "box_batch_size_per_image": 512, "box_detections_per_img": 100,
+}  # fmt: skip
+
+
 class EvaluateConfig(Strict):
     """COCOeval keypoint and box AP, per-keypoint AP, PCK and prediction drawings, per split."""
 
     splits: list[str] = Field(["val", "test", "val_synthetic"], description="<split>.json in the data folder")
-    batch_size: int = Field(4, ge=1, description="images per forward pass")
     oks_scale: Literal["box", "mask"] = Field(
         "box",
-        description="OKS scale: box = ground-truth box area (thin objects, real exports without masks, one "
-        "scale for renders and photos); mask = each annotation's own `area` (COCO's rule)",
+        description="OKS scale of the headline keypoint AP: box = ground-truth box area (thin objects, real exports "
+        "without masks, one scale for renders and photos); mask = each annotation's own `area` (COCO's rule). "
+        "Both are reported",
     )
     pck_thresholds: list[float] = Field([0.05, 0.1], description="fractions of the ground-truth box diagonal")
     per_keypoint_ap: bool = Field(True, description="one extra COCOeval per keypoint")

@@ -40,7 +40,7 @@ TINY = {
     },
     "augment": {"copies": 1, "workers": 1},
     "train": {"iterations": 20, "batch_size": 2, "warmup_iters": 5, "eval_every": 1},
-    "runtime": {"workers": 0, "threads": 1},
+    "runtime": {"workers": 0, "threads": 1, "predict_batch_size": 2},
     "model": {
         "weights": "none",
         "fpn_channels": 32,
@@ -53,7 +53,7 @@ TINY = {
         "box_batch_size_per_image": 32,
         "box_detections_per_img": 10,
     },
-    "evaluate": {"batch_size": 2, "contact_sheet": 4},
+    "evaluate": {"contact_sheet": 4},
 }
 
 
@@ -114,14 +114,8 @@ def deep_merge(base: dict, overlay: dict) -> dict:
 
 
 def shrink(params: dict, sizes: dict = TINY) -> dict:
-    """`params` with the `sizes` overlay (TINY by default); the CPU keys (`runtime` in TINY) go where the
-    schema has them: a `runtime` section, or `train` before it existed."""
-    from pipeline.schema import Params
-
-    overlay = {k: v for k, v in sizes.items() if k != "runtime"}
-    section = "runtime" if "runtime" in Params.model_fields else "train"
-    overlay[section] = {**overlay.get(section, {}), **sizes.get("runtime", {})}
-    data = deep_merge(params, overlay)
+    """`params` with the `sizes` overlay (TINY by default)."""
+    data = deep_merge(params, sizes)
     if "iterations" in data.get("train", {}):
         data["train"].pop("epochs", None)
     return data

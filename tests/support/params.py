@@ -61,22 +61,27 @@ TINY_MODEL = {
 }
 TINY_TRAIN = {
     "epochs": 2,
+    "iterations": None,
     "batch_size": 4,
-    "workers": 0,
-    "threads": 1,
+    "optimizer": "sgd",
     "lr": 0.01,
     "warmup_iters": 2,
+    "eval_every": 1,
 }
+TINY_RUNTIME = {"workers": 0, "threads": 1}
 RIGS = {"glue_tube": {"mesh": {"type": "glue_tube"}, "keypoints": [{"name": "head", "vertex_group": "head"}]}}
 
 
-def write_train_params(path: Path, train: dict | None = None, model: dict | None = None, **sections) -> Path:
-    """A params.yaml with the tiny model; `train` / `model` entries override the tiny ones."""
+def write_train_params(
+    path: Path, train: dict | None = None, model: dict | None = None, runtime: dict | None = None, **sections
+) -> Path:
+    """A params.yaml with the tiny model; `train` / `model` / `runtime` entries override the tiny ones."""
     params = {
         "seed": 0,
         "rigs": RIGS,
         "train": {**TINY_TRAIN, **(train or {})},
         "model": {**TINY_MODEL, **(model or {})},
+        "runtime": {**TINY_RUNTIME, **(runtime or {})},
         **sections,
     }
     path.write_text(yaml.safe_dump(params))
