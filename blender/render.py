@@ -25,7 +25,11 @@ try:
 except ImportError:
     sys.exit("blender/render.py must run inside Blender: `blender --background --python "
              "blender/render.py -- ...`, or with the `bpy` package installed (pip install bpy)")
-import numpy as np  # noqa: E402
+try:
+    import numpy as np
+except ImportError:  # Debian's Blender uses the system's Python, which needs its own numpy
+    sys.exit("error: this Blender's Python has no numpy; install it for that Python (Debian/Ubuntu: "
+             "`apt install python3-numpy`), or use the bpy package (pip install bpy)")
 
 from blender import annotate, backgrounds, output, symmetry  # noqa: E402
 from blender.atomic import write_json  # noqa: E402

@@ -252,3 +252,27 @@ def test_dvc_repro_experiments_and_diffs(tmp_path):
     assert all({"changed deps": {"data/mixed": "modified"}} in stale[s] for s in stale), stale
     t3 = time.perf_counter()
     print(f"\nfull repro {t1 - t0:.0f} s, train experiment {t2 - t1:.0f} s, diffs + rig edit {t3 - t2:.0f} s")
+
+    # 6. `.venv/bin/dvc repro` from a shell that did not activate .venv: the stages' `python` is
+    # another one (here a bare venv: no packages). With the project's .venv there, each stage runs
+    # again in its Python; without it, each stops with one line that says what to do.
+    venv = Path(sys.executable).parent.parent  # not resolved: the venv's own folder
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    (proj.root / ".venv").symlink_to(venv, target_is_directory=True)
+    env = {**proj.env, "PATH": os.pathsep.join([str(bare / "bin"), "/usr/bin", "/bin"])}
+
+    def repro_render() -> subprocess.CompletedProcess:
+        return subprocess.run([str(proj.root / ".venv" / "bin" / "dvc"), "repro", "--force", "render"],
+                              cwd=proj.root, env=env, capture_output=True, text=True)
+
+    done = repro_render()
+    assert done.returncode == 0 and "Running stage 'render'" in done.stdout, done.stdout + done.stderr
+    (proj.root / ".venv").unlink()
+    (proj.root / ".venv").symlink_to(tmp_path / "nowhere", target_is_directory=True)  # dvc still found below
+    done = subprocess.run([str(venv / "bin" / "dvc"), "repro", "--force", "render"], cwd=proj.root, env=env,
+                          capture_output=True, text=True)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0 and "Traceback" not in out, out
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("error:") and "environment" in ln]
+    assert "lacks" in line and "source .venv/bin/activate" in line
