@@ -27,3 +27,21 @@ def test_stock_blender_and_bpy_package_write_identical_annotations(tmp_path):
     a = (tmp_path / "binary" / "annotations.json").read_bytes()
     assert a == (tmp_path / "package" / "annotations.json").read_bytes()
     assert b'"keypoints"' in a
+
+
+def test_stock_blender_without_numpy_says_what_to_install(tmp_path):
+    """Debian's Blender uses the system's Python; without python3-numpy it stops with one line."""
+    import subprocess
+
+    from pipeline.blender_runner import BLENDER_SCRIPT
+
+    expr = (
+        "import runpy, sys; sys.modules['numpy'] = None; "  # as if python3-numpy were not installed
+        f"sys.argv = ['render.py', '--spec', 'x.json', '--out', 'y']; runpy.run_path({str(BLENDER_SCRIPT)!r})"
+    )
+    done = subprocess.run([BLENDER, "--background", "--factory-startup", "--python-expr", expr],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    errors = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == ["error: this Blender's Python has no numpy; install it for that Python (Debian/Ubuntu: "
+                      "`apt install python3-numpy`), or use the bpy package (pip install bpy)"], done.stderr[-2000:]
+    assert not list(tmp_path.iterdir())  # nothing written
