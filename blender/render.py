@@ -27,8 +27,10 @@ except ImportError:
 import numpy as np  # noqa: E402
 
 from blender import annotate, backgrounds, coco  # noqa: E402
-from blender.camera import in_frame, intrinsics, project, world_to_opencv  # noqa: E402
 from blender.exr import find_channel, read_exr  # noqa: E402
+from blender.layout import Layout, ViewError, layout, layout_meta, layout_record  # noqa: E402
+from blender.lens import LensError  # noqa: E402
+from blender.physics import DropError  # noqa: E402
 from blender.png import linear_to_srgb8, write_png  # noqa: E402
 from blender.rigs import RigError  # noqa: E402
 from blender.sampling import sample_scene  # noqa: E402
@@ -51,6 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--scenes", type=Path, help="JSON list of explicit scenes (as sampling.sample_scene "
                    "returns) to render instead of sampled ones; image i shows scene i")
     p.add_argument("--keep-passes", action="store_true", help="keep each image's EXR passes in DIR/passes/")
+    p.add_argument("--layout-only", action="store_true", help="render nothing: write each image's layout (settled "
+                   "poses, chosen view, keypoints with v, drop and view reports) to DIR/layout/NNNNNN.json")
     return p.parse_args(argv)
 
 
@@ -78,29 +82,18 @@ class Renderer:
             self.photos[i] = px.reshape(h, w, 4)[::-1]
         return self.photos[i]
 
+    def layout(self, index: int, sample: dict | None = None) -> Layout:
+        """Image `index` set up for rendering (sampled from (seed, index), or the explicit scene
+        `sample`): drop settled, view chosen, keypoints projected with their visibility."""
+        sample = sample if sample is not None else sample_scene(self.spec, index, self.radii)
+        return layout(self.scene, self.spec, index, sample, self.radii, self.tolerance)
+
     def render(self, index: int, sample: dict | None = None) -> dict:
         """Render image `index`: sampled from (seed, index), or the explicit scene `sample`."""
         t0 = time.perf_counter()
-        sample = sample if sample is not None else sample_scene(self.spec, index, self.radii)
-        shown = self.scene.apply(sample)
-        width, height = sample["width"], sample["height"]
-        c2w = self.scene.camera_to_world()
-        K = intrinsics(sample["camera"]["focal_mm"], sample["camera"]["sensor_mm"], width, height)
-        w2c = world_to_opencv(c2w)
-        origin = c2w[:3, 3]
-        objects = []
-        for rig_name, obj in shown:
-            m = np.array(obj.matrix_world)
-            local = self.scene.templates[rig_name].keypoints_local
-            world = local @ m[:3, :3].T + m[:3, 3]
-            uv, depth = project(K, w2c, world)
-            inside = in_frame(uv, depth, width, height)
-            hits = np.full(len(world), np.inf)
-            if inside.any():
-                hits[inside] = self.scene.first_hits(origin, world[inside])
-            dist = np.linalg.norm(world - origin, axis=1)
-            v = annotate.visibility(inside, dist, hits, self.tolerance[rig_name])
-            objects.append({"rig": rig_name, "obj": obj, "matrix": m, "world": world, "uv": uv, "v": v})
+        lay = self.layout(index, sample)
+        sample, objects, lens = lay.sample, lay.objects, lay.lens
+        width, height, K, w2c, c2w = sample["width"], sample["height"], lens.K, lay.world_to_cam, lay.camera_to_world
         t1 = time.perf_counter()
 
         exr = self.out / "passes" / f"{index:06d}.exr" if self.keep_passes else self.tmp / "passes.exr"
@@ -111,6 +104,7 @@ class Renderer:
         passes = [read_exr(p, keep=lambda name: "Noisy" not in name) for p in exrs]
         index_map = np.rint(find_channel(passes[-1], ("IndexOB", "Object Index"), "X")).astype(np.int32)
         rgba = np.stack([find_channel(passes[0], ("Combined",), c) for c in "RGBA"], axis=-1)
+        index_map, rgba = lens.remap(index_map, nearest=True), lens.remap(rgba)  # distorted: to the image
         bg = sample["background"]
         if bg["kind"] == "procedural":
             rgb = backgrounds.composite(rgba, backgrounds.procedural(
@@ -147,9 +141,27 @@ class Renderer:
             "background": bg,
             "annotations": annotations,
         }
+        meta = layout_meta(meta, lay)  # calibrated lens, drop and view reports: only when used
         coco.write_json(coco.meta_path(self.out, index), meta)  # last: its existence marks done
         t3 = time.perf_counter()
         return {"index": index, "prepare": t1 - t0, "render": t2 - t1, "write": t3 - t2, "total": t3 - t0}
+
+
+def write_layouts(renderer: Renderer, args: argparse.Namespace, end: int, scenes: list | None) -> int:
+    """--layout-only: each image's layout as JSON, no rendering (checks physics and views quickly)."""
+    (args.out / "layout").mkdir(parents=True, exist_ok=True)
+    try:
+        for index in range(args.start, end):
+            t0 = time.perf_counter()
+            lay = renderer.layout(index, scenes[index] if scenes is not None else None)
+            record = layout_record(lay, index)
+            record["seconds"] = round(time.perf_counter() - t0, 4)
+            (args.out / "layout" / f"{index:06d}.json").write_text(json.dumps(record) + "\n")
+    except (DropError, ViewError, LensError) as exc:
+        print(f"error: {renderer.spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
+        return 2
+    print(f"[render] wrote {end - args.start} layouts to {args.out / 'layout'}")
+    return 0
 
 
 def main(argv: list[str]) -> int:
@@ -169,12 +181,12 @@ def main(argv: list[str]) -> int:
     end = spec["render"]["num_images"] if args.end is None else min(args.end, spec["render"]["num_images"])
     for sub in ("images", "meta") + (("passes",) if args.keep_passes else ()):
         (args.out / sub).mkdir(parents=True, exist_ok=True)
-    todo = [i for i in range(args.start, end) if not coco.meta_path(args.out, i).is_file()]
+    todo = [i for i in range(args.start, end) if args.layout_only or not coco.meta_path(args.out, i).is_file()]
     if not todo and not args.check:
         print(f"[render] {args.start}..{end}: all {end - args.start} images already done")
     try:
         renderer = Renderer(spec, args.out, args.threads, args.keep_passes) if todo or args.check else None
-    except (RigError, RuntimeError) as exc:
+    except (RigError, RuntimeError, LensError) as exc:
         print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
         return 2
     if args.check:
@@ -183,12 +195,18 @@ def main(argv: list[str]) -> int:
                      "slots": t.slot_names} for n, t in renderer.scene.templates.items()}
         print("RIG2KP_CHECK " + json.dumps(facts))
         return 0
+    if args.layout_only:
+        return write_layouts(renderer, args, end, scenes)
     timings = []
-    for k, index in enumerate(todo):
-        timings.append(renderer.render(index, scenes[index] if scenes is not None else None))
-        t = timings[-1]
-        print(f"[render] image {index} ({k + 1}/{len(todo)}) {t['total']:.2f}s "
-              f"(render {t['render']:.2f}s)", flush=True)
+    try:
+        for k, index in enumerate(todo):
+            timings.append(renderer.render(index, scenes[index] if scenes is not None else None))
+            t = timings[-1]
+            print(f"[render] image {index} ({k + 1}/{len(todo)}) {t['total']:.2f}s "
+                  f"(render {t['render']:.2f}s)", flush=True)
+    except (DropError, ViewError, LensError) as exc:
+        print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
+        return 2
     if args.timing:
         args.timing.write_text(json.dumps(timings))
     if args.merge:

@@ -7,12 +7,15 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from pipeline.calibration import CalibrationError, resolve_camera
+
 from .augment import AugmentConfig
 from .common import IntRange, Range, Strict
 from .mix import MixConfig
 from .render import RenderConfig
 from .rigs import Keypoint, Rig
 from .train import EvaluateConfig, ModelConfig, TrainConfig
+from .views import check_rigs
 
 __all__ = [
     "AugmentConfig", "EvaluateConfig", "IntRange", "Keypoint", "MixConfig", "ModelConfig",
@@ -41,6 +44,11 @@ class Params(Strict):
         for name in self.rigs:
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"rigs: name {name!r}: expected letters, digits, '_' or '-'")
+        return self
+
+    @model_validator(mode="after")
+    def _view_requirements(self):
+        check_rigs(self.render.camera.require, {name: len(rig.keypoints) for name, rig in self.rigs.items()})
         return self
 
 
@@ -89,5 +97,11 @@ def _check_files(path: Path, params: Params) -> None:
     bg = params.render.background
     if bg.photos > 0 and not (base / bg.photos_dir).is_dir():
         problems.append(f"  render.background.photos_dir: folder {base / bg.photos_dir} not found")
+    try:
+        render = params.render
+        resolve_camera(render.camera.model_dump(mode="json"), base, "resolutions" in render.model_fields_set,
+                       render.resolutions)
+    except CalibrationError as exc:
+        problems.append(f"  {exc}")
     if problems:
         raise ParamsError("\n".join([f"{path}: {len(problems)} problem(s) in params", *problems]))
