@@ -25,6 +25,7 @@ not fold over), so labels and pixels always name the same rays.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,13 +140,14 @@ def undistort(model: str, coeffs, xd, yd, iterations: int = 30) -> tuple[np.ndar
 
 def fold_radius(model: str, coeffs) -> float:
     """Normalized radius of the disc about the axis where the lens map does not fold over (its
-    Jacobian stays positive), up to SCAN_RADIUS; the image shows only rays inside it."""
+    Jacobian stays positive); inf when it does not fold up to SCAN_RADIUS. The image shows only rays
+    inside it."""
     r = np.linspace(0, SCAN_RADIUS, 4001)[1:]
     a = np.linspace(0, 2 * np.pi, 73)[:-1]
     x, y = np.outer(r, np.cos(a)), np.outer(r, np.sin(a))
     with np.errstate(all="ignore"):
         bad = ~(jacobian_det(model, coeffs, x, y) > 0).all(axis=1)
-    return float(r[np.argmax(bad)]) if bad.any() else SCAN_RADIUS
+    return float(r[np.argmax(bad)]) if bad.any() else math.inf
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from blender import coco
 from pipeline.calibration import resolve_camera
 from pipeline.schema import Params, ParamsError, load_params
 from pipeline.schema.rigs import MaterialRanges
-from pipeline.stats import dataset_stats
+from pipeline.stats import dataset_stats, layout_stats
 
 ROOT = Path(__file__).resolve().parents[1]
 BLENDER_SCRIPT = ROOT / "blender" / "render.py"
@@ -196,7 +196,9 @@ def merge_dataset(spec: dict, out: Path) -> dict:
         raise ParamsError(f"{out}/spec.json: the images there were rendered from other params; render again")
     data = coco.merge(spec, out, spec["render"]["num_images"])
     coco.write_json(out / "annotations.json", data)
-    (out / "stats.json").write_text(json.dumps(dataset_stats(data), indent=1) + "\n")
+    metas = [json.loads(coco.meta_path(out, i).read_text()) for i in range(spec["render"]["num_images"])]
+    stats = {**dataset_stats(data), **layout_stats(metas)}
+    (out / "stats.json").write_text(json.dumps(stats, indent=1) + "\n")
     return data
 
 

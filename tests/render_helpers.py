@@ -64,3 +64,20 @@ def objects_mask(data: dict, image: dict) -> np.ndarray:
         if a["image_id"] == image["id"]:
             covered |= mask_utils.decode(a["segmentation"]).astype(bool)
     return covered
+
+
+def layouts(tmp_path: Path, params: dict, scenes: list[dict] | None = None) -> list[dict]:
+    """Each image's layout without rendering (blender/render.py --layout-only): settled poses,
+    chosen view, keypoints with v, drop and view reports; one dict per image."""
+    pfile = write_params(tmp_path / "params.yaml", params)
+    spec = make_spec(load_params(pfile), pfile)
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    out = tmp_path / "layout_out"
+    cmd = [sys.executable, str(BLENDER_SCRIPT), "--spec", str(tmp_path / "spec.json"), "--out", str(out),
+           "--layout-only"]
+    if scenes is not None:
+        (tmp_path / "scenes.json").write_text(json.dumps(scenes))
+        cmd += ["--scenes", str(tmp_path / "scenes.json")]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return [json.loads(f.read_text()) for f in sorted((out / "layout").glob("*.json"))]
