@@ -16,8 +16,8 @@ OpenCV writes them:
 - `fisheye` (cv2.fisheye): k1..k4; theta = atan(r),
   theta_d = theta (1 + k1 theta^2 + k2 theta^4 + k3 theta^6 + k4 theta^8), x_d = x theta_d / r.
 
-Blender renders a pinhole frame that covers the image's undistorted footprint, with the same fx, fy;
-each output pixel centre is undistorted (Newton's method to 1e-12) and sampled from that render,
+Blender renders a square-pixel pinhole frame that covers the image's undistorted footprint; each
+output pixel centre is undistorted (Newton's method to 1e-12) and sampled from that render,
 bilinearly for colour, nearest for the object-index pass. A keypoint is projected with the forward
 model; it counts as in frame only on the branch of the model the image shows (where the lens does
 not fold over), so labels and pixels always name the same rays.
@@ -165,6 +165,12 @@ class Lens:
     def distorted(self) -> bool:
         return self.model is not None
 
+    @property
+    def resampled(self) -> bool:
+        """Whether the image is resampled from a render frame: with distortion, or with non-square
+        pixels (Blender renders square ones; its pixel aspect breaks the multilayer EXR writer)."""
+        return self.distorted or self.K[0, 0] != self.K[1, 1]
+
     def project(self, world_to_cam_cv: np.ndarray, points_world) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Nx3 world points to (Nx2 continuous pixels, N depths, N in-frame flags)."""
         if not self.distorted:
@@ -186,9 +192,10 @@ class Lens:
         return self._cache["fold"]
 
     def render_frame(self) -> tuple[np.ndarray, int, int]:
-        """(K, width, height) of the pinhole frame Blender renders: the image itself without
-        distortion; with it, the undistorted footprint of the image plus a margin, at the same fx, fy."""
-        if not self.distorted:
+        """(K, width, height) of the square-pixel pinhole frame Blender renders: the image itself for a
+        pinhole with square pixels; else the image's undistorted footprint plus a margin, at
+        max(fx, fy) pixels per unit in both directions (no axis loses resolution)."""
+        if not self.resampled:
             return self.K, self.width, self.height
         if "frame" not in self._cache:
             self._cache["frame"] = self._render_frame()
@@ -197,7 +204,10 @@ class Lens:
     def _undistort_pixels(self, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Normalized undistorted rays of continuous pixel positions; every one must exist."""
         K = self.K
-        x, y, ok = undistort(self.model, self.coeffs, (u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1])
+        xd, yd = (u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1]
+        if not self.distorted:
+            return xd, yd
+        x, y, ok = undistort(self.model, self.coeffs, xd, yd)
         ok &= np.hypot(x, y) < self.fold_radius()
         if not ok.all():
             i = int(np.argmin(ok.ravel()))
@@ -215,17 +225,17 @@ class Lens:
         u = np.concatenate([edge_u, edge_u, np.zeros_like(edge_v), np.full_like(edge_v, W)])
         v = np.concatenate([np.zeros_like(edge_u), np.full_like(edge_u, H), edge_v, edge_v])
         x, y = self._undistort_pixels(u, v)
-        fx, fy = self.K[0, 0], self.K[1, 1]
+        f = max(self.K[0, 0], self.K[1, 1])
         m = REMAP_MARGIN
-        width = int(np.ceil(fx * (x.max() - x.min()) + 2 * m))
-        height = int(np.ceil(fy * (y.max() - y.min()) + 2 * m))
+        width = int(np.ceil(f * (x.max() - x.min()) + 2 * m))
+        height = int(np.ceil(f * (y.max() - y.min()) + 2 * m))
         if width > MAX_FRAME_FACTOR * W or height > MAX_FRAME_FACTOR * H:
             raise LensError(
                 f"render.camera.distortion: the undistorted footprint of the {W}x{H} image needs a {width}x{height} "
                 f"pinhole render (more than {MAX_FRAME_FACTOR:g}x the image on a side); this lens is too wide to "
                 "render through a pinhole frame"
             )
-        K = np.array([[fx, 0.0, m - fx * x.min()], [0.0, fy, m - fy * y.min()], [0.0, 0.0, 1.0]])
+        K = np.array([[f, 0.0, m - f * x.min()], [0.0, f, m - f * y.min()], [0.0, 0.0, 1.0]])
         return K, width, height
 
     def _remap_tables(self):
@@ -251,7 +261,7 @@ class Lens:
     def remap(self, image: np.ndarray, nearest: bool = False) -> np.ndarray:
         """An image of the render frame (Hr x Wr [x C], top row first) resampled to the distorted
         output (H x W [x C]): bilinear, or nearest for labels such as the object index."""
-        if not self.distorted:
+        if not self.resampled:
             return image
         idx, w, near = self._remap_tables()
         flat = image.reshape(image.shape[0] * image.shape[1], *image.shape[2:])
@@ -263,20 +273,15 @@ class Lens:
 
 
 def blender_camera(K: np.ndarray, width: int, height: int, sensor_mm: float = 36.0) -> dict:
-    """Blender camera values that render the pinhole K at width x height (sensor fit HORIZONTAL).
-
-    Blender: fx = lens / sensor * W, fy = fx * aspect_x / aspect_y, cx = W/2 - shift_x W,
-    cy = H/2 + shift_y W aspect_x / aspect_y (pixel aspect ratios are >= 1 in Blender).
-    """
-    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
-    ax, ay = (1.0, fx / fy) if fx >= fy else (fy / fx, 1.0)
+    """Blender camera values that render the square-pixel pinhole K at width x height (sensor fit
+    HORIZONTAL): f = lens / sensor * W, cx = W/2 - shift_x W, cy = H/2 + shift_y W."""
+    if K[0, 0] != K[1, 1]:
+        raise ValueError(f"blender_camera: expected square pixels (fx == fy), got {K[0, 0]} and {K[1, 1]}")
     return {
-        "lens_mm": fx * sensor_mm / width,
+        "lens_mm": K[0, 0] * sensor_mm / width,
         "sensor_mm": sensor_mm,
-        "shift_x": (width / 2 - cx) / width,
-        "shift_y": (cy - height / 2) * (ay / ax) / width,
-        "pixel_aspect_x": ax,
-        "pixel_aspect_y": ay,
+        "shift_x": (width / 2 - K[0, 2]) / width,
+        "shift_y": (K[1, 2] - height / 2) / width,
     }
 
 

@@ -327,22 +327,20 @@ class Scene:
         return shown
 
     def _camera(self, sample: dict) -> None:
-        """Today's camera (focal_mm on a centred square-pixel sensor), or a calibrated / distorted
-        one, rendered as the pinhole frame `lens.Lens.render_frame` gives (shift and pixel aspect)."""
+        """Today's camera (focal_mm on a centred sensor), or a calibrated / distorted one, rendered as
+        the square-pixel pinhole frame `lens.Lens.render_frame` gives (lens and shift)."""
         r, cam, data = self.scene.render, sample["camera"], self.camera.data
         model = lens_from_sample(sample)
         if model is None:
             r.resolution_x, r.resolution_y = sample["width"], sample["height"]
             data.lens, data.sensor_width = cam["focal_mm"], cam["sensor_mm"]
             data.shift_x = data.shift_y = 0.0
-            r.pixel_aspect_x = r.pixel_aspect_y = 1.0
         else:
             K, width, height = model.render_frame()
             values = blender_camera(K, width, height, cam["sensor_mm"])
             r.resolution_x, r.resolution_y = width, height
             data.lens, data.sensor_width = values["lens_mm"], values["sensor_mm"]
             data.shift_x, data.shift_y = values["shift_x"], values["shift_y"]
-            r.pixel_aspect_x, r.pixel_aspect_y = values["pixel_aspect_x"], values["pixel_aspect_y"]
         self.camera.matrix_world = Matrix(cam["camera_to_world"])
 
     def set_camera(self, sample: dict) -> None:

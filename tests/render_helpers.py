@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,27 @@ def layouts(tmp_path: Path, params: dict, scenes: list[dict] | None = None) -> l
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return [json.loads(f.read_text()) for f in sorted((out / "layout").glob("*.json"))]
+
+
+def write_sphere_obj(path, radius: float, rings: int = 16, segments: int = 32) -> None:
+    """A UV sphere centred on the origin, as Wavefront OBJ text (independent of Blender)."""
+    lines = [f"v 0 0 {radius:f}"]
+    for i in range(1, rings):
+        th = math.pi * i / rings
+        for j in range(segments):
+            ph = 2 * math.pi * j / segments
+            lines.append(f"v {radius * math.sin(th) * math.cos(ph):.7f} {radius * math.sin(th) * math.sin(ph):.7f} "
+                         f"{radius * math.cos(th):.7f}")
+    lines.append(f"v 0 0 {-radius:f}")
+    bottom = 1 + (rings - 1) * segments + 1
+
+    def ring(i, j):
+        return 2 + (i - 1) * segments + (j % segments)
+
+    for j in range(segments):
+        lines.append(f"f 1 {ring(1, j)} {ring(1, j + 1)}")
+        lines.append(f"f {bottom} {ring(rings - 1, j + 1)} {ring(rings - 1, j)}")
+    for i in range(1, rings - 1):
+        for j in range(segments):
+            lines.append(f"f {ring(i, j)} {ring(i + 1, j)} {ring(i + 1, j + 1)} {ring(i, j + 1)}")
+    path.write_text("\n".join(lines) + "\n")

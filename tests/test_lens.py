@@ -103,7 +103,7 @@ def test_render_frame_covers_the_image_and_remap_samples_the_right_rays(model, c
     K = opencv_to_continuous(K_CV * np.array([[0.25], [0.25], [1]]))
     lens = Lens(K, W, H, model, coeffs)
     K_r, Wr, Hr = lens.render_frame()
-    assert K_r[0, 0] == K[0, 0] and K_r[1, 1] == K[1, 1]  # same pixel scale
+    assert K_r[0, 0] == K_r[1, 1] == max(K[0, 0], K[1, 1])  # square render pixels, the finer scale
     # every output pixel centre's ray (undistorted by OpenCV) lands inside the render frame
     v, u = np.mgrid[0:H, 0:W] + 0.5
     pix = np.stack([u.ravel() - 0.5, v.ravel() - 0.5], axis=1)[:, None, :]
@@ -148,22 +148,27 @@ def test_a_lens_that_folds_inside_the_image_is_an_error():
 
 
 def test_blender_camera_values():
-    """Blender's rules (sensor fit HORIZONTAL): fx = lens / sensor * W; fy / fx = aspect_x / aspect_y;
-    cx = W/2 - shift_x W; cy = H/2 + shift_y W aspect_x / aspect_y."""
-    K = np.array([[500.0, 0, 300.0], [0, 450.0, 250.0], [0, 0, 1]])
-    b = blender_camera(K, 640, 480)
+    """Blender's rules (sensor fit HORIZONTAL): f = lens / sensor * W; cx = W/2 - shift_x W;
+    cy = H/2 + shift_y W. Blender renders square pixels only (fx != fy goes through the remap)."""
+    b = blender_camera(np.array([[500.0, 0, 300.0], [0, 500.0, 250.0], [0, 0, 1]]), 640, 480)
     assert b["lens_mm"] / b["sensor_mm"] * 640 == pytest.approx(500)
-    assert b["pixel_aspect_x"] / b["pixel_aspect_y"] == pytest.approx(450 / 500)
-    assert min(b["pixel_aspect_x"], b["pixel_aspect_y"]) == 1.0
     assert 320 - b["shift_x"] * 640 == pytest.approx(300)
-    assert 240 + b["shift_y"] * 640 * b["pixel_aspect_x"] / b["pixel_aspect_y"] == pytest.approx(250)
-    centred = blender_camera(np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]]), 640, 480)
-    assert (centred["shift_x"], centred["shift_y"], centred["pixel_aspect_x"], centred["pixel_aspect_y"]) == (
-        0.0,
-        0.0,
-        1.0,
-        1.0,
-    )
+    assert 240 + b["shift_y"] * 640 == pytest.approx(250)
+    with pytest.raises(ValueError, match="square pixels"):
+        blender_camera(np.array([[500.0, 0, 300.0], [0, 450.0, 250.0], [0, 0, 1]]), 640, 480)
+
+
+def test_non_square_pixels_render_square_and_resample():
+    lens = Lens(np.array([[100.0, 0, 40.3], [0, 80.0, 29.6], [0, 0, 1]]), 80, 60)
+    K_r, Wr, Hr = lens.render_frame()
+    assert K_r[0, 0] == K_r[1, 1] == 100.0  # the finer of the two scales
+    # output pixel (u, v) sees normalized ((u - cx) / fx, (v - cy) / fy): a render frame holding its
+    # own normalized coordinates, resampled, gives exactly those
+    rv, ru = np.mgrid[0:Hr, 0:Wr] + 0.5
+    frame = np.stack([(ru - K_r[0, 2]) / 100.0, (rv - K_r[1, 2]) / 100.0], axis=-1)
+    v, u = np.mgrid[0:60, 0:80] + 0.5
+    out = lens.remap(frame)
+    assert np.abs(out[..., 0] - (u - 40.3) / 100).max() < 1e-6 and np.abs(out[..., 1] - (v - 29.6) / 80).max() < 1e-6
 
 
 def test_undistort_points_of_projected_keypoints_give_the_pinhole_projection():
