@@ -152,7 +152,7 @@ def layout(scene, spec: dict, index: int, sample: dict, radii: dict, tolerance: 
     w2c, c2w, objects = keypoints(scene, shown, lens, tolerance)
     report = {} if drop_report is None else {"drop": drop_report}
     require = spec["render"]["camera"].get("require")
-    if require is None or not objects:
+    if require is None:
         return Layout(sample, lens, w2c, c2w, objects, report)
 
     best = None
@@ -162,19 +162,26 @@ def layout(scene, spec: dict, index: int, sample: dict, radii: dict, tolerance: 
             scene.set_camera(sample)
             lens = image_lens(sample)
             w2c, c2w, objects = keypoints(scene, shown, lens, tolerance)
-        failing = views.failures(require, measure(scene, lens, w2c, c2w, objects, require))
+        measures = measure(scene, lens, w2c, c2w, objects, require)
+        failing = views.failures(require, measures)
         if best is None or len(failing) < len(best[1]):
-            best = (attempt, failing, sample["camera"])
+            best = (attempt, failing, sample["camera"], measures)
         if not failing:
-            report["view"] = {"attempts": attempt + 1, "met": True}
+            report["view"] = {"attempts": attempt + 1, "met": True, "instances": views.as_records(measures)}
             return Layout(sample, lens, w2c, c2w, objects, report)
     if require["on_failure"] == "best":
-        attempt, failing, camera = best
+        attempt, failing, camera, measures = best
         sample["camera"] = camera
         scene.set_camera(sample)
         lens = image_lens(sample)
         w2c, c2w, objects = keypoints(scene, shown, lens, tolerance)
-        report["view"] = {"attempts": require["max_attempts"], "met": False, "kept": attempt, "failing": failing}
+        report["view"] = {
+            "attempts": require["max_attempts"],
+            "met": False,
+            "kept": attempt,
+            "failing": failing,
+            "instances": views.as_records(measures),
+        }
         return Layout(sample, lens, w2c, c2w, objects, report)
     raise ViewError(
         f"render.camera.require: image {index}: none of {require['max_attempts']} views meets the "

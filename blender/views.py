@@ -89,3 +89,17 @@ def failures(require: dict, views: list[InstanceView]) -> list[str]:
                 shown = f"{value:.3f}" if isinstance(value, float) else value
                 out.append(f"{v.rig} instance {k}: {key} {limit} (got {shown})")
     return out
+
+
+def as_records(measures: list[InstanceView]) -> list[dict]:
+    """What each checked instance showed in the kept view, for meta (shares rounded to 1e-4)."""
+    return [
+        {
+            "rig": m.rig,
+            "keypoints_in_frame": m.keypoints_in_frame,
+            "keypoints_seen": m.keypoints_seen,
+            "truncated": round(m.truncated, 4),
+            "visible": None if m.visible is None else round(m.visible, 4),
+        }
+        for m in measures
+    ]
