@@ -1,11 +1,15 @@
 """Render throughput of the default rigs, and the share of time spent outside Blender's render call.
 
-    python benchmarks/render_bench.py [--images 12] [--samples 16] [--threads 0]
+    python benchmarks/render_bench.py [--images 12] [--samples 16] [--threads 0] [--cases default,drop,distortion]
 
-For each size (256x256, 640x480) one Blender process renders `--images` images of the shipped
-params (the first is a warm-up and not counted). `outside` is everything per image that is not
-`bpy.ops.render.render`: sampling, scene updates, ray casts, saving/reading passes, background,
+For each case and size (256x256, 640x480) one Blender process renders `--images` images of the
+shipped params (the first is a warm-up and not counted). `outside` is everything per image that is
+not `bpy.ops.render.render`: sampling, scene updates, ray casts, saving/reading passes, background,
 PNG, RLE and JSON. Goal (render issue): outside < 10% at 640x480.
+
+Cases: `default` (the shipped params), `drop` (placement.mode drop: `layout_s` holds the rigid-body
+simulation; goal: under 30% more per image than default at 640x480), `distortion` (an OpenCV
+barrel lens: a wider frame is rendered, then remapped).
 """
 
 from __future__ import annotations
@@ -26,9 +30,16 @@ sys.path.insert(0, str(ROOT))
 from pipeline.render import BLENDER_SCRIPT, make_spec  # noqa: E402
 from pipeline.schema import load_params  # noqa: E402
 
+CASES = {
+    "default": {},
+    "drop": {"render.placement.mode": "drop"},
+    "distortion": {"render.camera.distortion": {"model": "opencv", "coeffs": [-0.25, 0.07, 0.0, 0.0, -0.01]}},
+}
 
-def bench(size: tuple[int, int], images: int, samples: int, threads: int, params: Path) -> dict:
-    overrides = {"render.resolutions": [list(size)], "render.num_images": images + 1, "render.samples": samples}
+
+def bench(size: tuple[int, int], images: int, samples: int, threads: int, params: Path, case: str = "default") -> dict:
+    overrides = {"render.resolutions": [list(size)], "render.num_images": images + 1, "render.samples": samples,
+                 **CASES[case]}
     spec = make_spec(load_params(params, overrides), params)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -42,10 +53,11 @@ def bench(size: tuple[int, int], images: int, samples: int, threads: int, params
     total = sum(t["total"] for t in timing)
     render = sum(t["render"] for t in timing)
     return {
-        "size": f"{size[0]}x{size[1]}", "images": len(timing), "samples": samples,
+        "case": case, "size": f"{size[0]}x{size[1]}", "images": len(timing), "samples": samples,
         "images_per_minute": round(60 * len(timing) / total, 1),
         "seconds_per_image": round(total / len(timing), 3),
         "render_call_s": round(render / len(timing), 3),
+        "layout_s": round(sum(t["prepare"] for t in timing) / len(timing), 3),
         "outside_s": round((total - render) / len(timing), 3),
         "outside_share": round((total - render) / total, 4),
         "process_wall_s": round(wall, 1),
@@ -59,11 +71,13 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=0, help="render threads (0: all cores)")
     p.add_argument("--params", type=Path, default=ROOT / "params.yaml")
     p.add_argument("--sizes", default="256x256,640x480")
+    p.add_argument("--cases", default="default", help=f"comma-separated, of {', '.join(CASES)}")
     args = p.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
-    for size in args.sizes.split(","):
-        w, h = (int(v) for v in size.split("x"))
-        print(json.dumps(bench((w, h), args.images, args.samples, args.threads, args.params)), flush=True)
+    for case in args.cases.split(","):
+        for size in args.sizes.split(","):
+            w, h = (int(v) for v in size.split("x"))
+            print(json.dumps(bench((w, h), args.images, args.samples, args.threads, args.params, case)), flush=True)
     return 0
 
 

@@ -87,10 +87,25 @@ EXAMPLES = sorted((ROOT / "examples").glob("*/params*.yaml"))
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT / "examples")))
 def test_example_params_and_their_commands_are_valid(tmp_path, path):
     """Each example validates, and so does every `dvc exp run -S ...` its header tells users to run."""
-    from dvc.utils.hydra import apply_overrides
-
     load_params(path)
     commands = [line for line in path.read_text().splitlines() if line.startswith("#") and "dvc exp run" in line]
+    _check_commands(tmp_path, path, commands)
+
+
+SCRIPTS = sorted((ROOT / "examples").glob("*/*.sh"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT / "examples")))
+def test_example_scripts_commands_are_valid(tmp_path, script):
+    """Every `dvc exp run -S ...` of an example's script validates against that example's params.yaml."""
+    commands = [line for line in script.read_text().splitlines() if line.startswith("dvc exp run")]
+    assert commands
+    _check_commands(tmp_path, script.parent / "params.yaml", commands)
+
+
+def _check_commands(tmp_path, path, commands: list[str]) -> None:
+    from dvc.utils.hydra import apply_overrides
+
     for line in commands:
         run = tmp_path / "params.yaml"
         run.write_text(path.read_text())
@@ -103,4 +118,7 @@ def test_example_params_and_their_commands_are_valid(tmp_path, path):
             got = p.model_dump(mode="json")
             for part in key.split("."):
                 got = got[int(part)] if part.isdigit() else got[part]
-            assert got == yaml.safe_load(value), (line, key)
+            want = yaml.safe_load(value)
+            if isinstance(got, dict) and set(got) == {"min", "max"} and isinstance(want, list):
+                got = [got["min"], got["max"]]  # a [min, max] range as written
+            assert got == want, (line, key)
