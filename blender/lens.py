@@ -131,6 +131,8 @@ def undistort(model: str, coeffs, xd, yd, iterations: int = 30) -> tuple[np.ndar
         for _ in range(iterations):
             fx, fy, (a, b, c, d) = _distort_jacobian(model, coeffs, x, y)
             ex, ey = fx - xd, fy - yd
+            if not (np.abs(ex).max(initial=0.0) > 1e-14 or np.abs(ey).max(initial=0.0) > 1e-14):
+                break  # converged everywhere (NaN, where a point diverged, keeps iterating)
             det = a * d - b * c
             x, y = x - (d * ex - b * ey) / det, y - (a * ey - c * ex) / det
         fx, fy = distort(model, coeffs, x, y)

@@ -118,6 +118,8 @@ class Physics:
         scene, settle = self.scene, drop["settle"]
         if self.material is not None and "material" in drop["support"]:
             apply_material(self.material, drop["support"]["material"])
+        if not bodies:
+            return Settled([], 0, True)
         scene.frame_set(START_FRAME)
         collection = self.world.collection
         for obj in list(collection.objects):
@@ -148,13 +150,13 @@ class Physics:
         world.point_cache.frame_start = START_FRAME
         world.point_cache.frame_end = START_FRAME + settle["max_steps"]
 
-        corners = [np.array([tuple(c) for c in obj.bound_box]) for obj in bodies]
+        corners = [_box_corners(obj.data) for obj in bodies]
         fps = scene.render.fps / scene.render.fps_base
         limit = settle["settle_speed"] / fps  # metres per frame
         depsgraph = bpy.context.evaluated_depsgraph_get()
         previous, calm, steps, reason = None, 0, 0, ""
         matrices = [np.array(obj.matrix_world) for obj in bodies]
-        settled = not bodies
+        settled = False
         for frame in range(START_FRAME + 1, START_FRAME + settle["max_steps"] + 1):
             scene.frame_set(frame)
             steps += 1
@@ -176,6 +178,15 @@ class Physics:
             collection.objects.unlink(obj)
         self.park()
         return Settled(matrices, steps, settled, reason)
+
+
+def _box_corners(mesh) -> np.ndarray:
+    """The 8 corners of a mesh's bounding box, object space (its motion stands for the body's)."""
+    co = np.empty(len(mesh.vertices) * 3)
+    mesh.vertices.foreach_get("co", co)
+    co = co.reshape(-1, 3)
+    lo, hi = co.min(axis=0), co.max(axis=0)
+    return np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
 
 
 def set_pose(obj, matrix: np.ndarray) -> tuple[list[float], list[float]]:
