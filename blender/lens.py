@@ -34,7 +34,6 @@ from .camera import in_frame as pinhole_in_frame
 from .camera import intrinsics
 from .camera import project as pinhole_project
 
-MODELS = {"opencv": (4, 5, 8), "fisheye": (4,)}
 REMAP_MARGIN = 2  # render pixels around the undistorted footprint (bilinear support and rounding)
 MAX_FRAME_FACTOR = 4.0  # the render frame may be at most this many times the image on a side
 SCAN_RADIUS = 10.0  # normalized radius (about 84 degrees off axis) up to which folds are searched
@@ -56,21 +55,6 @@ def continuous_to_opencv(K) -> np.ndarray:
     K_cv[0, 2] -= 0.5
     K_cv[1, 2] -= 0.5
     return K_cv
-
-
-def check_coefficients(model: str, coeffs, key: str = "render.camera.distortion.") -> None:
-    """`key` prefixes the message (the schema passes "", as pydantic names the key itself)."""
-    if model not in MODELS:
-        raise LensError(f"{key}model: expected one of {sorted(MODELS)}, got {model!r}")
-    counts = MODELS[model]
-    if len(coeffs) not in counts:
-        names = "k1, k2, p1, p2[, k3[, k4, k5, k6]]" if model == "opencv" else "k1, k2, k3, k4"
-        raise LensError(
-            f"{key}coeffs: expected {' or '.join(map(str, counts))} coefficients for model {model} "
-            f"({names}), got {len(coeffs)}"
-        )
-    if not all(np.isfinite(c) for c in coeffs):
-        raise LensError(f"{key}coeffs: expected finite numbers, got {list(coeffs)}")
 
 
 def distort(model: str, coeffs, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,5 +1,6 @@
 """Read camera calibrations (OpenCV FileStorage YAML/JSON, ROS camera_info, plain JSON) into the
 numbers the render spec carries: `render.camera.intrinsics` and `render.camera.distortion`.
+The render stage reads them when it makes its spec, before any rendering; other stages never do.
 
 Values stay in OpenCV's convention (pixel centres at integers), as the calibration tools write them;
 blender/lens.py converts to the continuous pixel convention of the annotations.
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from blender.lens import MODELS, LensError, check_coefficients
+from pipeline.schema import ParamsError
+from pipeline.schema.lens import COEFFICIENTS, coefficient_problem
 
 MATRIX_KEYS = ("camera_matrix", "cameraMatrix", "K", "k", "intrinsic_matrix", "intrinsics", "mtx", "M")
 DIST_KEYS = ("distortion_coefficients", "dist_coeffs", "distCoeffs", "distortion", "dist", "D", "d")
@@ -24,7 +26,7 @@ SIZE_KEYS = ("image_size", "imageSize", "size", "resolution")
 FISHEYE_NAMES = ("equidistant", "fisheye", "kannala_brandt")
 
 
-class CalibrationError(ValueError):
+class CalibrationError(ParamsError):
     """A calibration file that cannot be read; the message names the params key and the file."""
 
 
@@ -180,12 +182,11 @@ def resolve_camera(camera: dict, base: Path, resolutions_set: bool, resolutions:
             )
         coeffs = list(cal.coeffs)
         model = cal.model or dist["model"]
-        while model == "opencv" and len(coeffs) > 5 and len(coeffs) not in MODELS["opencv"] and coeffs[-1] == 0:
+        while model == "opencv" and len(coeffs) > 5 and len(coeffs) not in COEFFICIENTS["opencv"] and coeffs[-1] == 0:
             coeffs.pop()  # calibrations often pad to 8, 12 or 14 coefficients with zeros
-        try:
-            check_coefficients(model, coeffs, key="render.camera.distortion.file: ")
-        except LensError as exc:
-            raise CalibrationError(f"{exc} (read from {dist['file']})") from None
+        problem = coefficient_problem(model, coeffs)
+        if problem:
+            raise CalibrationError(f"render.camera.distortion.file: {problem} (read from {dist['file']})")
         dist.update(model=model, coeffs=coeffs)
         out["distortion"] = dist
     return out

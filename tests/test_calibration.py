@@ -137,8 +137,9 @@ def test_calibrated_K_at_scale_one_is_opencv_plus_half_a_pixel():
 def test_bad_calibration_files_name_the_key(tmp_path, camera, files, message):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
+    pfile = _params(tmp_path, camera)
     with pytest.raises(ParamsError, match=message):
-        load_params(_params(tmp_path, camera))
+        make_spec(load_params(pfile), pfile)  # what the render stage does first
 
 
 def test_bad_inline_values_name_the_key(tmp_path):
@@ -148,11 +149,10 @@ def test_bad_inline_values_name_the_key(tmp_path):
         load_params(_params(tmp_path, {"distortion": {"model": "fisheye", "coeffs": [0.1, 0.0, 0.0, 0.0, 0.0]}}))
     with pytest.raises(ParamsError, match=r"render.camera.intrinsics: .*missing cy, width, height"):
         load_params(_params(tmp_path, {"intrinsics": {"fx": 500, "fy": 500, "cx": 320}}))
+    pfile = _params(
+        tmp_path,
+        {"intrinsics": {"fx": 50, "fy": 50, "cx": 31.5, "cy": 23.5, "width": 64, "height": 48}},
+        resolutions=[[96, 72]],
+    )
     with pytest.raises(ParamsError, match=r"render.resolutions: .*differs from the calibrated image size 64x48"):
-        load_params(
-            _params(
-                tmp_path,
-                {"intrinsics": {"fx": 50, "fy": 50, "cx": 31.5, "cy": 23.5, "width": 64, "height": 48}},
-                resolutions=[[96, 72]],
-            )
-        )
+        make_spec(load_params(pfile), pfile)

@@ -11,7 +11,6 @@ from blender.lens import (
     Lens,
     LensError,
     blender_camera,
-    check_coefficients,
     continuous_to_opencv,
     distort,
     fold_radius,
@@ -69,14 +68,6 @@ def test_conventions_round_trip():
     K = opencv_to_continuous(K_CV)
     assert K[0, 2] == pytest.approx(331.7) and K[1, 2] == pytest.approx(237.2)
     assert continuous_to_opencv(K) == pytest.approx(K_CV)
-
-
-def test_coefficient_counts_are_checked():
-    check_coefficients("opencv", [0.1, 0.0, 0.0, 0.0, 0.0])
-    with pytest.raises(LensError, match=r"render.camera.distortion.coeffs: expected 4 or 5 or 8 coefficients"):
-        check_coefficients("opencv", [0.1, 0.0, 0.0])
-    with pytest.raises(LensError, match="expected 4 coefficients for model fisheye"):
-        check_coefficients("fisheye", [0.1, 0.0, 0.0, 0.0, 0.0])
 
 
 def test_fold_radius_of_barrel_distortion():

@@ -7,8 +7,6 @@ from pathlib import Path
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from pipeline.calibration import CalibrationError, resolve_camera
-
 from .augment import AugmentConfig
 from .common import IntRange, Range, Strict
 from .mix import MixConfig
@@ -97,11 +95,5 @@ def _check_files(path: Path, params: Params) -> None:
     bg = params.render.background
     if bg.photos > 0 and not (base / bg.photos_dir).is_dir():
         problems.append(f"  render.background.photos_dir: folder {base / bg.photos_dir} not found")
-    try:
-        render = params.render
-        resolve_camera(render.camera.model_dump(mode="json"), base, "resolutions" in render.model_fields_set,
-                       render.resolutions)
-    except CalibrationError as exc:
-        problems.append(f"  {exc}")
     if problems:
         raise ParamsError("\n".join([f"{path}: {len(problems)} problem(s) in params", *problems]))

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from blender.lens import LensError, check_coefficients
-
 from .common import Strict
 
 INLINE = ("fx", "fy", "cx", "cy", "width", "height")
+COEFFICIENTS = {"opencv": (4, 5, 8), "fisheye": (4,)}  # counts each model takes (blender/lens.py)
+
+
+def coefficient_problem(model: str, coeffs) -> str | None:
+    """What is wrong with a distortion's coefficients, or None."""
+    counts = COEFFICIENTS[model]
+    if len(coeffs) not in counts:
+        names = "k1, k2, p1, p2[, k3[, k4, k5, k6]]" if model == "opencv" else "k1, k2, k3, k4"
+        return (
+            f"coeffs: expected {' or '.join(map(str, counts))} coefficients for model {model} ({names}), "
+            f"got {len(coeffs)}"
+        )
+    if not all(math.isfinite(c) for c in coeffs):
+        return f"coeffs: expected finite numbers, got {list(coeffs)}"
+    return None
 
 
 class Intrinsics(Strict):
@@ -67,9 +81,7 @@ class Distortion(Strict):
     def _coefficients(self):
         if (self.coeffs is None) == (self.file is None):
             raise ValueError("expected exactly one of coeffs or file")
-        if self.coeffs is not None:
-            try:
-                check_coefficients(self.model, self.coeffs, key="")
-            except LensError as exc:
-                raise ValueError(str(exc)) from None
+        problem = coefficient_problem(self.model, self.coeffs) if self.coeffs is not None else None
+        if problem:
+            raise ValueError(problem)
         return self
