@@ -13,8 +13,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
+from blender.camera import intrinsics
+from blender.lens import Lens, LensError
+from blender.sampling import calibrated_K, calibrated_size, sensor_width_mm
 from pipeline.schema import ParamsError
 from pipeline.schema.lens import COEFFICIENTS, coefficient_problem
 
@@ -190,3 +194,26 @@ def resolve_camera(camera: dict, base: Path, resolutions_set: bool, resolutions:
         dist.update(model=model, coeffs=coeffs)
         out["distortion"] = dist
     return out
+
+
+def check_lens(render: dict) -> None:
+    """Fail before any rendering when the distortion folds over inside the image or needs too wide a
+    pinhole frame: tried with the calibrated K, or else the shortest focal length at each size
+    (the widest view, where a lens is worst)."""
+    cam = render["camera"]
+    dist = cam.get("distortion")
+    if dist is None:
+        return
+    if cam.get("intrinsics") is not None:
+        width, height = calibrated_size(cam["intrinsics"])
+        cameras = [(np.array(calibrated_K(cam["intrinsics"])), width, height)]
+    else:
+        cameras = [
+            (intrinsics(cam["focal_mm"]["min"], sensor_width_mm(cam, w, h), w, h), w, h)
+            for w, h in render["resolutions"]
+        ]
+    for K, width, height in cameras:
+        try:
+            Lens(K, int(width), int(height), dist["model"], tuple(dist["coeffs"])).render_frame()
+        except LensError as exc:
+            raise CalibrationError(str(exc)) from None

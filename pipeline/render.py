@@ -25,7 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from blender import coco
-from pipeline.calibration import CalibrationError, resolve_camera
+from pipeline.calibration import CalibrationError, check_lens, resolve_camera
 from pipeline.schema import Params, ParamsError, load_params
 from pipeline.schema.rigs import MaterialRanges
 from pipeline.stats import dataset_stats, layout_stats
@@ -62,6 +62,7 @@ def make_spec(params: Params, params_path: Path) -> dict:
     try:  # calibration files are read here, before any rendering
         render["camera"] = resolve_camera(render["camera"], base, "resolutions" in params.render.model_fields_set,
                                           params.render.resolutions)
+        check_lens(render)
     except CalibrationError as exc:
         raise ParamsError(f"{params_path}: {exc}") from None
     return {"seed": params.seed, "rigs": rigs, "render": render, "photos": photos, "params_file": str(params_path)}

@@ -156,3 +156,12 @@ def test_bad_inline_values_name_the_key(tmp_path):
     )
     with pytest.raises(ParamsError, match=r"render.resolutions: .*differs from the calibrated image size 64x48"):
         make_spec(load_params(pfile), pfile)
+
+
+def test_a_lens_that_folds_inside_the_image_fails_before_rendering(tmp_path):
+    # k1 = -0.6 folds at r = 0.75; the corners of a 96x72 image at 24 mm (f = 64 px) are at r = 0.94
+    pfile = _params(tmp_path, {"focal_mm": [24, 50], "distortion": {"coeffs": [-0.6, 0.0, 0.0, 0.0]}})
+    with pytest.raises(ParamsError, match=r"render.camera.distortion: the opencv model .* folds over inside the 96x72"):
+        make_spec(load_params(pfile), pfile)
+    pfile = _params(tmp_path, {"focal_mm": [24, 50], "distortion": {"coeffs": [-0.1, 0.0, 0.0, 0.0]}})
+    make_spec(load_params(pfile), pfile)
