@@ -23,7 +23,8 @@ from mathutils import Matrix
 from .materials import apply_material, make_material
 
 START_FRAME = 1
-SETTLE_FRAMES = 6  # consecutive calm frames (0.25 s at 24 frames/s) that count as settled
+SETTLE_FRAMES = 6  # 0.25 s at 24 frames/s: the window over which motion is measured
+CALM_CHECKS = 3  # consecutive calm windows that count as settled
 FELL_BELOW = -0.5  # metres: a body this far under the support has fallen off it
 PARKED = (0.0, 0.0, -1000.0)
 
@@ -152,9 +153,9 @@ class Physics:
 
         corners = [_box_corners(obj.data) for obj in bodies]
         fps = scene.render.fps / scene.render.fps_base
-        limit = settle["settle_speed"] / fps  # metres per frame
+        limit = settle["settle_speed"] * SETTLE_FRAMES / fps  # metres per window
         depsgraph = bpy.context.evaluated_depsgraph_get()
-        previous, calm, steps, reason = None, 0, 0, ""
+        history, calm, steps, reason = [], 0, 0, ""
         matrices = [np.array(obj.matrix_world) for obj in bodies]
         settled = False
         for frame in range(START_FRAME + 1, START_FRAME + settle["max_steps"] + 1):
@@ -165,10 +166,10 @@ class Physics:
             if points[:, 2].min() < FELL_BELOW:
                 reason = "an object fell off the support"
                 break
-            if previous is not None:
-                calm = calm + 1 if np.abs(points - previous).max() < limit else 0
-            previous = points
-            if calm >= SETTLE_FRAMES:
+            history = (history + [points])[-SETTLE_FRAMES - 1 :]
+            if len(history) > SETTLE_FRAMES:  # over a window: contact jitter averages out, drift does not
+                calm = calm + 1 if np.abs(points - history[0]).max() < limit else 0
+            if calm >= CALM_CHECKS:
                 settled = True
                 break
         if not settled and not reason:

@@ -77,6 +77,19 @@ def test_dropped_objects_rest_on_the_support(tmp_path):
     assert min(steps) > 5  # they fell: released above the support
 
 
+def test_mesh_collision_settles_on_the_support(tmp_path):
+    """`collision: mesh` (Bullet's concave triangle meshes: slow, and they jitter at rest)."""
+    params = _params(2, spread=0.2)
+    params["rigs"] = {
+        "glue_tube": {**params["rigs"]["glue_tube"], "instances": [1, 1], "physics": {"collision": "mesh"}}
+    }
+    m = params["rigs"]["glue_tube"]["mesh"]
+    tube = glue_tube(m["length"], m["radius"], m["cap_length"], m["cap_radius"], 0.25).vertices
+    for lay in layouts(tmp_path, params):
+        low = _world(lay["objects"][0]["object_to_world"], tube)[:, 2].min() * 1000
+        assert abs(low) < SUPPORT_MM, low
+
+
 def test_piles_lean_on_each_other_without_interpenetrating(tmp_path):
     params = _params(8, spread=0.05, drop={"piles": True, "height": [0.0, 0.01]})
     params["rigs"] = {"box": {**params["rigs"]["box"], "instances": [3, 5], "scale": [0.6, 1.0]}}

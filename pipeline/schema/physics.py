@@ -54,7 +54,10 @@ class Drop(Strict):
     substeps: int = Field(20, ge=1, le=1000, description="rigid-body steps per frame")
     solver_iterations: int = Field(20, ge=1, le=1000, description="constraint solver iterations per step")
     settle_speed: float = Field(
-        0.003, gt=0, description="m/s: settled once every corner of every object's box moves slower for 0.25 s"
+        0.005,
+        gt=0,
+        description="m/s: settled once no corner of any object's box has moved faster over 0.25 s, three times "
+        "in a row (a window: contact jitter averages out, sliding and rolling do not)",
     )
     linear_damping: float = Field(
         0.6, ge=0, le=1, description="share of linear speed lost per second (stands in for rolling resistance)"
