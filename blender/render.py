@@ -31,10 +31,12 @@ except ImportError:  # Debian's Blender uses the system's Python, which needs it
     sys.exit("error: this Blender's Python has no numpy; install it for that Python (Debian/Ubuntu: "
              "`apt install python3-numpy`), or use the bpy package (pip install bpy)")
 
-from blender import annotate, backgrounds, output, symmetry  # noqa: E402
+from blender import annotate, backgrounds, output  # noqa: E402
 from blender.atomic import write_json  # noqa: E402
-from blender.camera import in_frame, intrinsics, project, world_to_opencv  # noqa: E402
 from blender.exr import find_channel, read_exr  # noqa: E402
+from blender.layout import Layout, ViewError, layout, layout_meta, layout_record  # noqa: E402
+from blender.lens import LensError  # noqa: E402
+from blender.physics import DropError  # noqa: E402
 from blender.png import linear_to_srgb8, write_png  # noqa: E402
 from blender.rigs import RigError  # noqa: E402
 from blender.sampling import sample_scene  # noqa: E402
@@ -57,6 +59,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--scenes", type=Path, help="JSON list of explicit scenes (as sampling.sample_scene "
                    "returns) to render instead of sampled ones; image i shows scene i")
     p.add_argument("--keep-passes", action="store_true", help="keep each image's EXR passes in DIR/passes/")
+    p.add_argument("--layout-only", action="store_true", help="render nothing: write each image's layout (settled "
+                   "poses, chosen view, keypoints with v, drop and view reports) to DIR/layout/NNNNNN.json")
     return p.parse_args(argv)
 
 
@@ -92,34 +96,19 @@ class Renderer:
             self.photos[i] = px.reshape(h, w, 4)[::-1]
         return self.photos[i]
 
+    def layout(self, index: int, sample: dict | None = None) -> Layout:
+        """Image `index` set up for rendering (sampled from (seed, index), or the explicit scene
+        `sample`): drop settled, view chosen, keypoints projected with their visibility and, for
+        symmetric rigs, in the canonical order."""
+        sample = sample if sample is not None else sample_scene(self.spec, index, self.radii)
+        return layout(self.scene, self.spec, index, sample, self.radii, self.tolerance)
+
     def render(self, index: int, sample: dict | None = None) -> dict:
         """Render image `index`: sampled from (seed, index), or the explicit scene `sample`."""
         t0 = time.perf_counter()
-        sample = sample if sample is not None else sample_scene(self.spec, index, self.radii)
-        shown = self.scene.apply(sample)
-        width, height = sample["width"], sample["height"]
-        c2w = self.scene.camera_to_world()
-        K = intrinsics(sample["camera"]["focal_mm"], sample["camera"]["sensor_mm"], width, height)
-        w2c = world_to_opencv(c2w)
-        origin = c2w[:3, 3]
-        objects = []
-        for (rig_name, obj), placed in zip(shown, sample["objects"]):
-            m = self.scene.object_to_world(obj)
-            world = self.scene.keypoints_world(rig_name, obj)
-            uv, depth = project(K, w2c, world)
-            inside = in_frame(uv, depth, width, height)
-            hits = np.full(len(world), np.inf)
-            if inside.any():
-                hits[inside] = self.scene.first_hits(origin, world[inside])
-            dist = np.linalg.norm(world - origin, axis=1)
-            v = annotate.visibility(inside, dist, hits, self.tolerance[rig_name])
-            extra = {"articulation": placed["articulation"]} if "articulation" in placed else {}
-            if rig_name in self.scene.groups:  # the labelling the image-space rule picks (symmetry.py)
-                written = np.array(annotate.keypoint_triplets(uv, v)).reshape(-1, 3)
-                p = self.scene.groups[rig_name][symmetry.canonical_index(written, self.scene.groups[rig_name])]
-                uv, v, world = uv[p], v[p], world[p]
-                extra["symmetry_permutation"] = list(p)
-            objects.append({"rig": rig_name, "obj": obj, "matrix": m, "world": world, "uv": uv, "v": v, **extra})
+        lay = self.layout(index, sample)
+        sample, objects, lens = lay.sample, lay.objects, lay.lens
+        width, height, K, w2c, c2w = sample["width"], sample["height"], lens.K, lay.world_to_cam, lay.camera_to_world
         t1 = time.perf_counter()
 
         exr = self.out / "passes" / f"{index:06d}.exr" if self.keep_passes else self.tmp / "passes.exr"
@@ -130,6 +119,7 @@ class Renderer:
         passes = [read_exr(p, keep=lambda name: "Noisy" not in name) for p in exrs]
         index_map = np.rint(find_channel(passes[-1], ("IndexOB", "Object Index"), "X")).astype(np.int32)
         rgba = np.stack([find_channel(passes[0], ("Combined",), c) for c in "RGBA"], axis=-1)
+        index_map, rgba = lens.remap(index_map, nearest=True), lens.remap(rgba)  # distorted: to the image
         bg = sample["background"]
         if bg["kind"] == "procedural":
             rgb = backgrounds.composite(rgba, backgrounds.procedural(
@@ -167,6 +157,7 @@ class Renderer:
             "background": bg,
             "annotations": annotations,
         }
+        meta = layout_meta(meta, lay)  # calibrated lens, drop and view reports: only when used
         write_json(output.meta_path(self.out, index), meta)  # last: it marks the image done
         t3 = time.perf_counter()
         return {"index": index, "prepare": t1 - t0, "render": t2 - t1, "write": t3 - t2, "total": t3 - t0}
@@ -190,6 +181,8 @@ def main(argv: list[str]) -> int:
     end = spec["render"]["num_images"] if args.end is None else min(args.end, spec["render"]["num_images"])
     if args.check:
         return check(spec, args.threads)
+    if args.layout_only:
+        return write_layouts(spec, args, end, scenes)
     try:
         lock = output.claim(args.out, spec, may_reset=False)
     except output.OutputError as exc:
@@ -203,7 +196,7 @@ def check(spec: dict, threads: int) -> int:
     """Build the scene without rendering and print the rigs' facts (the driver's rig check)."""
     try:
         renderer = Renderer(spec, Path(tempfile.gettempdir()), threads)
-    except (RigError, RuntimeError) as exc:
+    except (RigError, RuntimeError, LensError) as exc:
         print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
         return 2
     try:
@@ -215,6 +208,26 @@ def check(spec: dict, threads: int) -> int:
         print("RIG2KP_CHECK " + json.dumps(facts))
     finally:
         renderer.close()
+    return 0
+
+
+def write_layouts(spec: dict, args: argparse.Namespace, end: int, scenes: list | None) -> int:
+    """--layout-only: each image's layout as JSON, no rendering (checks physics and views quickly)."""
+    renderer = None
+    try:
+        renderer = Renderer(spec, args.out, args.threads, args.keep_passes)
+        for index in range(args.start, end):
+            t0 = time.perf_counter()
+            record = layout_record(renderer.layout(index, scenes[index] if scenes is not None else None), index)
+            record["seconds"] = round(time.perf_counter() - t0, 4)
+            write_json(args.out / "layout" / f"{index:06d}.json", record)
+    except (RigError, DropError, ViewError, LensError, RuntimeError) as exc:
+        print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if renderer is not None:
+            renderer.close()
+    print(f"[render] wrote {end - args.start} layouts to {args.out / 'layout'}")
     return 0
 
 
@@ -245,7 +258,7 @@ def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end:
             data = output.merge(spec, args.out, spec["render"]["num_images"])
             write_json(args.out / "annotations.json", data)
             print(f"[render] wrote {args.out / 'annotations.json'}")
-    except (RigError, RuntimeError) as exc:  # RuntimeError: a device Blender lacks, a folder taken over
+    except (RigError, RuntimeError, LensError) as exc:  # a device Blender lacks, a drop or view, a folder taken
         print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a read-only folder: one line, nothing cut short left behind

@@ -22,7 +22,7 @@ DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
 PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs", "wood", "granite")
 DEFAULT_PATTERNS = PATTERNS[:6]  # the schema's default list: granite is opt-in
 STREAMS = {"camera": 0, "objects": 1, "distractors": 2, "lights": 3, "world": 4, "background": 5, "materials": 6,
-           "pose_bones": 12, "shape_keys": 13}
+           "physics": 10, "views": 11, "pose_bones": 12, "shape_keys": 13}
 
 
 def rng_for(seed: int, index: int, stream: str) -> np.random.Generator:
@@ -117,6 +117,46 @@ def _place(rng, placed: list[tuple[np.ndarray, float]], radius: float, spread: f
     return best
 
 
+def calibrated_size(intr: dict) -> tuple[int, int]:
+    return round(intr["width"] * intr["scale"]), round(intr["height"] * intr["scale"])
+
+
+def calibrated_K(intr: dict) -> list[list[float]]:
+    """K in continuous pixels (OpenCV's cx + 0.5) for the image scaled to `calibrated_size`."""
+    w, h = calibrated_size(intr)
+    sx, sy = w / intr["width"], h / intr["height"]
+    return [[intr["fx"] * sx, 0.0, (intr["cx"] + 0.5) * sx], [0.0, intr["fy"] * sy, (intr["cy"] + 0.5) * sy],
+            [0.0, 0.0, 1.0]]
+
+
+def _camera(rng: np.random.Generator, cam: dict, width: int, height: int) -> tuple[dict, np.ndarray]:
+    """A look-at camera drawn from `render.camera` (aim, distance, elevation, azimuth, roll, focal),
+    with the calibrated K and the distortion when params give them; also its position."""
+    target = np.array([rng.normal(0, cam["look_jitter"]), rng.normal(0, cam["look_jitter"]), 0.0])
+    position = spherical_position(target, uniform(rng, cam["distance"]),
+                                  math.radians(uniform(rng, cam["elevation_deg"])),
+                                  math.radians(uniform(rng, cam["azimuth_deg"])))
+    roll = math.radians(uniform(rng, cam["roll_deg"]))
+    out = {
+        "camera_to_world": look_at(position, target, roll).tolist(),
+        "focal_mm": uniform(rng, cam["focal_mm"]),
+        "sensor_mm": sensor_width_mm(cam, width, height),
+    }
+    if cam.get("intrinsics") is not None:
+        out["K"] = calibrated_K(cam["intrinsics"])
+        out["focal_mm"] = out["K"][0][0] * out["sensor_mm"] / width  # what Blender's lens is set to
+    if cam.get("distortion") is not None:
+        out["distortion"] = {"model": cam["distortion"]["model"], "coeffs": list(cam["distortion"]["coeffs"])}
+    return out, position
+
+
+def resampled_camera(spec: dict, index: int, attempt: int, width: int, height: int) -> dict:
+    """View `attempt` (>= 1) of image `index` when view constraints reject the earlier ones: drawn
+    like the first from `render.camera`, from its own stream, so attempt 0 stays the sampled camera."""
+    rng = np.random.default_rng([spec["seed"], index, STREAMS["views"], attempt])
+    return _camera(rng, spec["render"]["camera"], width, height)[0]
+
+
 def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
     """Everything that varies in image `index`. `rig_radii`: bounding radius of each rig, metres."""
     seed, render = spec["seed"], spec["render"]
@@ -125,16 +165,9 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
     rng = rng_for(seed, index, "camera")
     cam = render["camera"]
     out["width"], out["height"] = (int(v) for v in render["resolutions"][rng.integers(len(render["resolutions"]))])
-    target = np.array([rng.normal(0, cam["look_jitter"]), rng.normal(0, cam["look_jitter"]), 0.0])
-    position = spherical_position(target, uniform(rng, cam["distance"]),
-                                  math.radians(uniform(rng, cam["elevation_deg"])),
-                                  math.radians(uniform(rng, cam["azimuth_deg"])))
-    roll = math.radians(uniform(rng, cam["roll_deg"]))
-    out["camera"] = {
-        "camera_to_world": look_at(position, target, roll).tolist(),
-        "focal_mm": uniform(rng, cam["focal_mm"]),
-        "sensor_mm": sensor_width_mm(cam, out["width"], out["height"]),
-    }
+    if cam.get("intrinsics") is not None:  # the calibration sets the size; the draw above keeps the stream
+        out["width"], out["height"] = calibrated_size(cam["intrinsics"])
+    out["camera"], position = _camera(rng, cam, out["width"], out["height"])
     out["cycles_seed"] = int(rng.integers(0, 2**31 - 1))
 
     rng, mrng = rng_for(seed, index, "objects"), rng_for(seed, index, "materials")

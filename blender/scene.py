@@ -16,7 +16,10 @@ import numpy as np
 from mathutils import Matrix, Quaternion
 
 from . import articulation, posing, rigs
+from .lens import blender_camera
+from .lens import from_sample as lens_from_sample
 from .materials import apply_material, make_material
+from .physics import DropError, Physics, Unsettled, set_pose
 from .sampling import DISTRACTOR_SHAPES
 
 PARKED = (0.0, 0.0, -1000.0)
@@ -246,6 +249,9 @@ class Scene:
             self.distractors.append((obj, make_material(f"distractor.{k}")))
 
         self.floor = _shadow_floor(self.scene) if render["background"].get("shadows") else None
+        self._placed: list = []  # what the last `apply` showed (the floor goes under it)
+        placement = render["placement"]
+        self.physics = Physics(self.scene, placement["drop"]["support"]) if placement.get("mode") == "drop" else None
 
         self.lights = []
         for k in range(int(render["lights"]["count"]["max"])):
@@ -266,11 +272,7 @@ class Scene:
         """Set the scene for one image; returns the shown rig instances as (rig name, object)."""
         scene = self.scene
         r = scene.render
-        r.resolution_x, r.resolution_y = sample["width"], sample["height"]
-        cam = sample["camera"]
-        self.camera.data.lens = cam["focal_mm"]
-        self.camera.data.sensor_width = cam["sensor_mm"]
-        self.camera.matrix_world = Matrix(cam["camera_to_world"])
+        self._camera(sample)
         scene.cycles.seed = sample["cycles_seed"]
         r.film_transparent = sample["background"]["kind"] != "hdri"
 
@@ -307,6 +309,9 @@ class Scene:
             obj.rotation_quaternion = Quaternion(d["rotation"])
             obj.scale = (d["size"],) * 3
             apply_material(mat, d["material"])
+        if sample.get("drop") is not None:
+            self._settle(sample, placed)
+            placed += self.physics.visible_objects
 
         for obj, light in zip(self.lights, sample["lights"] + [None] * len(self.lights)):
             if light is None:
@@ -329,9 +334,49 @@ class Scene:
         self.world["bg"].inputs["Strength"].default_value = w["strength"]
         self.world["mapping"].inputs["Rotation"].default_value = (0.0, 0.0, w["rotation"])
         bpy.context.view_layer.update()
+        self._placed = placed
         if self.floor is not None:
             self._place_floor(placed)
         return shown
+
+    def _camera(self, sample: dict) -> None:
+        """Today's camera (focal_mm on a centred sensor), or a calibrated / distorted one, rendered as
+        the square-pixel pinhole frame `lens.Lens.render_frame` gives (lens and shift)."""
+        r, cam, data = self.scene.render, sample["camera"], self.camera.data
+        model = lens_from_sample(sample)
+        if model is None:
+            r.resolution_x, r.resolution_y = sample["width"], sample["height"]
+            data.lens, data.sensor_width = cam["focal_mm"], cam["sensor_mm"]
+            data.shift_x = data.shift_y = 0.0
+        else:
+            K, width, height = model.render_frame()
+            values = blender_camera(K, width, height, cam["sensor_mm"])
+            r.resolution_x, r.resolution_y = width, height
+            data.lens, data.sensor_width = values["lens_mm"], values["sensor_mm"]
+            data.shift_x, data.shift_y = values["shift_x"], values["shift_y"]
+        self.camera.matrix_world = Matrix(cam["camera_to_world"])
+
+    def set_camera(self, sample: dict) -> None:
+        """Another view of the scene `apply` set (view constraints): camera, then the shadow floor."""
+        self._camera(sample)
+        bpy.context.view_layer.update()
+        if self.floor is not None:
+            self._place_floor(self._placed)
+
+    def _settle(self, sample: dict, bodies: list) -> None:
+        """Drop the shown objects and distractors (physics.py) and move them to where they settle;
+        `sample` then holds the settled poses, and `sample["drop"]` the frames it took and the start
+        poses. Raises Unsettled when they do not come to rest (the renderer draws the drop again)."""
+        if self.physics is None:
+            raise DropError("a scene with `drop` needs render.placement.mode: drop in the spec")
+        result = self.physics.settle(bodies, sample["drop"])
+        if not result.settled:
+            raise Unsettled(result.reason, result.steps)
+        start = []
+        for obj, entry, matrix in zip(bodies, sample["objects"] + sample["distractors"], result.matrices, strict=True):
+            start.append({"location": entry["location"], "rotation": entry["rotation"]})
+            entry["location"], entry["rotation"] = set_pose(obj, matrix)
+        sample["drop"]["steps"], sample["drop"]["start"] = result.steps, start
 
     def _place_floor(self, placed: list) -> None:
         """The shadow catcher just under the lowest vertex of everything shown, so every object and

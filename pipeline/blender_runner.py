@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from blender import output
+from pipeline.calibration import CalibrationError, check_lens, resolve_camera
 from pipeline.errors import Rig2kpError
 from pipeline.schema import Params, ParamsError
 from pipeline.schema.rigs import MaterialRanges
@@ -55,8 +56,15 @@ def make_spec(params: Params, params_path: Path) -> dict:
         if not photos:
             raise ParamsError(f"{params_path}: render.background.photos_dir: no .jpg/.png images in {folder}")
         files.update({p: output.file_sha256(p) for p in photos})
-    return {"seed": params.seed, "rigs": rigs, "render": params.render.model_dump(mode="json"),
-            "photos": photos, "params_file": str(params_path), "files": files}
+    render = params.render.model_dump(mode="json")
+    try:  # calibration files are read here, before any rendering
+        render["camera"] = resolve_camera(render["camera"], base, "resolutions" in params.render.model_fields_set,
+                                          params.render.resolutions)
+        check_lens(render)
+    except CalibrationError as exc:
+        raise ParamsError(f"{params_path}: {exc}") from None
+    return {"seed": params.seed, "rigs": rigs, "render": render, "photos": photos,
+            "params_file": str(params_path), "files": files}
 
 
 def blender_command(blender: str | None, args: list[str]) -> list[str]:

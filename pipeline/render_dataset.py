@@ -31,7 +31,7 @@ from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.schema import Params, ParamsError
 from pipeline.stage_args import add_out, add_params_args, params_from_args, stage_parser
-from pipeline.stats import dataset_stats
+from pipeline.stats import dataset_stats, layout_stats
 
 
 def input_paths(params: Params, params_path: Path) -> dict[str, Path]:
@@ -111,7 +111,8 @@ def merge_dataset(spec: dict, out: Path) -> dict:
     with output.claim(out, spec, may_reset=False):
         data = output.merge(spec, out, spec["render"]["num_images"])
         write_json(out / "annotations.json", data)
-        write_json(out / "stats.json", dataset_stats(data), indent=1)
+        metas = [output.read_meta(out, i) for i in range(spec["render"]["num_images"])]
+        write_json(out / "stats.json", {**dataset_stats(data), **layout_stats(metas)}, indent=1)
     return data
 
 

@@ -38,3 +38,29 @@ def dataset_stats(data: dict) -> dict:
         "sources": sources,
         "categories": categories,
     }
+
+
+def layout_stats(metas: list[dict]) -> dict:
+    """Physics and view-constraint figures from meta files: frames each drop took to settle, drops
+    drawn again, views tried. Empty (stats.json unchanged) when neither feature ran."""
+    out = {}
+    drops = [m["drop"] for m in metas if "drop" in m]
+    if drops:
+        steps = [d["steps"] for d in drops]
+        out["drop"] = {
+            "images": len(drops),
+            "steps_mean": round(sum(steps) / len(steps), 2),
+            "steps_max": max(steps),
+            "redrawn_images": sum(d["attempts"] > 1 for d in drops),
+        }
+    seen = [m["view"] for m in metas if "view" in m]
+    if seen:
+        attempts = [v["attempts"] for v in seen]
+        out["views"] = {
+            "images": len(seen),
+            "attempts_mean": round(sum(attempts) / len(attempts), 2),
+            "attempts_max": max(attempts),
+            "resampled_images": sum(a > 1 for a in attempts),
+            "unmet_images": sum(not v["met"] for v in seen),
+        }
+    return out

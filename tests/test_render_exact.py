@@ -18,33 +18,9 @@ from blender.camera import look_at
 from blender.exr import find_channel, read_exr
 from blender.sampling import axis_angle, quat_multiply
 from tests.support import needs_bpy
-from tests.support.renders import base_scene, material, render_scenes
+from tests.support.renders import base_scene, material, render_scenes, write_sphere_obj
 
 pytestmark = [pytest.mark.slow, needs_bpy]
-
-
-def write_sphere_obj(path, radius: float, rings: int = 16, segments: int = 32) -> None:
-    """A UV sphere centred on the origin, as Wavefront OBJ text (independent of Blender)."""
-    lines = [f"v 0 0 {radius:f}"]
-    for i in range(1, rings):
-        th = math.pi * i / rings
-        for j in range(segments):
-            ph = 2 * math.pi * j / segments
-            lines.append(f"v {radius * math.sin(th) * math.cos(ph):.7f} {radius * math.sin(th) * math.sin(ph):.7f} "
-                         f"{radius * math.cos(th):.7f}")
-    lines.append(f"v 0 0 {-radius:f}")
-    bottom = 1 + (rings - 1) * segments + 1
-
-    def ring(i, j):
-        return 2 + (i - 1) * segments + (j % segments)
-
-    for j in range(segments):
-        lines.append(f"f 1 {ring(1, j)} {ring(1, j + 1)}")
-        lines.append(f"f {bottom} {ring(rings - 1, j + 1)} {ring(rings - 1, j)}")
-    for i in range(1, rings - 1):
-        for j in range(segments):
-            lines.append(f"f {ring(i, j)} {ring(i + 1, j)} {ring(i + 1, j + 1)} {ring(i, j + 1)}")
-    path.write_text("\n".join(lines) + "\n")
 
 
 def test_marker_sphere_is_centred_on_its_keypoint(tmp_path):

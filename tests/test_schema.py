@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -153,3 +154,44 @@ def test_experiment_script_commands_are_valid(tmp_path):
     name, values = _applied(tmp_path, ROOT / "examples/glue_tubes_real/params.yaml", words)
     assert name == "desk-real-4k-s2" and values["train.seed"] == 2 and words[-1] == "--queue"
     assert values["mix.real.0.test_files"] == ["IMG_488[4-9]_*", "IMG_489*", "IMG_49*"]  # quotes kept, no glob
+
+
+SCRIPTS = sorted(p for p in (ROOT / "examples").glob("*/*.sh") if "\ndvc exp run" in p.read_text())
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(ROOT / "examples")))
+def test_example_scripts_commands_are_valid(tmp_path, script):
+    """Every `dvc exp run -S ...` of an example's script validates against that example's params.yaml."""
+    commands = [line for line in script.read_text().splitlines() if line.startswith("dvc exp run")]
+    assert commands
+    _check_commands(tmp_path, script.parent / "params.yaml", commands)
+
+
+def _check_commands(tmp_path, path, commands: list[str]) -> None:
+    from dvc.utils.hydra import apply_overrides
+
+    for line in commands:
+        run = tmp_path / "params.yaml"
+        run.write_text(path.read_text())
+        words = shlex.split(line.lstrip("# "))  # as the shell passes them: quotes removed
+        overrides = [words[i + 1] for i, w in enumerate(words) if w == "-S"]
+        apply_overrides(str(run), overrides)
+        p = load_params(run)
+        for item in overrides:
+            key, value = item.lstrip("+").split("=", 1)
+            got = p.model_dump(mode="json")
+            for part in key.split("."):
+                got = got[int(part)] if part.isdigit() else got[part]
+            want = yaml.safe_load(value)
+            if isinstance(got, dict) and set(got) == {"min", "max"} and isinstance(want, list):
+                got = [got["min"], got["max"]]  # a [min, max] range as written
+            assert got == want, (line, key)
+
+
+def test_drop_placement_refuses_rigs_posed_per_image(tmp_path):
+    data = yaml.safe_load((ROOT / "examples" / "pliers" / "params.yaml").read_text())
+    data["render"] = {**data.get("render", {}), "placement": {"mode": "drop"}}
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "pliers.blend").write_bytes(b"")  # the mesh file only needs to exist for this check
+    with pytest.raises(ParamsError, match="drop does not support rigs posed per image yet"):
+        load_params(write_params(tmp_path / "p.yaml", data))

@@ -15,6 +15,7 @@ from .mix import MixConfig
 from .render import RenderConfig
 from .rigs import Keypoint, Rig
 from .train import EvaluateConfig, ModelConfig, RuntimeConfig, TrainConfig
+from .views import check_rigs
 
 __all__ = [
     "AugmentConfig", "EvaluateConfig", "IntRange", "Keypoint", "MixConfig", "ModelConfig",
@@ -62,6 +63,23 @@ class Params(Strict):
         for name in self.rigs:
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise ValueError(f"rigs: name {name!r}: expected letters, digits, '_' or '-'")
+        return self
+
+    @model_validator(mode="after")
+    def _drop_rigid_rigs(self):
+        """The rigid-body drop moves whole objects; a rig posed per image is several (armature, mesh)."""
+        if self.render.placement.mode == "drop":
+            moving = [name for name, rig in self.rigs.items() if rig.articulated()]
+            if moving:
+                raise ValueError(
+                    f"render.placement.mode: drop does not support rigs posed per image yet ({moving}: "
+                    "pose_bones, pose_actions or shape_keys); use mode: disc for them"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _view_requirements(self):
+        check_rigs(self.render.camera.require, {name: len(rig.keypoints) for name, rig in self.rigs.items()})
         return self
 
 

@@ -8,6 +8,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .common import IntRange, Range, Strict
+from .lens import Distortion, Intrinsics
+from .physics import Drop
+from .views import ViewRequirements
 
 
 class Camera(Strict):
@@ -25,6 +28,11 @@ class Camera(Strict):
         "(then portrait frames show objects as large as landscape ones)",
     )
     look_jitter: float = Field(0.03, ge=0, description="metres: aim point jitter around the centre")
+    intrinsics: Intrinsics | None = Field(
+        None, description="a calibrated camera (replaces focal_mm, sensor_mm and resolutions); null: drawn as above"
+    )
+    distortion: Distortion | None = Field(None, description="lens distortion; null: an ideal pinhole")
+    require: ViewRequirements | None = Field(None, description="view constraints; null: every drawn view is kept")
 
 
 class Lights(Strict):
@@ -88,8 +96,14 @@ class Distractors(Strict):
 class Placement(Strict):
     """Where the objects stand around the scene centre (world metres)."""
 
+    mode: Literal["disc", "drop"] = Field(
+        "disc",
+        description="disc: objects float where drawn (spread, height, rig pose); drop: they fall onto a support "
+        "(Blender's rigid-body simulation) and are rendered where they settle",
+    )
     spread: float = Field(0.12, ge=0, description="metres: objects are placed in a disc of this radius")
-    height: Range = Field(Range(min=-0.02, max=0.04), description="metres above the centre plane")
+    height: Range = Field(Range(min=-0.02, max=0.04), description="metres above the centre plane (disc)")
+    drop: Drop = Field(Drop(), description="mode drop: the support, drop heights, piles, settling")
 
 
 class RenderConfig(Strict):

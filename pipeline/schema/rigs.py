@@ -107,6 +107,16 @@ class Pose(Strict):
     tilt_deg: float = Field(20.0, ge=0, le=180, description="degrees: the most an upright object tilts off world z")
 
 
+class RigPhysics(Strict):
+    """How a rig's instances collide and slide when `render.placement.mode` is `drop`."""
+
+    collision: Literal["convex_hull", "mesh"] = Field(
+        "convex_hull", description="collision shape: convex_hull (fast, robust) or mesh (concave objects: bowls, rings)"
+    )
+    friction: float = Field(0.6, ge=0, le=10, description="Bullet friction coefficient")
+    restitution: float = Field(0.1, ge=0, le=1, description="bounciness, 0..1")
+
+
 class Rig(Strict):
     """One object: a mesh, its named keypoints and how it varies between images; one COCO category."""
 
@@ -120,6 +130,7 @@ class Rig(Strict):
     scale: Range = Field(Range(min=1.0, max=1.0), description="uniform scale factor")
     pose: Pose = Field(Pose(), description="how the object is rotated")
     materials: dict[str, MaterialRanges] = Field({}, description='material slot name ("*" for all) -> ranges')
+    physics: RigPhysics = Field(RigPhysics(), description="collision shape and contact, for render.placement.mode drop")
     supercategory: str = Field("object", description="COCO category's supercategory")
     pose_bones: dict[str, BoneRange] = Field(
         {}, description="bone name -> Euler degree ranges drawn per image (mesh files with an armature)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,44 @@ def objects_mask(data: dict, image: dict) -> np.ndarray:
         if a["image_id"] == image["id"]:
             covered |= mask_utils.decode(a["segmentation"]).astype(bool)
     return covered
+
+
+def layouts(tmp_path: Path, params: dict, scenes: list[dict] | None = None) -> list[dict]:
+    """Each image's layout without rendering (blender/render.py --layout-only): settled poses,
+    chosen view, keypoints with v, drop and view reports; one dict per image."""
+    pfile = write_params(tmp_path / "params.yaml", params)
+    spec = make_spec(load_params(pfile), pfile)
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    out = tmp_path / "layout_out"
+    cmd = [sys.executable, str(BLENDER_SCRIPT), "--spec", str(tmp_path / "spec.json"), "--out", str(out),
+           "--layout-only"]
+    if scenes is not None:
+        (tmp_path / "scenes.json").write_text(json.dumps(scenes))
+        cmd += ["--scenes", str(tmp_path / "scenes.json")]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return [json.loads(f.read_text()) for f in sorted((out / "layout").glob("*.json"))]
+
+
+def write_sphere_obj(path, radius: float, rings: int = 16, segments: int = 32) -> None:
+    """A UV sphere centred on the origin, as Wavefront OBJ text (independent of Blender)."""
+    lines = [f"v 0 0 {radius:f}"]
+    for i in range(1, rings):
+        th = math.pi * i / rings
+        for j in range(segments):
+            ph = 2 * math.pi * j / segments
+            lines.append(f"v {radius * math.sin(th) * math.cos(ph):.7f} {radius * math.sin(th) * math.sin(ph):.7f} "
+                         f"{radius * math.cos(th):.7f}")
+    lines.append(f"v 0 0 {-radius:f}")
+    bottom = 1 + (rings - 1) * segments + 1
+
+    def ring(i, j):
+        return 2 + (i - 1) * segments + (j % segments)
+
+    for j in range(segments):
+        lines.append(f"f 1 {ring(1, j)} {ring(1, j + 1)}")
+        lines.append(f"f {bottom} {ring(rings - 1, j + 1)} {ring(rings - 1, j)}")
+    for i in range(1, rings - 1):
+        for j in range(segments):
+            lines.append(f"f {ring(i, j)} {ring(i + 1, j)} {ring(i + 1, j + 1)} {ring(i, j + 1)}")
+    path.write_text("\n".join(lines) + "\n")
