@@ -2,8 +2,8 @@
 
 Items are split by group (`Item.key`: the augmented copies of a render, the Roboflow variants of
 a photo, a source's `group_by` matches), never image by image, so no group straddles two
-splits. The order comes from hashing (seed, salt, key): adding or removing a group does not move
-the others. A repeat r of an item (oversampling) keeps its file and labels and adds
+splits. The order comes from hashing (seed, salt, key): adding or removing a group keeps the
+others in the same order. A repeat r of an item (oversampling) keeps its file and labels and adds
 r * REPEAT_BASE to its image and annotation ids.
 """
 
