@@ -27,7 +27,7 @@ from pycocotools import mask as mask_utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not installed
 from blender.atomic import write_json  # noqa: E402
-from pipeline import augment  # noqa: E402
+from pipeline import augment, augment_ops  # noqa: E402
 from pipeline.schema import AugmentConfig, load_params  # noqa: E402
 
 
@@ -102,7 +102,7 @@ def bare_loop(cfg: AugmentConfig, src: Path, dst: Path, seed: int) -> int:
         rgb = cv2.cvtColor(cv2.imread(str(src / img["file_name"])), cv2.COLOR_BGR2RGB)
         points = np.concatenate(kps.get(img["id"], [np.zeros((0, 2), np.float32)]))
         for c in range(1, cfg.copies + 1):
-            pipe.set_random_seed(augment.copy_seed(seed, img["id"], c))
+            pipe.set_random_seed(augment_ops.copy_seed(seed, img["id"], c))
             out = pipe(image=rgb, keypoints=points)
             cv2.imwrite(str(dst / f"{img['id']}_{c}.png"), cv2.cvtColor(out["image"], cv2.COLOR_RGB2BGR))
             n += 1

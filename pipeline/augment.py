@@ -2,11 +2,10 @@
 
     python -m pipeline.augment --params params.yaml --input data/synthetic --out data/augmented
 
-Geometry stays exact: instance masks (decoded from RLE) move with the image and give the new
-bbox, area and RLE; keypoints that leave the image become v=0 at (0, 0); instances with fewer
-than `min_visible_px` mask pixels left are dropped; a mirror image (any flip, transpose...)
-swaps the rig's flip pairs; a symmetric rig's labels are then put back into the canonical
-order of its symmetry (blender/symmetry.py), as the renderer wrote them. Each copy is seeded
+Geometry stays exact (pipeline/augment_ops.py): instance masks move with the image and give the
+new bbox, area and RLE; keypoints that leave the image become v=0 at (0, 0); instances with
+fewer than `min_visible_px` mask pixels left are dropped; a mirror image swaps the rig's flip
+pairs and a symmetric rig's labels are put back into their canonical order. Each copy is seeded
 from (params.seed, image, copy), so the output does not depend on the number of workers.
 Finished images are kept when the run is repeated with the same params and input (resume); the
 output is rebuilt when either changes.
@@ -14,207 +13,27 @@ output is rebuilt when either changes.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 import shutil
 from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
+from typing import TextIO
 
 import cv2
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from blender import symmetry
 from blender.atomic import copy_file, write_bytes, write_json
 from pipeline import coco
-from pipeline.errors import Rig2kpError, run_command
+from pipeline.augment_ops import AugmentError, augment_image, build_pipeline, copy_seed, input_masks
+from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.schema import AugmentConfig
-from pipeline.schema.augment import Transform
 from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
 from pipeline.stats import dataset_stats
-
-SALT = 0xA06  # separates this stage's random streams from the other stages'
-# albumentations transforms whose keypoint maths scale x, y by the size ratio (x' = s x), which
-# is exact for continuous coordinates; all the others (flips, rotations, warps) map pixel
-# *indices* like OpenCV does (x' = W - 1 - x), exact for coordinates of pixel centres.
-SCALING = {
-    "Resize",
-    "LongestMaxSize",
-    "SmallestMaxSize",
-    "RandomScale",
-    "RandomSizedCrop",
-    "RandomResizedCrop",
-    "RandomSizedBBoxSafeCrop",
-    "CropAndPad",
-}
-
-
-class AugmentError(Rig2kpError, ValueError):
-    """Input or output that the stage cannot use; names the file and what was expected."""
-
-
-# ----------------------------------------------------------------- the albumentations pipeline
-
-
-def _shift(keypoints: np.ndarray, delta: float, **_) -> np.ndarray:
-    out = keypoints.copy()
-    out[:, :2] += delta
-    return out
-
-
-def _build(t: Transform):
-    """One transform; scaling ones are wrapped to run in continuous coordinates."""
-    import albumentations as A  # noqa: N812
-
-    obj = t.instantiate([_build(c) for c in t.transforms] if t.transforms is not None else None)
-    if t.name not in SCALING:
-        return obj
-    p, obj.p = obj.p, 1.0
-    return A.Sequential(
-        [
-            A.Lambda(keypoints=functools.partial(_shift, delta=0.5)),
-            obj,
-            A.Lambda(keypoints=functools.partial(_shift, delta=-0.5)),
-        ],
-        p=p,
-    )
-
-
-def build_pipeline(cfg: AugmentConfig):
-    """albumentations Compose over pixel-index keypoints, keeping every keypoint (we set v)."""
-    import albumentations as A  # noqa: N812
-
-    return A.Compose(
-        [_build(t) for t in cfg.transforms],
-        keypoint_params=A.KeypointParams(format="xy", remove_invisible=False),
-        strict=True,
-    )
-
-
-def copy_seed(seed: int, image_id: int, copy: int) -> int:
-    return int(np.random.SeedSequence([seed, SALT, image_id, copy]).generate_state(1)[0])
-
-
-def _orientation(p: np.ndarray) -> float:
-    (ax, ay), (bx, by), (cx, cy) = p[:, :2]
-    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax)
-
-
-def pack_masks(masks: list[np.ndarray]) -> np.ndarray:
-    """Instance masks as bits of one uint8 image (bit i % 8 of channel i // 8): one warp moves
-    them all, exactly, because masks are resampled with nearest neighbour (checked in params)."""
-    h, w = masks[0].shape
-    # built transposed: masks from pycocotools are column-major, so this reads them in order
-    planes = np.zeros(((len(masks) + 7) // 8, w, h), np.uint8)
-    for i, m in enumerate(masks):
-        planes[i // 8] |= (m.T != 0).view(np.uint8) << np.uint8(i % 8)
-    packed = np.ascontiguousarray(planes.transpose(2, 1, 0))
-    return packed[..., 0] if packed.shape[2] == 1 else packed
-
-
-def unpack_masks(packed: np.ndarray, n: int) -> list[np.ndarray]:
-    """The n masks, column-major (what pycocotools encodes without another copy)."""
-    planes = np.ascontiguousarray((packed[..., None] if packed.ndim == 2 else packed).transpose(2, 1, 0))
-    return [((planes[i // 8] >> np.uint8(i % 8)) & np.uint8(1)).T for i in range(n)]
-
-
-def input_masks(anns: list[dict], h: int, w: int) -> np.ndarray | None:
-    """The packed instance masks of one input image (decoded once for all its copies)."""
-    return pack_masks([coco.decode_mask(a["segmentation"], h, w) for a in anns]) if anns else None
-
-
-def augment_image(
-    pipeline,
-    image: np.ndarray,
-    anns: list[dict],
-    cats: dict[int, dict],
-    seed: int,
-    min_visible_px: int,
-    packed: np.ndarray | None = None,
-) -> tuple[np.ndarray, list[dict], dict]:
-    """One augmented copy: (RGB image, annotations without ids, counts of what was lost).
-
-    Keypoints enter albumentations as pixel indices (x - 0.5, y - 0.5) and come back as
-    continuous pixel coordinates. Three probe points tell whether the result is mirrored.
-    """
-    h, w = image.shape[:2]
-    kps = [np.asarray(a["keypoints"], np.float32).reshape(-1, 3) for a in anns]
-    probes = np.array([[0.25 * w, 0.25 * h], [0.75 * w, 0.25 * h], [0.25 * w, 0.75 * h]], np.float32)
-    points = np.concatenate([k[:, :2] - 0.5 for k in kps] + [probes]) if kps else probes
-    pipeline.set_random_seed(seed)
-    data = {"image": image, "keypoints": points}
-    if anns:
-        data["mask"] = packed if packed is not None else input_masks(anns, h, w)
-    out = pipeline(**data)
-    moved = np.asarray(out["keypoints"], np.float64)
-    if len(moved) != len(points):
-        raise AugmentError(
-            f"a transform dropped keypoints ({len(points)} -> {len(moved)}); remove it from augment.transforms"
-        )
-    img = out["image"]
-    h2, w2 = img.shape[:2]
-    mirrored = _orientation(moved[-3:]) * _orientation(probes) < 0
-    lost = {"instances_dropped": 0, "keypoints_left_image": 0}
-    result, start = [], 0
-    masks = unpack_masks(out["mask"], len(anns)) if anns else []
-    for a, k, mask in zip(anns, kps, masks, strict=True):
-        xy = moved[start : start + len(k), :2] + 0.5
-        start += len(k)
-        rle = coco.encode_mask(mask)
-        bbox, area = coco.rle_bbox_area(rle)
-        if area < min_visible_px:
-            lost["instances_dropped"] += 1
-            continue
-        new = np.zeros_like(k, dtype=np.float64)
-        for j in range(len(k)):
-            x, y = xy[j]
-            if k[j, 2] <= 0:
-                continue
-            if not (0 <= x < w2 and 0 <= y < h2):
-                lost["keypoints_left_image"] += 1
-                continue
-            new[j] = (round(float(x), 3), round(float(y), 3), k[j, 2])
-        if mirrored:
-            for i, j in coco.flip_index_pairs(cats[a["category_id"]]):
-                new[[i, j]] = new[[j, i]]
-        group = (cats[a["category_id"]].get("rig") or {}).get("symmetry_permutations")
-        if group:  # moved keypoints may break the canonical order: choose it again (docs/guide/symmetry.md)
-            new = symmetry.canonical(new, group)[0]
-        flat = [float(v) if i % 3 < 2 else int(v) for i, v in enumerate(new.reshape(-1))]
-        extras = {key: val for key, val in a.items() if key not in _REBUILT}
-        result.append(
-            {
-                "category_id": a["category_id"],
-                "keypoints": flat,
-                "num_keypoints": coco.num_visible(flat),
-                "bbox": bbox,
-                "area": area,
-                "segmentation": rle,
-                "iscrowd": a.get("iscrowd", 0),
-                **extras,
-            }
-        )
-    return img, result, lost
-
-
-_REBUILT = {
-    "id",
-    "image_id",
-    "category_id",
-    "keypoints",
-    "num_keypoints",
-    "bbox",
-    "area",
-    "segmentation",
-    "iscrowd",
-}
-
-
-# ------------------------------------------------------------------------------ the stage
 
 
 def copy_name(file_name: str, copy: int) -> str:
@@ -229,79 +48,96 @@ def copies_of(cfg: AugmentConfig) -> list[int]:
     return ([0] if cfg.keep_original else []) + list(range(1, cfg.copies + 1))
 
 
-_STATE: dict = {}
+class AugmentWorker:
+    """What one process needs to augment input images: `augment` makes every copy of one image and
+    appends its record to the process's part log under `dst/.parts/` (the resume marker)."""
+
+    def __init__(self, cfg: AugmentConfig, seed: int, src: Path, dst: Path, cats: dict[int, dict]):
+        self.cfg, self.pipeline, self.seed = cfg, build_pipeline(cfg), seed
+        self.src, self.dst, self.cats = src, dst, cats  # input folder, output folder, categories by id
+        self.part_log: TextIO | None = None  # opened at the first finished image; `close` closes it
+
+    def augment(self, task: tuple[int, dict, list[dict]]) -> dict:
+        """Every copy of one input image; writes the images, then a part file (the resume marker)."""
+        rank, image, anns = task
+        cfg = self.cfg
+        src_file = self.src / image["file_name"]
+        bgr = cv2.imread(str(src_file), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise AugmentError(f"{src_file}: cannot read image (images[id={image['id']}])")
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        if rgb.shape[:2] != (image["height"], image["width"]):
+            raise AugmentError(
+                f"{src_file}: the file is {rgb.shape[1]}x{rgb.shape[0]}, images[id={image['id']}] says "
+                f"{image['width']}x{image['height']}"
+            )
+        n = cfg.copies + 1
+        packed = input_masks(anns, *rgb.shape[:2]) if cfg.copies else None
+        records, lost_total = [], {"instances_dropped": 0, "keypoints_left_image": 0}
+        for c in copies_of(cfg):
+            new_id = rank * n + c + 1
+            name = copy_name(image["file_name"], c)
+            target = self.dst / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if c == 0:
+                out_img, out_anns = (
+                    rgb,
+                    [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in anns],
+                )
+                copy_file(src_file, target)
+            else:
+                out_img, out_anns, lost = augment_image(
+                    self.pipeline,
+                    rgb,
+                    anns,
+                    self.cats,
+                    copy_seed(self.seed, image["id"], c),
+                    cfg.min_visible_px,
+                    packed,
+                )
+                for key in lost:
+                    lost_total[key] += lost[key]
+                _write_image(target, out_img, cfg.jpeg_quality)
+            rec = {
+                k: v
+                for k, v in image.items()
+                if k not in ("id", "file_name", "width", "height", "meta_file", "augment")
+            }
+            img_rec = {
+                "id": new_id,
+                "file_name": name,
+                "width": int(out_img.shape[1]),
+                "height": int(out_img.shape[0]),
+                **rec,
+                "augment": {"image_id": image["id"], "copy": c},
+            }
+            records.append({"image": img_rec, "annotations": out_anns})
+        part = {"records": records, "lost": lost_total}
+        # written after the images: a part file that reads back means this input image is done
+        if self.part_log is None:  # one append-only file per process: opening a file per image costs
+            self.part_log = open(self.dst / ".parts" / f"{os.getpid()}.jsonl", "a")  # noqa: SIM115
+        self.part_log.write(json.dumps({"rank": rank, **part}, separators=(",", ":")) + "\n")
+        self.part_log.flush()
+        return part
+
+    def close(self) -> None:
+        if self.part_log is not None:
+            self.part_log.close()
+            self.part_log = None
 
 
-def _init_worker(cfg_json: str, seed: int, src: str, dst: str, cats: dict, threads: int | None):
-    if threads is not None:
-        cv2.setNumThreads(threads)
-    cfg = AugmentConfig.model_validate_json(cfg_json)
-    if "log" in _STATE:  # left open by an earlier run in this process that failed
-        _STATE.pop("log").close()
-    _STATE.update(cfg=cfg, pipeline=build_pipeline(cfg), seed=seed, src=Path(src), dst=Path(dst), cats=cats)
+# this pool process's worker, set by the Pool initializer (how multiprocessing hands state to tasks)
+_WORKER: AugmentWorker | None = None
+
+
+def _init_worker(cfg_json: str, seed: int, src: str, dst: str, cats: dict, threads: int) -> None:
+    global _WORKER
+    cv2.setNumThreads(threads)
+    _WORKER = AugmentWorker(AugmentConfig.model_validate_json(cfg_json), seed, Path(src), Path(dst), cats)
 
 
 def _work(task: tuple[int, dict, list[dict]]) -> dict:
-    """Every copy of one input image; writes the images, then a part file (the resume marker)."""
-    rank, image, anns = task
-    s = _STATE
-    cfg: AugmentConfig = s["cfg"]
-    src_file = s["src"] / image["file_name"]
-    bgr = cv2.imread(str(src_file), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise AugmentError(f"{src_file}: cannot read image (images[id={image['id']}])")
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    if rgb.shape[:2] != (image["height"], image["width"]):
-        raise AugmentError(
-            f"{src_file}: the file is {rgb.shape[1]}x{rgb.shape[0]}, images[id={image['id']}] says "
-            f"{image['width']}x{image['height']}"
-        )
-    n = cfg.copies + 1
-    packed = input_masks(anns, *rgb.shape[:2]) if cfg.copies else None
-    records, lost_total = [], {"instances_dropped": 0, "keypoints_left_image": 0}
-    for c in copies_of(cfg):
-        new_id = rank * n + c + 1
-        name = copy_name(image["file_name"], c)
-        target = s["dst"] / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if c == 0:
-            out_img, out_anns = (
-                rgb,
-                [{k: v for k, v in a.items() if k not in ("id", "image_id")} for a in anns],
-            )
-            copy_file(src_file, target)
-        else:
-            out_img, out_anns, lost = augment_image(
-                s["pipeline"],
-                rgb,
-                anns,
-                s["cats"],
-                copy_seed(s["seed"], image["id"], c),
-                cfg.min_visible_px,
-                packed,
-            )
-            for key in lost:
-                lost_total[key] += lost[key]
-            _write_image(target, out_img, cfg.jpeg_quality)
-        rec = {
-            k: v for k, v in image.items() if k not in ("id", "file_name", "width", "height", "meta_file", "augment")
-        }
-        img_rec = {
-            "id": new_id,
-            "file_name": name,
-            "width": int(out_img.shape[1]),
-            "height": int(out_img.shape[0]),
-            **rec,
-            "augment": {"image_id": image["id"], "copy": c},
-        }
-        records.append({"image": img_rec, "annotations": out_anns})
-    part = {"records": records, "lost": lost_total}
-    # written after the images: a part file that reads back means this input image is done
-    if "log" not in s:  # one append-only file per process: opening a file per image costs
-        s["log"] = open(s["dst"] / ".parts" / f"{os.getpid()}.jsonl", "a")  # noqa: SIM115
-    s["log"].write(json.dumps({"rank": rank, **part}, separators=(",", ":")) + "\n")
-    s["log"].flush()
-    return part
+    return _WORKER.augment(task)
 
 
 def _write_image(path: Path, rgb: np.ndarray, jpeg_quality: int) -> None:
@@ -428,22 +264,23 @@ def augment_dataset(
     todo = [t for t in tasks if t[0] not in done]
     cats = {c["id"]: c for c in data["categories"]}
     workers = workers or cfg.workers or os.cpu_count() or 1
-    init = (cfg.model_dump_json(), seed, str(root), str(dst), cats)
     bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), unit="img", desc="augment", disable=not progress)
+    worker = None
     try:
         if workers == 1 or len(todo) < 16:  # starting worker processes costs seconds
-            _init_worker(*init, None)
+            worker = AugmentWorker(cfg, seed, root, dst, cats)
             for t in todo:
-                _work(t)
+                worker.augment(t)
                 bar.update()
         else:
-            with _context().Pool(min(workers, len(todo)), _init_worker, (*init, 1)) as pool:
+            init = (cfg.model_dump_json(), seed, str(root), str(dst), cats, 1)
+            with _context().Pool(min(workers, len(todo)), _init_worker, init) as pool:
                 for _ in pool.imap_unordered(_work, todo, chunksize=1):
                     bar.update()
     finally:
         bar.close()  # also on an error: its message then starts a line of its own
-        if "log" in _STATE:
-            _STATE.pop("log").close()
+        if worker is not None:
+            worker.close()
     return _merge(data, dst, len(tasks), stride)
 
 

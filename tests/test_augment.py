@@ -14,7 +14,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from pipeline import augment
+from pipeline import augment, augment_ops
 from pipeline.schema import AugmentConfig, ParamsError, load_params
 from pipeline.validate import validate_path
 from tests.support.coco_data import KEYPOINTS, find_dots, write_dataset
@@ -315,7 +315,7 @@ def test_default_transforms_pass_the_check():
 
     cfg = AugmentConfig(transforms=DEFAULT_TRANSFORMS)  # set explicitly: checked against albumentations
     assert [t.name for t in cfg.transforms] == [t.name for t in AugmentConfig().transforms]
-    augment.build_pipeline(cfg)
+    augment_ops.build_pipeline(cfg)
 
 
 def test_default_params_are_valid():
@@ -336,7 +336,7 @@ def test_more_than_eight_instances_keep_their_own_masks():
         m[y : y + 10 + i % 3, x : x + 8] = 1
         m[rng.integers(0, 64, 30), rng.integers(0, 80, 30)] = 1  # and scattered pixels
         masks.append(m)
-    packed = augment.pack_masks(masks)
+    packed = augment_ops.pack_masks(masks)
     assert packed.shape == (64, 80, 2)
     cfg = AugmentConfig(
         transforms=[
@@ -344,10 +344,10 @@ def test_more_than_eight_instances_keep_their_own_masks():
             {"name": "Perspective", "p": 1},
         ]
     )
-    pipe = augment.build_pipeline(cfg)
+    pipe = augment_ops.build_pipeline(cfg)
     image = rng.integers(0, 255, (64, 80, 3), dtype=np.uint8)
     pipe.set_random_seed(5)
-    moved = augment.unpack_masks(pipe(image=image, mask=packed, keypoints=np.zeros((0, 2)))["mask"], 11)
+    moved = augment_ops.unpack_masks(pipe(image=image, mask=packed, keypoints=np.zeros((0, 2)))["mask"], 11)
     for m, got in zip(masks, moved, strict=True):
         alone = A.Compose([A.Affine(rotate=(-30, 30), scale=(0.8, 1.2), p=1), A.Perspective(p=1)])
         alone.set_random_seed(5)
@@ -377,12 +377,12 @@ def test_a_symmetric_rig_leaves_every_copy_in_its_canonical_order():
     cfg = AugmentConfig(
         transforms=[{"name": "HorizontalFlip", "p": 0.5}, {"name": "Affine", "rotate": [-180, 180], "p": 1}]
     )
-    pipe = augment.build_pipeline(cfg)
+    pipe = augment_ops.build_pipeline(cfg)
     image = np.zeros((60, 80, 3), np.uint8)
     relabelled = 0
     for seed in range(12):
-        _, (free,), _ = augment.augment_image(pipe, image, [ann], plain, seed, 1)
-        _, (canon,), _ = augment.augment_image(pipe, image, [ann], symmetric, seed, 1)
+        _, (free,), _ = augment_ops.augment_image(pipe, image, [ann], plain, seed, 1)
+        _, (canon,), _ = augment_ops.augment_image(pipe, image, [ann], symmetric, seed, 1)
         a, b = np.array(free["keypoints"]).reshape(-1, 3), np.array(canon["keypoints"]).reshape(-1, 3)
         assert any(np.array_equal(a[p], b) for p in turns)  # the same points, relabelled within the group
         key = [[(0, y, x) if v > 0 else (1, 0, 0) for x, y, v in b[p]] for p in turns]

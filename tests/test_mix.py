@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from pipeline import augment, mix
+from pipeline import augment, mix, real_exports, splits
 from pipeline.render_dataset import main as render_main
 from pipeline.schema import MixConfig, load_params
 from pipeline.validate import validate_path
@@ -80,7 +80,7 @@ def test_quirky_export_is_mapped_repaired_and_split(tmp_path, caplog):
     empty = [a for f in out.values() for a in f["annotations"] if a["num_keypoints"] == 0]
     assert len(empty) == 1 and empty[0]["keypoints"] == [0.0, 0.0, 0] * 3
     polygon = [
-        a for f in out.values() for a in f["annotations"] if a["id"] == mix.REAL_BASE + 4
+        a for f in out.values() for a in f["annotations"] if a["id"] == real_exports.REAL_BASE + 4
     ]  # the 4th annotation in id order
     assert (
         polygon and abs(polygon[0]["area"] - polygon[0]["bbox"][2] * polygon[0]["bbox"][3]) < 0.1 * polygon[0]["area"]
@@ -273,8 +273,8 @@ def test_real_glue_tube_photos(tmp_path):
     n = 0
     for k in ("train", "val", "test"):
         for a in out[k]["annotations"]:
-            if a["id"] >= mix.REAL_BASE:
-                orig = by_origin[sorted(by_origin)[a["id"] - mix.REAL_BASE - 1]]
+            if a["id"] >= real_exports.REAL_BASE:
+                orig = by_origin[sorted(by_origin)[a["id"] - real_exports.REAL_BASE - 1]]
                 want = np.array(orig["keypoints"], float).reshape(-1, 3)
                 want[:, :2] += 0.5
                 assert np.allclose(np.array(a["keypoints"]).reshape(-1, 3), want)
@@ -372,7 +372,7 @@ def test_real_share_repeats_real_images_to_the_asked_share(tmp_path, caplog):
     n_syn = sum(i["source"] == "synthetic" for i in train)
     assert n_syn == 27 and n_real == 6 * round(27 / 6)  # each photo 4 or 5 times: as many as renders
     assert len({i["id"] for i in train}) == len(train)
-    assert mix.real_share_repeats(0.2, 10, 100) == 2 and mix.real_share_repeats(0.01, 10, 100) == 1
+    assert splits.real_share_repeats(0.2, 10, 100) == 2 and splits.real_share_repeats(0.01, 10, 100) == 1
     # only when both kinds train: real-only training is not inflated
     cfg = MixConfig(real=real, real_share=0.5, train_sources="real")
     mix.mix_dataset(cfg, 0, tmp_path / "syn", tmp_path / "real_only", progress=False)
@@ -471,8 +471,9 @@ def test_real_labels_of_a_symmetric_rig_are_written_in_its_canonical_order():
     rig = {"id": 1, "keypoints": ["end_1", "end_2", "middle"], "rig": {"symmetry_permutations": [[0, 1, 2], [1, 0, 2]]}}
     notes = Counter()
     clicked = {"keypoints": [10.0, 40.0, 2, 20.0, 5.0, 2, 15.0, 22.0, 2], "bbox": [5.0, 0.0, 30.0, 50.0], "area": 900.0}
-    out, problem = mix.normalize_annotation(clicked, 100, 100, rig, [0, 1, 2], 0.0, notes)
+    out, problem = real_exports.normalize_annotation(clicked, 100, 100, rig, [0, 1, 2], 0.0, notes)
     assert problem is None and out["keypoints"] == [20.0, 5.0, 2, 10.0, 40.0, 2, 15.0, 22.0, 2]  # top-most first
     assert notes["symmetry_relabelled"] == 1
-    out, _ = mix.normalize_annotation({**clicked, "keypoints": out["keypoints"]}, 100, 100, rig, [0, 1, 2], 0.0, notes)
+    again = {**clicked, "keypoints": out["keypoints"]}
+    out, _ = real_exports.normalize_annotation(again, 100, 100, rig, [0, 1, 2], 0.0, notes)
     assert notes["symmetry_relabelled"] == 1  # already canonical: kept
