@@ -15,6 +15,8 @@ import numpy as np
 
 from . import shapes
 
+BLANK = "rig2kp_blank"  # custom property of the plain materials made here: they carry no look to keep
+
 
 class RigError(ValueError):
     """A rig that does not match its mesh; the message names the params key."""
@@ -36,6 +38,7 @@ def _mesh_from_shape(name: str, shape: shapes.Shape) -> bpy.types.Object:
     mesh.from_pydata(shape.vertices.tolist(), [], [list(f) for f in shape.faces])
     for slot in shape.slot_names:
         mesh.materials.append(bpy.data.materials.new(f"{name}.{slot}"))
+        mesh.materials[-1][BLANK] = True
     mesh.polygons.foreach_set("material_index", shape.face_slots)  # after the slots exist, or it is clamped
     mesh.update()
     obj = bpy.data.objects.new(name, mesh)
@@ -166,6 +169,7 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
     file_to_metres = np.array(src.matrix_world) * unit if kind == "file" else np.eye(4)
     if not obj.data.materials:  # a bare mesh file still gets one slot, so "*" ranges apply to it
         obj.data.materials.append(bpy.data.materials.new(f"{name}.surface"))
+        obj.data.materials[-1][BLANK] = True
     slot_names = [m.name.split(".")[-1] if m and kind != "file" else (m.name if m else f"slot{i}")
                   for i, m in enumerate(obj.data.materials)]
     if kind != "box":  # curved shapes shade smooth, keeping creases sharper than ~35 degrees

@@ -25,6 +25,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from blender import coco
+from pipeline.appearance_spec import complete_spec
 from pipeline.schema import Params, ParamsError, load_params
 from pipeline.schema.rigs import MaterialRanges
 from pipeline.stats import dataset_stats
@@ -57,8 +58,9 @@ def make_spec(params: Params, params_path: Path) -> dict:
         photos = sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
         if not photos:
             raise ParamsError(f"{params_path}: render.background.photos_dir: no .jpg/.png images in {folder}")
-    return {"seed": params.seed, "rigs": rigs, "render": params.render.model_dump(mode="json"),
+    spec = {"seed": params.seed, "rigs": rigs, "render": params.render.model_dump(mode="json"),
             "photos": photos, "params_file": str(params_path)}
+    return complete_spec(spec, base)
 
 
 def blender_command(blender: str | None, args: list[str]) -> list[str]:
