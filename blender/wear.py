@@ -22,21 +22,20 @@ EFFECTS = {  # colour pulled toward (linear RGB, or a darkening factor), roughne
 def _mask(nt, effect: str, coords):
     """0..1 coverage of one effect; thresholds move with the amount, so 0 gives nothing at all."""
     amount = sn.value_node(nt, f"{PREFIX}_{effect}")
-    if effect == "scratches":
+    if effect == "scratches":  # cell edges of a Voronoi pattern stretched 6:1: long, thin, mostly parallel lines
+        stretched = nt.nodes.new("ShaderNodeVectorMath")
+        stretched.operation = "MULTIPLY"
+        nt.links.new(coords, stretched.inputs[0])
+        stretched.inputs[1].default_value = (0.25, 1.5, 1.5)  # cells of 4 x 0.7 smudge sizes
         tex = nt.nodes.new("ShaderNodeTexVoronoi")
         tex.feature = "DISTANCE_TO_EDGE"
-        nt.links.new(coords, tex.inputs["Vector"])
-        _socket(tex.inputs, "Scale").default_value = 0.5  # of the coordinates below: cells of 2 smudge sizes
-        line = sn.math(nt, "LESS_THAN", tex.outputs["Distance"], 0.015)
-        patches = nt.nodes.new("ShaderNodeTexNoise")
+        nt.links.new(stretched.outputs["Vector"], tex.inputs["Vector"])
+        line = sn.math(nt, "LESS_THAN", tex.outputs["Distance"], 0.02)
+        patches = nt.nodes.new("ShaderNodeTexNoise")  # only some of the edges: scratches, not a net
         nt.links.new(coords, patches.inputs["Vector"])
         _socket(patches.inputs, "Scale").default_value = 0.7
-        keep = sn.math(
-            nt,
-            "GREATER_THAN",
-            patches.outputs["Fac"],
-            sn.math(nt, "SUBTRACT", 0.7, sn.math(nt, "MULTIPLY", amount, 0.4)),
-        )
+        threshold = sn.math(nt, "SUBTRACT", 0.72, sn.math(nt, "MULTIPLY", amount, 0.25))
+        keep = sn.math(nt, "GREATER_THAN", patches.outputs["Fac"], threshold)
         return sn.math(nt, "MULTIPLY", sn.math(nt, "MULTIPLY", line, keep), amount)
     tex = nt.nodes.new("ShaderNodeTexNoise")
     nt.links.new(coords, tex.inputs["Vector"])

@@ -134,23 +134,39 @@ def test_vertex_coloured_ply_renders_its_face_colours(tmp_path):
 QUAD_UV = [(1, 0), (1, 1), (0, 1), (0, 0)]  # a quarter turn: u = 0.5 - y / 2h, v = 0.5 + x / 2h
 
 
-@pytest.mark.parametrize("kind", ["obj", "gltf"])
+SAVE_BLEND = """
+import sys, bpy
+obj_path, blend_path = sys.argv[-2:]
+bpy.ops.wm.read_factory_settings(use_empty=True)
+bpy.ops.wm.obj_import(filepath=obj_path, forward_axis="Y", up_axis="Z")
+bpy.ops.wm.save_as_mainfile(filepath=blend_path, relative_remap=True)
+"""
+
+
+@pytest.mark.parametrize("kind", ["obj", "gltf", "blend"])
 def test_image_texture_lands_where_the_uvs_put_it(tmp_path, kind):
-    """OBJ+MTL and glTF PBR textures, found beside the mesh; each checker square at its UV place."""
+    """OBJ+MTL, glTF PBR and .blend image textures, found beside the mesh file (not params.yaml);
+    each checker square at its UV place."""
     half, squares, size = 0.024, 4, 64
     red, blue = (200, 30, 30), (30, 30, 200)
-    write_png(tmp_path / "checker.png", checker(size, squares, dark=red, light=blue))
-    if kind == "obj":
-        write_obj_quad(
-            tmp_path / "quad.obj",
-            half,
-            QUAD_UV,
-            "printed",
-            mtl="newmtl printed\nKd 1 1 1\nKs 0 0 0\nmap_Kd checker.png\n",
-        )
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    write_png(assets / "checker.png", checker(size, squares, dark=red, light=blue))
+    if kind == "gltf":
+        write_gltf_quad(assets / "quad.gltf", half, QUAD_UV, "checker.png")
     else:
-        write_gltf_quad(tmp_path / "quad.gltf", half, QUAD_UV, "checker.png")
-    out = render_scenes(tmp_path, plane_params("quad", f"quad.{kind}"), [top_down_scene("quad")])
+        mtl = "newmtl printed\nKd 1 1 1\nKs 0 0 0\nmap_Kd checker.png\n"
+        write_obj_quad(assets / "quad.obj", half, QUAD_UV, "printed", mtl=mtl)
+    if kind == "blend":  # the OBJ's material, saved by Blender with a relative image path
+        (tmp_path / "save.py").write_text(SAVE_BLEND)
+        proc = subprocess.run(
+            [sys.executable, str(tmp_path / "save.py"), str(assets / "quad.obj"), str(assets / "quad.blend")],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        (assets / "quad.obj").unlink()
+    out = render_scenes(tmp_path, plane_params("quad", f"assets/quad.{kind}"), [top_down_scene("quad")])
     img = np.asarray(Image.open(out / "images" / "000000.png")).astype(int)
     cell = size // squares
     for i in range(squares):  # image row (from the top) and column of the square
@@ -160,6 +176,49 @@ def test_image_texture_lands_where_the_uvs_put_it(tmp_path, kind):
             px = np.median(region(img, x, y, 1), axis=0)
             expected_red = (i + j) % 2 == 0
             assert (px[0] > px[2] + 60) == expected_red and (px[2] > px[0] + 60) != expected_red, (i, j, px)
+
+
+def test_identity_jitter_and_zero_wear_leave_the_kept_look_and_wear_changes_colours_only(tmp_path):
+    """jitter at its identity (no shift, scales 1, offsets 0, no wear) renders what keep renders; wear
+    changes pixels of the object and nothing in the labels."""
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    write_png(assets / "checker.png", checker(64, 4, dark=(200, 30, 30), light=(30, 30, 200)))
+    write_obj_quad(
+        assets / "quad.obj", 0.024, QUAD_UV, "printed", mtl="newmtl printed\nKd 1 1 1\nNs 200\nmap_Kd checker.png\n"
+    )
+    identity = {
+        "mode": "jitter",
+        "hue_shift": 0,
+        "saturation_scale": 1,
+        "value_scale": 1,
+        "roughness_offset": 0,
+        "metallic_offset": 0,
+        "specular_offset": 0,
+    }
+    worn = {**identity, "wear": {"dust": 0.6, "smudges": 0.6, "scratches": 0.8, "size": 0.006}}
+    images, labels = [], []
+    for name, look in (("keep", None), ("identity", identity), ("worn", worn)):
+        sub = tmp_path / name
+        sub.mkdir()
+        rig = {"materials": {"printed": "keep" if look is None else {k: v for k, v in look.items() if k != "wear"}}}
+        if name == "worn":
+            rig["materials"]["printed"]["wear"] = {k: [v, v] for k, v in worn["wear"].items()}
+        values = (
+            {}
+            if look is None
+            else {"printed": {**look, "wear": {**worn["wear"], "offset": [1.0, 2.0, 3.0]}} if name == "worn" else look}
+        )
+        out = render_scenes(
+            sub, plane_params("quad", str(assets / "quad.obj"), **rig), [top_down_scene("quad", materials=values)]
+        )
+        images.append(np.asarray(Image.open(out / "images" / "000000.png")).astype(int))
+        labels.append((out / "annotations.json").read_bytes())
+    assert np.abs(images[1] - images[0]).max() <= 1
+    assert labels[0] == labels[1] == labels[2]
+    changed = np.abs(images[2] - images[0]).max(axis=2) > 8
+    mask = object_mask(tmp_path / "keep" / "out")
+    assert changed[mask].mean() > 0.05 and not changed[~mask].any()
 
 
 TILES_MTL = "newmtl ref\nKd 1 1 1\nKs 0 0 0\nnewmtl paint\nKd 0.8 0.3 0.1\nKs 0 0 0\n"

@@ -45,15 +45,15 @@ class KeepMaterial(Strict):
 
 
 class Wear(Strict):
-    """Procedural wear painted over the material per image: each amount is the share of the surface it
-    covers, 0..1 (0: none)."""
+    """Procedural wear painted over the material per image, in object space: each amount runs from 0 (none,
+    the material exactly as it was) to 1 (heavy: more of the surface, more strongly)."""
 
     dust: Range = Field(Range(min=0.0, max=0.0), description="light grey, matte specks, 0..1")
     smudges: Range = Field(Range(min=0.0, max=0.0), description="matte, slightly dark patches (fingerprints), 0..1")
-    scratches: Range = Field(Range(min=0.0, max=0.0), description="thin light lines, 0..1")
+    scratches: Range = Field(Range(min=0.0, max=0.0), description="thin light lines, mostly along object x, 0..1")
     size: Range = Field(
         Range(min=0.005, max=0.02),
-        description="metres: the size of a smudge; dust specks are 20 times and scratches 2 times smaller",
+        description="metres: the size of a smudge (dust specks are 20 times smaller, scratches about 4 times longer)",
     )
 
     @model_validator(mode="after")
