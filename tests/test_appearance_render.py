@@ -16,6 +16,7 @@ import json
 import math
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from blender.camera import look_at
 from blender.sampling import sample_scene
 from pipeline.render import make_spec
 from pipeline.schema import load_params
-from tests.conftest import needs_bpy, write_params
+from tests.conftest import ROOT, needs_bpy, write_params
 from tests.mesh_writers import (
     checker,
     write_gltf_quad,
@@ -616,3 +617,17 @@ def test_bad_looks_are_one_line_errors_naming_the_key_before_rendering(tmp_path,
         check_rigs(tmp_path / "spec.json", tmp_path / "out", None)
     errors = [line for line in str(err.value).splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and key in errors[0] and words in errors[0], str(err.value)
+
+
+def test_the_textured_example_passes_the_rig_check():
+    """Its textures are found beside the mesh, its decal and clutter load, its logo keypoint sits on the label."""
+    from pipeline.render import check_rigs
+
+    path = ROOT / "examples" / "textured" / "params.yaml"
+    spec = make_spec(load_params(path), path)
+    assert len(spec["render"]["distractors"]["meshes"]["files"]) == 5
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "spec.json").write_text(json.dumps(spec))
+        facts = check_rigs(Path(tmp) / "spec.json", Path(tmp) / "out", None)
+    assert facts["can"]["slots"] == ["label", "lid"]
+    assert facts["can"]["keypoints_local"][2] == pytest.approx([0.033, 0, 0.055])
