@@ -294,3 +294,47 @@ def test_the_textured_example_ships_what_its_script_writes(tmp_path):
     assert made == shipped and len(made) >= 10
     for rel in made:
         assert (tmp_path / rel).read_bytes() == (example / rel).read_bytes(), rel
+
+
+def test_the_label_decal_variant_differs_from_the_glue_tube_example_only_where_it_says():
+    base_path = ROOT / "examples" / "glue_tubes_real" / "params.yaml"
+    variant_path = ROOT / "examples" / "glue_tubes_real" / "params_label_decal.yaml"
+    base, variant = (yaml.safe_load(p.read_text()) for p in (base_path, variant_path))
+    tube, vtube = base["rigs"]["glue_tube"], variant["rigs"]["glue_tube"]
+    assert tube["materials"]["label"]["pictograms"] and "pictograms" not in vtube["materials"]["label"]
+    assert [d["axis"] for d in vtube.pop("decals")] == ["+z", "-z"]
+    for t in (tube, vtube):
+        t["materials"].pop("label")
+    assert vtube == tube
+    assert variant["render"]["distractors"]["meshes"]["paths"] == ["examples/textured/clutter"]
+    for p in (base, variant):
+        p["render"].pop("distractors")
+        p["rigs"] = None
+    assert variant == base
+    # the decal sits on the body: from the crimped end (x = -length/2) to the cap (length/2 - cap_length)
+    mesh = tube["mesh"]
+    front = yaml.safe_load(variant_path.read_text())["rigs"]["glue_tube"]["decals"][0]
+    assert np.mean(front["u"]) == pytest.approx(-mesh["cap_length"] / 2)
+    assert np.mean(front["width"]) == pytest.approx(mesh["length"] - mesh["cap_length"])
+
+
+def test_the_label_decal_script_runs_the_commands_of_the_variant_header():
+    """run_label_decal.sh and the header of params_label_decal.yaml name the same experiments and overrides
+    (the header's commands are themselves validated by test_schema's example-command test)."""
+    import shlex
+
+    folder = ROOT / "examples" / "glue_tubes_real"
+    header = [
+        shlex.split(line.lstrip("# "))
+        for line in (folder / "params_label_decal.yaml").read_text().splitlines()
+        if line.startswith("#") and "dvc exp run" in line
+    ]
+    script = (folder / "run_label_decal.sh").read_text()
+    test_files = shlex.split(next(line for line in script.splitlines() if line.startswith("TEST=")))[0][5:]
+    runs = []
+    for seed in (0, 1, 2):
+        for block in script.split("for seed in 0 1 2; do")[1:]:
+            body = block.split("done")[0].replace("\\\n", " ").replace('"$TEST"', shlex.quote(test_files))
+            runs.append(shlex.split(body.replace("$seed", str(seed))))
+    key = lambda words: (words[words.index("-n") + 1], sorted(words[i + 1] for i, w in enumerate(words) if w == "-S"))  # noqa: E731
+    assert sorted(map(key, runs)) == sorted(map(key, header)) and len(header) == 6
