@@ -40,7 +40,7 @@ def _mask(nt, effect: str, coords):
     tex = nt.nodes.new("ShaderNodeTexNoise")
     nt.links.new(coords, tex.inputs["Vector"])
     _socket(tex.inputs, "Scale").default_value = 20.0 if effect == "dust" else 1.0
-    _socket(tex.inputs, "Detail").default_value = 8.0 if effect == "dust" else 3.0
+    _socket(tex.inputs, "Detail").default_value = 4.0 if effect == "dust" else 2.0
     ramp = nt.nodes.new("ShaderNodeMapRange")
     ramp.clamp = True
     nt.links.new(tex.outputs["Fac"], ramp.inputs["Value"])
