@@ -77,7 +77,12 @@ def _import_file(path: Path, key: str) -> list[bpy.types.Object]:
                 axes = {"forward_axis": "Y", "up_axis": "Z"}
             elif "axis_forward" in props:
                 axes = {"axis_forward": "Y", "axis_up": "Z"}
-            fn(filepath=str(path), **axes)
+            try:
+                fn(filepath=str(path), **axes)
+            except RuntimeError as exc:  # the importer's own failure: its last exception line says why
+                lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+                why = ([ln for ln in lines if "Error:" in ln] or lines or [repr(exc)])[-1][:300]
+                raise RigError(f"{key}: Blender {bpy.app.version_string} could not import {path}: {why}") from None
             break
         else:
             raise RigError(f"{key}: this Blender ({bpy.app.version_string}) has no importer for "

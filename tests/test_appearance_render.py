@@ -572,6 +572,7 @@ def test_a_mesh_distractor_hides_keypoints_exactly_as_the_same_primitive_does(tm
         "jitter_slot",
         "uv_decal_without_uvs",
         "distractor_keep_colourless",
+        "distractor_unreadable_mesh",
     ],
 )
 def test_bad_looks_are_one_line_errors_naming_the_key_before_rendering(tmp_path, case):
@@ -604,11 +605,15 @@ def test_bad_looks_are_one_line_errors_naming_the_key_before_rendering(tmp_path,
         elif case == "uv_decal_without_uvs":
             rig["decals"] = [{"image": "label.png", "projection": "uv", "width": 0.5}]
             key, words = "rigs.thing.decals[0].projection", "UV map"
-        else:
+        elif case == "distractor_keep_colourless":
             (tmp_path / "clutter").mkdir()
             write_obj_box(tmp_path / "clutter" / "cube.obj", (0.02, 0.02, 0.02))
             render["distractors"] = {"meshes": {"paths": ["clutter"]}}
             key, words = "render.distractors.meshes.materials", "neither"
+        else:
+            (tmp_path / "broken.glb").write_bytes(b"glTF\x02\x00\x00\x00not a whole file")
+            render["distractors"] = {"meshes": {"paths": ["broken.glb"]}}
+            key, words = "render.distractors.meshes.paths", "could not import"
     params = plane_params("thing", mesh, **rig)
     params["render"].update(render)
     pfile = write_params(tmp_path / "params.yaml", params)
