@@ -103,9 +103,12 @@ def test_new_looks_draw_from_their_own_streams_and_change_nothing_else(tmp_path)
     write_obj_box(tmp_path / "clutter" / "cube.obj", (1, 1, 1))
     plain = spec_with(tmp_path)
     assert "decals" not in plain["rigs"]["box"] and "meshes" not in plain["render"]["distractors"]
+    replace = plain["rigs"]["box"]["materials"]["*"]
+    plain["rigs"]["box"]["materials"]["zzz"] = replace  # drawn after the new entries' names: their draws would show
     rich = copy.deepcopy(plain)
     rich["rigs"]["box"]["materials"] = {
-        "*": plain["rigs"]["box"]["materials"]["*"],
+        "*": replace,
+        "zzz": replace,
         "extra": {"mode": "keep"},
         "zz": JitterMaterial(mode="jitter").model_dump(mode="json"),
     }
