@@ -16,6 +16,8 @@ from mathutils import Matrix
 
 from . import shapes, symmetry
 
+BLANK = "rig2kp_blank"  # custom property of the plain materials made here: they carry no look to keep
+
 
 class RigError(ValueError):
     """A rig that does not match its mesh; the message names the params key."""
@@ -39,6 +41,7 @@ def _mesh_from_shape(name: str, shape: shapes.Shape) -> bpy.types.Object:
     mesh.from_pydata(shape.vertices.tolist(), [], [list(f) for f in shape.faces])
     for slot in shape.slot_names:
         mesh.materials.append(bpy.data.materials.new(f"{name}.{slot}"))
+        mesh.materials[-1][BLANK] = True
     mesh.polygons.foreach_set("material_index", shape.face_slots)  # after the slots exist, or it is clamped
     mesh.update()
     obj = bpy.data.objects.new(name, mesh)
@@ -77,7 +80,12 @@ def _import_file(path: Path, key: str) -> list[bpy.types.Object]:
                 axes = {"forward_axis": "Y", "up_axis": "Z"}
             elif "axis_forward" in props:
                 axes = {"axis_forward": "Y", "axis_up": "Z"}
-            fn(filepath=str(path), **axes)
+            try:
+                fn(filepath=str(path), **axes)
+            except RuntimeError as exc:  # the importer's own failure: its last exception line says why
+                lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+                why = ([ln for ln in lines if "Error:" in ln] or lines or [repr(exc)])[-1][:300]
+                raise RigError(f"{key}: Blender {bpy.app.version_string} could not import {path}: {why}") from None
             break
         else:
             raise RigError(f"{key}: this Blender ({bpy.app.version_string}) has no importer for "
@@ -197,6 +205,7 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
     file_to_metres = np.array(src.matrix_world) * unit if kind == "file" else np.eye(4)
     if not obj.data.materials:  # a bare mesh file still gets one slot, so "*" ranges apply to it
         obj.data.materials.append(bpy.data.materials.new(f"{name}.surface"))
+        obj.data.materials[-1][BLANK] = True
     slot_names = [m.name.split(".")[-1] if m and kind != "file" else (m.name if m else f"slot{i}")
                   for i, m in enumerate(obj.data.materials)]
     if kind != "box":  # curved shapes shade smooth, keeping creases sharper than ~35 degrees

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from . import posing
+from .appearance import material_mode, sample_decals, sample_jitter
 from .camera import look_at, spherical_position
 
 # Blender ships these HDRIs in datafiles/studiolights/world/ since 2.80 (3.4 to 5.x alike).
@@ -22,7 +23,8 @@ DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
 PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs", "wood", "granite")
 DEFAULT_PATTERNS = PATTERNS[:6]  # the schema's default list: granite is opt-in
 STREAMS = {"camera": 0, "objects": 1, "distractors": 2, "lights": 3, "world": 4, "background": 5, "materials": 6,
-           "physics": 10, "views": 11, "pose_bones": 12, "shape_keys": 13}
+           "appearance": 7, "decals": 8, "distractor_meshes": 9, "physics": 10, "views": 11, "pose_bones": 12,
+           "shape_keys": 13}
 
 
 def rng_for(seed: int, index: int, stream: str) -> np.random.Generator:
@@ -103,6 +105,15 @@ def sample_material(rng: np.random.Generator, ranges: dict) -> dict:
     }
 
 
+def sample_look(mrng: np.random.Generator, arng: np.random.Generator, entry: dict) -> dict | None:
+    """One image's values for a slot's materials entry: replace ranges draw from `mrng` (the materials
+    stream, as always), jitter from `arng` (the appearance stream); keep draws nothing (None)."""
+    mode = material_mode(entry)
+    if mode == "replace":
+        return sample_material(mrng, entry)
+    return sample_jitter(arng, entry) if mode == "jitter" else None
+
+
 def _place(rng, placed: list[tuple[np.ndarray, float]], radius: float, spread: float, height: dict):
     """A position in the placement disc that keeps bounding spheres apart when it can (20 tries)."""
     best, best_gap = None, -math.inf
@@ -171,6 +182,7 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
     out["cycles_seed"] = int(rng.integers(0, 2**31 - 1))
 
     rng, mrng = rng_for(seed, index, "objects"), rng_for(seed, index, "materials")
+    arng, drng = rng_for(seed, index, "appearance"), rng_for(seed, index, "decals")
     placement = render["placement"]
     objects, placed = [], []
     for rig_name, rig in spec["rigs"].items():
@@ -183,9 +195,12 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
                 rot = random_rotation(rng)
             else:
                 rot = upright_rotation(rng, math.radians(pose["tilt_deg"]))
-            mats = {name: sample_material(mrng, ranges) for name, ranges in sorted(rig["materials"].items())}
+            looks = {name: sample_look(mrng, arng, entry) for name, entry in sorted(rig["materials"].items())}
+            mats = {name: look for name, look in looks.items() if look is not None}
             objects.append({"rig": rig_name, "slot": slot, "location": loc.tolist(), "rotation": rot,
                             "scale": scale, "materials": mats})
+            if rig.get("decals"):  # drawn only when set: default renders keep their bytes
+                objects[-1]["decals"] = sample_decals(drng, rig["decals"])
     out["objects"] = objects
     if any(posing.articulated(rig) for rig in spec["rigs"].values()):  # else nothing drawn: bytes kept
         bones_rng, keys_rng = rng_for(seed, index, "pose_bones"), rng_for(seed, index, "shape_keys")
@@ -209,6 +224,16 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
             "location": [float(v) for v in loc], "rotation": random_rotation(rng), "size": size,
             "material": sample_material(rng, DEFAULT_MATERIAL),
         })
+    meshes = dis.get("meshes")
+    if meshes:  # drawn only when set, from their own stream: the primitives' draws stay as they were
+        rng = rng_for(seed, index, "distractor_meshes")
+        for d in distractors:
+            if rng.uniform() < meshes["weight"]:
+                d["mesh"] = int(rng.integers(len(meshes["files"])))
+                d["mesh_size"] = float(rng.uniform(meshes["size"]["min"], meshes["size"]["max"]))
+                look = sample_look(rng, rng, meshes["materials"])
+                if look is not None:
+                    d["mesh_material"] = look
     out["distractors"] = distractors
 
     rng = rng_for(seed, index, "lights")

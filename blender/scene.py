@@ -15,10 +15,11 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Quaternion
 
-from . import articulation, posing, rigs
+from . import articulation, looks, posing, rigs
 from .lens import blender_camera
 from .lens import from_sample as lens_from_sample
 from .materials import apply_material, make_material
+from .mesh_distractors import MeshDistractors
 from .physics import DropError, Physics, Unsettled, set_pose
 from .sampling import DISTRACTOR_SHAPES
 
@@ -204,6 +205,9 @@ class Scene:
                           for name, rig in spec["rigs"].items()}
         self.groups = {name: rigs.symmetry_group(name, rig, self.templates[name])
                        for name, rig in spec["rigs"].items() if rig.get("symmetry")}
+        plans = {name: looks.prepare(name, rig, self.templates[name], rig["mesh"].get("path"))
+                 for name, rig in spec["rigs"].items()}
+        decal_images = {name: looks.load_decal_images(name, rig) for name, rig in spec["rigs"].items()}
         self.instances: dict[str, list] = {}
         self.posed: dict = {}  # mesh object of an articulated instance -> its articulation.Posed
         pass_index = 1
@@ -221,16 +225,7 @@ class Scene:
                 obj.hide_render = False
                 obj.pass_index = pass_index
                 pass_index += 1
-                mats = []
-                for i, slot in enumerate(obj.material_slots):
-                    slot_name = tpl.slot_names[i]
-                    if slot_name in rig["materials"] or "*" in rig["materials"]:
-                        ranges = rig["materials"].get(slot_name, rig["materials"].get("*", {}))
-                        mat = make_material(f"{name}.{k}.{slot_name}", "brick" if slot_name == "label" else "noise",
-                                            bool(ranges.get("pictograms", False)))
-                        slot.link = "OBJECT"
-                        slot.material = mat
-                        mats.append((slot_name, mat))
+                mats = looks.instance_looks(obj, plans[name], rig, decal_images[name], f"{name}.{k}")
                 if tpl.posed is None:
                     obj.location = PARKED
                     self.scene.collection.objects.link(obj)
@@ -247,6 +242,8 @@ class Scene:
             self.scene.collection.objects.link(obj)
             obj.location = PARKED
             self.distractors.append((obj, make_material(f"distractor.{k}")))
+        meshes = render["distractors"].get("meshes")
+        self.mesh_distractors = MeshDistractors(meshes) if meshes else None
 
         self.floor = _shadow_floor(self.scene) if render["background"].get("shadows") else None
         self._placed: list = []  # what the last `apply` showed (the floor goes under it)
@@ -287,20 +284,25 @@ class Scene:
             handle.scale = (o["scale"],) * 3
             if obj in self.posed:
                 self.posed[obj].pose(o.get("articulation", {}))
-            for slot_name, mat in mats:
-                values = o["materials"].get(slot_name, o["materials"].get("*"))
-                apply_material(mat, values)
+            looks.apply(mats, o, self.spec["rigs"][o["rig"]])
             shown.append((o["rig"], obj))
         for name, pool in self.instances.items():
             for obj, _ in pool[used[name]:]:
                 self._handle(obj).location = PARKED
 
         placed = [obj for _, obj in shown]
-        for (obj, mat), d in zip(self.distractors, sample["distractors"] + [None] * len(self.distractors)):
+        shown_distractors = sample["distractors"] + [None] * len(self.distractors)
+        for k, ((obj, mat), d) in enumerate(zip(self.distractors, shown_distractors)):
             if d is None:
                 obj.location = PARKED
                 continue
             placed.append(obj)
+            if "mesh" in d:  # a mesh file instead of the primitive: same pose, its own size and look
+                obj.location = d["location"]
+                obj.rotation_mode = "QUATERNION"
+                obj.rotation_quaternion = Quaternion(d["rotation"])
+                self.mesh_distractors.show(obj, k, mat, d)
+                continue
             obj.data = self.distractor_meshes[d["shape"]]
             obj.material_slots[0].link = "OBJECT"
             obj.material_slots[0].material = mat

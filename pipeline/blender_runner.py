@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from blender import output
+from pipeline.appearance_spec import complete_spec
 from pipeline.calibration import CalibrationError, check_lens, resolve_camera
 from pipeline.errors import Rig2kpError
 from pipeline.schema import Params, ParamsError
@@ -63,8 +64,12 @@ def make_spec(params: Params, params_path: Path) -> dict:
         check_lens(render)
     except CalibrationError as exc:
         raise ParamsError(f"{params_path}: {exc}") from None
-    return {"seed": params.seed, "rigs": rigs, "render": render, "photos": photos,
-            "params_file": str(params_path), "files": files}
+    spec = complete_spec({"seed": params.seed, "rigs": rigs, "render": render, "photos": photos,
+                          "params_file": str(params_path), "files": files}, base)
+    for rig in spec["rigs"].values():  # decal images and clutter meshes are inputs too
+        files.update({d["image"]: output.file_sha256(d["image"]) for d in rig.get("decals", [])})
+    files.update({f: output.file_sha256(f) for f in spec["render"]["distractors"].get("meshes", {}).get("files", [])})
+    return spec
 
 
 def blender_command(blender: str | None, args: list[str]) -> list[str]:

@@ -11,7 +11,7 @@ import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Union, get_args, get_origin
+from typing import Annotated, Literal, Union, get_args, get_origin
 
 import annotated_types as at
 import yaml
@@ -60,28 +60,63 @@ def _is_model(tp) -> bool:
     return isinstance(tp, type) and issubclass(tp, BaseModel) and not issubclass(tp, Range)
 
 
+def _unwrap(tp):
+    """`Annotated[X, ...]` -> X (a tagged union's members and the union itself come wrapped)."""
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    return tp
+
+
 def _members(tp) -> list:
     """The parts of a union (`X | None` included), or [tp]."""
-    return list(get_args(tp)) if get_origin(tp) in (Union, types.UnionType) else [tp]
+    tp = _unwrap(tp)
+    return [_unwrap(a) for a in get_args(tp)] if get_origin(tp) in (Union, types.UnionType) else [tp]
+
+
+def _variant(model) -> tuple[str, str] | None:
+    """(field, tag) of a union member told apart by a one-value Literal field, e.g. ("mode", "keep")."""
+    for name, info in model.model_fields.items():
+        args = get_args(info.annotation)
+        if get_origin(info.annotation) is Literal and len(args) == 1:
+            return name, str(args[0])
+    return None
+
+
+def _tagged_union(tp) -> tuple[str, list[str]] | None:
+    """(field, tags) when tp is a union of several models told apart by one field (a map value, say)."""
+    models = [m for m in _members(tp) if m is not type(None)]
+    variants = [_variant(m) if _is_model(m) else None for m in models]
+    if len(models) < 2 or None in variants or len({v[0] for v in variants}) != 1:
+        return None
+    return variants[0][0], [v[1] for v in variants]
 
 
 def _children(key: str, info: FieldInfo) -> list[tuple[str, type[BaseModel], str]]:
     """(key prefix, model, variant tag) of each model this field holds: nested, list item, map value, variant."""
     out = []
+    tagged = _tagged_union(info.annotation) is not None
     for tp in _members(info.annotation):
         origin, args = get_origin(tp), get_args(tp)
         if _is_model(tp):
             tag = get_args(tp.model_fields[info.discriminator].annotation)[0] if info.discriminator else ""
-            out.append((key, tp, tag))
+            out.append((key, tp, _variant(tp)[1] if tagged else tag))
         elif origin is list and _is_model(args[0]):
             out.append((f"{key}[]", args[0], ""))
-        elif origin is dict and _is_model(args[1]):
-            out.append((f"{key}.<{key.rsplit('.', 1)[-1].removesuffix('s')}>", args[1], ""))
+        elif origin is dict:
+            value_key = f"{key}.<{key.rsplit('.', 1)[-1].removesuffix('s')}>"
+            values = _members(args[1])
+            tag_values = _tagged_union(args[1]) is not None
+            out += [(value_key, m, _variant(m)[1] if tag_values else "") for m in values if _is_model(m)]
     return out
 
 
 def type_name(tp) -> str:
     """A reader's name for an annotation: `float`, `[min, max]`, `one of: a, b`, `list of …`."""
+    tagged = _tagged_union(tp)
+    if tagged is not None:
+        field, tags = tagged
+        return f"a word or a map, by `{field}`: {', '.join(tags[:-1])} or {tags[-1]}"
+    tp = _unwrap(tp)
     parts = _members(tp)
     if len(parts) > 1:
         literals = [str(v) for p in parts if get_origin(p) is Literal for v in get_args(p)]

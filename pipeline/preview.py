@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from blender.appearance import material_mode, sample_decals, sample_jitter
 from blender.camera import look_at, spherical_position
-from blender.sampling import sample_material
+from blender.sampling import rng_for, sample_material
 from pipeline.blender_runner import check_rigs, make_spec, run_blender
 from pipeline.draw import contact_sheet, draw_annotations
 from pipeline.errors import run_command
@@ -28,13 +29,20 @@ from pipeline.schema import ParamsError, load_params
 
 def turntable_scenes(rig: str, rig_spec: dict, center, extent: float, views: int, size: int,
                      elevation_deg: float, seed: int) -> list[dict]:
-    """One instance at the origin; the camera circles its box centre at a distance that frames it."""
+    """One instance at the origin; the camera circles its box centre at a distance that frames it.
+
+    Replaced materials are drawn once for the sheet; jitter and decal placements are drawn per view
+    (from the same streams as image k of a render), so the sheet shows how far they vary.
+    """
     focal, sensor = 50.0, 36.0
     distance = 1.3 * extent / (sensor / 2 / focal)
     rng = np.random.default_rng(seed)
-    materials = {name: sample_material(rng, r) for name, r in sorted(rig_spec["materials"].items())}
+    entries = sorted(rig_spec["materials"].items())
+    materials = {name: sample_material(rng, r) for name, r in entries if material_mode(r) == "replace"}
     scenes = []
     for k in range(views):
+        arng = rng_for(seed, k, "appearance")
+        looks = {**materials, **{name: sample_jitter(arng, r) for name, r in entries if material_mode(r) == "jitter"}}
         az = 2 * math.pi * k / views - math.pi / 2
         pos = spherical_position(center, distance, math.radians(elevation_deg), az)
         scenes.append({
@@ -42,7 +50,7 @@ def turntable_scenes(rig: str, rig_spec: dict, center, extent: float, views: int
             "camera": {"camera_to_world": look_at(pos, center).tolist(), "focal_mm": focal, "sensor_mm": sensor},
             "cycles_seed": k,
             "objects": [{"rig": rig, "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0], "scale": 1.0,
-                         "materials": materials}],
+                         "materials": looks}],
             "distractors": [],
             "lights": [{"type": "SUN", "camera_like_matrix": look_at(spherical_position((0, 0, 0), 1, 1.0, az + 0.8),
                                                                      (0, 0, 0)).tolist(),
@@ -50,6 +58,8 @@ def turntable_scenes(rig: str, rig_spec: dict, center, extent: float, views: int
             "world": {"hdri": "studio", "strength": 0.6, "rotation": 0.0},
             "background": {"kind": "color", "color": [0.35, 0.35, 0.38], "seed": 0},
         })
+        if rig_spec.get("decals"):
+            scenes[-1]["objects"][0]["decals"] = sample_decals(rng_for(seed, k, "decals"), rig_spec["decals"])
     return scenes
 
 

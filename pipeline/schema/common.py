@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".blend")  # what Blender imports for rigs and distractors
+
 
 class Strict(BaseModel):
     """Base for every params section: unknown keys are errors, so typos never pass silently."""

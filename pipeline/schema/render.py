@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from .appearance import MeshDistractors
 from .common import IntRange, Range, Strict
 from .lens import Distortion, Intrinsics
 from .physics import Drop
@@ -91,6 +92,9 @@ class Distractors(Strict):
     count: IntRange = Field(IntRange(min=0, max=3), description="distractors per image")
     size: Range = Field(Range(min=0.02, max=0.08), description="metres")
     occluder_prob: float = Field(0.3, ge=0, le=1, description="chance each one is placed toward the camera")
+    meshes: MeshDistractors | None = Field(
+        None, description="mesh files mixed with the primitives; null: primitives only"
+    )
 
 
 class Placement(Strict):

@@ -7,12 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .common import IntRange, Range, Strict
+from .appearance import Decal, MaterialRanges, MaterialSpec
+from .common import MESH_SUFFIXES, IntRange, Range, Strict
 from .rig_motion import BoneRange, PoseActions
 from .rig_symmetry import Symmetry
 
+__all__ = ["MESH_SUFFIXES", "Decal", "MaterialRanges", "MaterialSpec", "Rig"]
+
 SOURCES = ("position", "vertex", "vertex_group", "empty", "bone")
-MESH_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".gltf", ".blend")
 
 
 class BoxMesh(Strict):
@@ -83,23 +85,6 @@ class Keypoint(Strict):
         return self
 
 
-class MaterialRanges(Strict):
-    """Randomization of one material slot (HSV in 0..1, Principled BSDF parameters)."""
-
-    hue: Range = Field(Range(min=0.0, max=1.0), description="base colour hue, 0..1")
-    saturation: Range = Field(Range(min=0.2, max=0.9), description="base colour saturation, 0..1")
-    value: Range = Field(Range(min=0.2, max=0.9), description="base colour brightness, 0..1")
-    roughness: Range = Field(Range(min=0.2, max=0.8), description="Principled BSDF roughness, 0..1")
-    metallic: Range = Field(Range(min=0.0, max=0.2), description="Principled BSDF metallic, 0..1")
-    texture_strength: Range = Field(Range(min=0.0, max=0.4), description="0..1, noise mixed into base colour")
-    texture_scale: Range = Field(Range(min=5.0, max=60.0), description="noise frequency, per metre")
-    pictograms: bool = Field(
-        False,
-        description="hazard-label diamonds (white, red edge, dark mark) in a row along the mesh's x axis on its +z "
-        "face, as printed on glue and paint tubes",
-    )
-
-
 class Pose(Strict):
     """`free`: uniform random rotation. `upright`: random yaw about world z, tilt up to tilt_deg."""
 
@@ -129,7 +114,12 @@ class Rig(Strict):
     instances: IntRange = Field(IntRange(min=1, max=1), description="how many of this object per image")
     scale: Range = Field(Range(min=1.0, max=1.0), description="uniform scale factor")
     pose: Pose = Field(Pose(), description="how the object is rotated")
-    materials: dict[str, MaterialRanges] = Field({}, description='material slot name ("*" for all) -> ranges')
+    materials: dict[str, MaterialSpec] = Field(
+        {},
+        description='material slot name ("*" for all) -> replace (HSV ranges), keep (the file\'s own) or jitter; '
+        "a slot left out keeps the file's material (and vertex colours), or the blank grey of a bare mesh",
+    )
+    decals: list[Decal] = Field([], description="images printed on the object (labels, logos), placed per image")
     physics: RigPhysics = Field(RigPhysics(), description="collision shape and contact, for render.placement.mode drop")
     supercategory: str = Field("object", description="COCO category's supercategory")
     pose_bones: dict[str, BoneRange] = Field(

@@ -106,3 +106,11 @@ def write_sphere_obj(path, radius: float, rings: int = 16, segments: int = 32) -
         for j in range(segments):
             lines.append(f"f {ring(i, j)} {ring(i + 1, j)} {ring(i + 1, j + 1)} {ring(i, j + 1)}")
     path.write_text("\n".join(lines) + "\n")
+
+
+def labels(out: Path) -> bytes:
+    """annotations.json without its `info` (which names the params' hash): the labels alone, to compare
+    renders made from params that differ in looks only."""
+    data = json.loads((Path(out) / "annotations.json").read_text())
+    data.pop("info", None)
+    return json.dumps(data, separators=(",", ":")).encode()

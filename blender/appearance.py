@@ -1,0 +1,93 @@
+"""Per-image appearance draws and decal frames (pure: numpy and the standard library only).
+
+Jitter of kept materials, decal placements and mesh distractors each draw from their own stream
+(`sampling.STREAMS`: appearance, decals, distractor_meshes), and only when params use them, so
+params without them draw nothing new and their images keep their bytes. Every range here is drawn
+even when it is a single value, so the number of draws never depends on the values.
+Units: metres, radians (decal rotation), UV units or degrees where the decal's projection says so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+AXIS_VECTORS = {
+    "+x": (1.0, 0.0, 0.0),
+    "-x": (-1.0, 0.0, 0.0),
+    "+y": (0.0, 1.0, 0.0),
+    "-y": (0.0, -1.0, 0.0),
+    "+z": (0.0, 0.0, 1.0),
+    "-z": (0.0, 0.0, -1.0),
+}
+
+
+def _draw(rng: np.random.Generator, r: dict) -> float:
+    return float(rng.uniform(r["min"], r["max"]))
+
+
+def material_mode(entry: dict | None) -> str | None:
+    """replace, keep or jitter for a slot's materials entry; None when the slot has no entry."""
+    return None if entry is None else entry.get("mode", "replace")
+
+
+def slot_entry(materials: dict, slot: str) -> dict | None:
+    """A slot's entry: its own name first, then "*"."""
+    return materials.get(slot, materials.get("*"))
+
+
+def sample_jitter(rng: np.random.Generator, cfg: dict) -> dict:
+    """One image's variation of a kept material (see schema JitterMaterial for the meaning)."""
+    out = {
+        "mode": "jitter",
+        "hue_shift": _draw(rng, cfg["hue_shift"]),
+        "saturation_scale": _draw(rng, cfg["saturation_scale"]),
+        "value_scale": _draw(rng, cfg["value_scale"]),
+        "roughness_offset": _draw(rng, cfg["roughness_offset"]),
+        "metallic_offset": _draw(rng, cfg["metallic_offset"]),
+        "specular_offset": _draw(rng, cfg["specular_offset"]),
+    }
+    wear = cfg.get("wear")
+    if wear:
+        out["wear"] = {
+            "dust": _draw(rng, wear["dust"]),
+            "smudges": _draw(rng, wear["smudges"]),
+            "scratches": _draw(rng, wear["scratches"]),
+            "size": _draw(rng, wear["size"]),
+            "offset": [float(v) for v in rng.uniform(0.0, 100.0, size=3)],  # moves the patterns per image
+        }
+    return out
+
+
+def sample_decals(rng: np.random.Generator, decals: list[dict]) -> list[dict]:
+    """One image's placement of each of a rig instance's decals, in params order.
+
+    `u`, `v`, `width`, `height` are in the decal's own units (see schema Decal); `height` is the drawn
+    width times the image's aspect unless a height range is given; `rotation` is in radians.
+    """
+    out = []
+    for d in decals:
+        shown = bool(rng.uniform() < d["probability"])
+        u, v, width = _draw(rng, d["u"]), _draw(rng, d["v"]), _draw(rng, d["width"])
+        height = _draw(rng, d["height"]) if d.get("height") else width * d["aspect"]
+        rotation = math.radians(_draw(rng, d["rotation_deg"]))
+        out.append({"shown": shown, "u": u, "v": v, "width": width, "height": height, "rotation": rotation})
+    return out
+
+
+def planar_frame(axis: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(right, up, facing) of a planar decal seen from `axis`: right x up = facing, and up is +z
+    unless the decal faces along z (then up is +y), so an image reads unmirrored from there."""
+    n = np.array(AXIS_VECTORS[axis])
+    up = np.array([0.0, 1.0, 0.0]) if axis[1] == "z" else np.array([0.0, 0.0, 1.0])
+    return np.cross(up, n), up, n
+
+
+def cylinder_frame(axis: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a, b, n) of a cylinder decal around `axis`: angles run from a (0 degrees) toward b (90 degrees),
+    a x b = n, so seen from outside the image's right is the direction of growing angle and its up is n.
+    a is the next axis in x, y, z order (y for x, z for y, x for z)."""
+    n = np.array(AXIS_VECTORS[axis])
+    a = np.roll(np.abs(n), 1)
+    return a, np.cross(n, a), n
