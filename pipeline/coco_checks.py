@@ -425,7 +425,7 @@ def _mask(a: dict, img: dict, key: str, needs: Needs, add: Add) -> None:
         return
     mbox, marea = coco.rle_bbox_area(rle)
     bbox, area = a.get("bbox"), a.get("area")
-    box_ok = isinstance(bbox, list) and len(bbox) == 4 and all(_num(v) for v in bbox)
+    box_ok = isinstance(bbox, list) and len(bbox) == 4 and all(_num(v) for v in bbox) and min(bbox[2:]) > 0
     if box_ok and marea > 0:
         corners = [bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]]
         if not np.allclose(corners, [mbox[0], mbox[1], mbox[0] + mbox[2], mbox[1] + mbox[3]], atol=BOX_TOL):
