@@ -33,7 +33,7 @@ positive image sizes, a `bbox` that is there is four numbers). The others run wh
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -123,6 +123,26 @@ def _strongest(*levels: Level) -> Level:
     return ERROR if ERROR in levels else WARNING if WARNING in levels else None
 
 
+def _items(raw, kind: str, noun: str, least: int | None, add: Add, keep: bool = False) -> Iterator[tuple[str, dict]]:
+    """(key, item) of each object in `raw` with a usable id: an integer (>= least) that no earlier
+    item uses. Items without one are reported, and left out unless `keep` (nothing refers to an
+    annotation's id, so its other checks still run)."""
+    seen: set[int] = set()
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            add(ERROR, f"{kind}[{i}]", "structure", f"expected an object, got {type(item).__name__}")
+            continue
+        key, iid = _key(kind, i, item), item.get("id")
+        usable = _is_int(iid) and (least is None or iid >= least) and iid not in seen
+        if usable:
+            seen.add(iid)
+        else:
+            floor = "" if least is None else f" >= {least}"
+            add(ERROR, f"{key}.id", "ids", f"{iid!r}: expected an integer{floor} that no other {noun} uses")
+        if usable or keep:
+            yield key, item
+
+
 def _sized(img: dict) -> bool:
     w, h = img.get("width"), img.get("height")
     return _is_int(w) and _is_int(h) and w > 0 and h > 0
@@ -164,14 +184,8 @@ def _categories(raw: list, needs: Needs, add: Add) -> dict[int, dict]:
     if not raw:
         add(needs.labels, "categories", "labels", "expected at least one category")
     by_id: dict[int, dict] = {}
-    for i, cat in enumerate(raw):
-        if not isinstance(cat, dict):
-            add(ERROR, f"categories[{i}]", "structure", f"expected an object, got {type(cat).__name__}")
-            continue
-        key, cid = _key("categories", i, cat), cat.get("id")
-        if not _is_int(cid) or cid in by_id:
-            add(ERROR, f"{key}.id", "ids", f"{cid!r}: expected an integer that no other category uses")
-            continue
+    for key, cat in _items(raw, "categories", "category", None, add):
+        cid = cat["id"]
         if cid < 1:
             add(needs.labels, f"{key}.id", "labels", f"{cid}: expected an integer >= 1 (0 is the background label)")
         if not isinstance(cat.get("name"), str):
@@ -245,14 +259,9 @@ def _images(raw: list, needs: Needs, root: Path | None, progress: bool, add: Add
     """The images by id; their problems through `add`."""
     by_id: dict[int, dict] = {}
     look = root is not None and needs.images is not None
-    for i, img in enumerate(tqdm(raw, desc="images", unit="img", disable=not (progress and look))):
-        if not isinstance(img, dict):
-            add(ERROR, f"images[{i}]", "structure", f"expected an object, got {type(img).__name__}")
-            continue
-        key, iid = _key("images", i, img), img.get("id")
-        if not _is_int(iid) or iid < 0 or iid in by_id:
-            add(ERROR, f"{key}.id", "ids", f"{iid!r}: expected an integer >= 0 that no other image uses")
-            continue
+    shown = tqdm(raw, desc="images", unit="img", disable=not (progress and look))
+    for key, img in _items(shown, "images", "image", 0, add):
+        iid = img["id"]
         if iid == 0:
             add(needs.conventions, f"{key}.id", "conventions", "0: our format numbers images from 1")
         by_id[iid] = img
@@ -317,28 +326,14 @@ def _orientation(path: Path) -> int:
 
 
 def _annotations(raw: list, images: dict[int, dict], cats: dict[int, dict], needs: Needs, add: Add) -> None:
-    seen: set[int] = set()
-    for i, a in enumerate(raw):
-        if not isinstance(a, dict):
-            add(ERROR, f"annotations[{i}]", "structure", f"expected an object, got {type(a).__name__}")
-            continue
-        key, aid = _key("annotations", i, a), a.get("id")
-        if not _is_int(aid) or aid < 0 or aid in seen:
-            add(ERROR, f"{key}.id", "ids", f"{aid!r}: expected an integer >= 0 that no other annotation uses")
-        else:
-            seen.add(aid)
+    for key, a in _items(raw, "annotations", "annotation", 0, add, keep=True):
         img, cat = images.get(a.get("image_id")), cats.get(a.get("category_id"))
         if img is None:
             add(ERROR, f"{key}.image_id", "structure", f"{a.get('image_id')!r} is not an image id")
         if cat is None:
             cid = a.get("category_id")
-            why = " (0 is the background label)" if cid == 0 else ""
-            add(
-                ERROR,
-                f"{key}.category_id",
-                "structure",
-                f"{cid!r} is not a category id{why}; expected one of {sorted(cats)}",
-            )
+            what = "is the background label" if cid == 0 else "is not a category id"
+            add(ERROR, f"{key}.category_id", "structure", f"{cid!r} {what}; expected one of {sorted(cats)}")
         if img is None or cat is None or not _sized(img):  # its problems are reported already
             continue
         _keypoints(a, img, cat, key, needs, add)

@@ -164,69 +164,27 @@ def tiny_rle_rect(rows: slice, cols: slice) -> dict:
 
 def tiny_coco() -> dict:
     """3 images (one empty), 2 categories, 4 instances; test numbers are counted by hand."""
+    images = [("imgs/sub/a.png", "synthetic"), ("imgs/b.png", "synthetic"), ("c.png", "real")]
+    rect, poly = tiny_rle_rect(slice(15, 25), slice(5, 45)), [[28, 28, 53, 28, 53, 43, 28, 43]]
+
+    def inst(aid: int, image_id: int, category_id: int, keypoints: list, num: int, bbox: list, **extra) -> dict:
+        keys = {"id": aid, "image_id": image_id, "category_id": category_id, "keypoints": keypoints}
+        masks = {"segmentation": extra.pop("mask")} if "mask" in extra else {}
+        return {**keys, "num_keypoints": num, "bbox": bbox, **extra, **masks, "iscrowd": 0}
+
     return {
         "images": [
-            {
-                "id": 1,
-                "file_name": "imgs/sub/a.png",
-                "width": TINY_W,
-                "height": TINY_H,
-                "source": "synthetic",
-            },
-            {"id": 2, "file_name": "imgs/b.png", "width": TINY_W, "height": TINY_H, "source": "synthetic"},
-            {"id": 3, "file_name": "c.png", "width": TINY_W, "height": TINY_H, "source": "real"},
+            {"id": i, "file_name": name, "width": TINY_W, "height": TINY_H, "source": source}
+            for i, (name, source) in enumerate(images, start=1)
         ],
         "annotations": [
-            {
-                "id": 1,
-                "image_id": 1,
-                "category_id": 1,
-                "keypoints": [10.5, 20.5, 2, 40.5, 20.5, 1, 0, 0, 0],
-                "num_keypoints": 2,
-                "bbox": [5, 15, 40, 10],
-                "area": 400.0,
-                "segmentation": tiny_rle_rect(slice(15, 25), slice(5, 45)),
-                "iscrowd": 0,
-            },
-            {
-                "id": 2,
-                "image_id": 1,
-                "category_id": 1,
-                "keypoints": [30.5, 30.5, 2, 35.5, 35.5, 2, 50.5, 40.5, 2],
-                "num_keypoints": 3,
-                "bbox": [28, 28, 25, 15],
-                "area": 1600.0,
-                "segmentation": [[28, 28, 53, 28, 53, 43, 28, 43]],
-                "iscrowd": 0,
-            },
-            {
-                "id": 3,
-                "image_id": 2,
-                "category_id": 1,
-                "keypoints": [0, 0, 0, 12.0, 7.0, 0, 20.5, 10.5, 1],
-                "num_keypoints": 1,
-                "bbox": [0, 0, 64, 48],
-                "area": 10000.0,
-                "iscrowd": 0,
-            },
-            {
-                "id": 4,
-                "image_id": 2,
-                "category_id": 2,
-                "keypoints": [70.0, 5.0, 2],
-                "num_keypoints": 0,
-                "bbox": [60, 0, 10, 10],
-                "iscrowd": 0,
-            },
+            inst(1, 1, 1, [10.5, 20.5, 2, 40.5, 20.5, 1, 0, 0, 0], 2, [5, 15, 40, 10], area=400.0, mask=rect),
+            inst(2, 1, 1, [30.5, 30.5, 2, 35.5, 35.5, 2, 50.5, 40.5, 2], 3, [28, 28, 25, 15], area=1600.0, mask=poly),
+            inst(3, 2, 1, [0, 0, 0, 12.0, 7.0, 0, 20.5, 10.5, 1], 1, [0, 0, 64, 48], area=10000.0),
+            inst(4, 2, 2, [70.0, 5.0, 2], 0, [60, 0, 10, 10]),  # no area: its size comes from the box
         ],
         "categories": [
-            {
-                "id": 1,
-                "name": "tri",
-                "supercategory": "x",
-                "keypoints": ["a", "b", "c"],
-                "skeleton": [[1, 2], [2, 3]],
-            },
+            {"id": 1, "name": "tri", "supercategory": "x", "keypoints": ["a", "b", "c"], "skeleton": [[1, 2], [2, 3]]},
             {"id": 2, "name": "dot", "supercategory": "x", "keypoints": ["p"], "skeleton": []},
         ],
     }
