@@ -122,8 +122,8 @@ def overall_gap(report: dict) -> float | None:
 def write_contact_sheet(
     path: Path, split: CocoSplit, results: list[dict], labels: LabelMap, n: int, thresh: float
 ) -> None:
-    """Up to n images spread evenly over the split (by id), ground truth beside predictions,
-    each drawn with its longer side at TILE px."""
+    """Up to n images spread evenly over the split (by id), ground truth of the model's
+    categories beside predictions, each drawn with its longer side at TILE px."""
     images = sorted(split.images, key=lambda im: im["id"])
     picks = [images[i] for i in sorted({int(i) for i in np.linspace(0, len(images) - 1, n)})]
     cats = labels.to_json()
@@ -135,7 +135,8 @@ def write_contact_sheet(
     plain = {"labels": False, "masks": False, "side": TILE}
     for im in picks:
         rgb = read_rgb(split.root / im["file_name"])
-        gt = draw_annotations(rgb, split.anns_by_image.get(im["id"], []), cats, color=GT_COLOR, captions=True, **plain)
+        known = [a for a in split.anns_by_image.get(im["id"], []) if labels.label_of(a["category_id"])]
+        gt = draw_annotations(rgb, known, cats, color=GT_COLOR, captions=True, **plain)
         pred = draw_annotations(rgb, by_image.get(im["id"], []), cats, color=PRED_COLOR, results=True, **plain)
         tiles.append(side_by_side(gt, pred))
         captions.append(f"#{im['id']} {Path(im['file_name']).name}: ground truth | predictions")
