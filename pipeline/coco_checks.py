@@ -56,8 +56,8 @@ COUNTED = ("num_keypoints_mismatch", "keypoints_outside_image", "v0_with_xy", "b
 
 @dataclass(frozen=True)
 class Needs:
-    """What a reader needs from a COCO keypoint file: each flag's checks run at its level (see the
-    module's table); None skips them."""
+    """What a reader needs from a COCO keypoint file: each flag's checks (listed in the module's
+    docstring) run at its level; None skips them."""
 
     labels: Level = None
     rig: Level = None
