@@ -58,7 +58,10 @@ def test_valid_split_loads_and_pads_keypoints(tmp_path):
     ("ann", "expected"),
     [
         (_ann(category_id=0), "annotations[id=7].category_id: 0 is the background label"),
-        (_ann(keypoints=[1, 1, 2] * 2), "keypoints: 6 values, expected 3 x 3 = 9 numbers [x, y, v] for category 'triangle'"),
+        (
+            _ann(keypoints=[1, 1, 2] * 2),
+            "keypoints: 6 values, expected 3 x 3 = 9 numbers [x, y, v] for category 'triangle'",
+        ),
         (_ann(bbox=[5, 5, 0, 20]), "bbox: degenerate box [5, 5, 0, 20]"),
         (_ann(bbox=[5, 5, float("nan"), 20]), "bbox: degenerate box"),
         (_ann(image_id=99), "annotations[id=7].image_id: 99 is not an image id"),
