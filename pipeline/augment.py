@@ -23,11 +23,10 @@ from typing import TextIO
 
 import cv2
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from blender.atomic import copy_file, write_bytes, write_json
-from pipeline import coco
+from pipeline import coco, coco_checks
 from pipeline.augment_ops import AugmentError, augment_image, build_pipeline, copy_seed, input_masks
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
@@ -149,53 +148,10 @@ def _write_image(path: Path, rgb: np.ndarray, jpeg_quality: int) -> None:
     write_bytes(path, encoded.tobytes())
 
 
-def check_input(data: dict, root: Path) -> None:
-    """Everything the stage needs, checked before any work; all problems in one message."""
-    problems = []
-    cats = {c.get("id"): c for c in data["categories"]}
-    image_ids = [img.get("id") for img in data["images"]]
-    if len(set(image_ids)) != len(image_ids):
-        problems.append("images: ids are not unique")
-    bad = [i for i in image_ids if not isinstance(i, int) or isinstance(i, bool) or i < 0]
-    if bad:
-        problems.append(f"images: expected integer ids >= 0, got {bad[:5]}")
-    ids = set(image_ids)
-    for img in data["images"]:
-        path = root / str(img.get("file_name"))
-        try:
-            with Image.open(path) as im:
-                size = im.size
-        except FileNotFoundError:
-            problems.append(f"images[id={img.get('id')}]: file {path} not found")
-            continue
-        except OSError as exc:
-            problems.append(f"images[id={img.get('id')}]: file {path} is not a readable image ({exc})")
-            continue
-        if size != (img.get("width"), img.get("height")):
-            problems.append(
-                f"images[id={img.get('id')}]: file {path} is {size[0]}x{size[1]}, the annotations say "
-                f"{img.get('width')}x{img.get('height')}; fix the file or its width/height"
-            )
-    for a in data["annotations"]:
-        where = f"annotations[id={a.get('id')}]"
-        if a.get("image_id") not in ids:
-            problems.append(f"{where}: image_id {a.get('image_id')} is not an image")
-        cat = cats.get(a.get("category_id"))
-        if cat is None:
-            problems.append(f"{where}: category_id {a.get('category_id')} is not a category")
-            continue
-        if len(a.get("keypoints", [])) != 3 * len(cat.get("keypoints", [])):
-            problems.append(f"{where}: expected {3 * len(cat.get('keypoints', []))} keypoint values")
-        if not a.get("segmentation"):
-            problems.append(f"{where}: no segmentation; augment moves instance masks, so it needs them")
-    for cat in data["categories"]:
-        try:
-            coco.flip_index_pairs(cat)
-        except ValueError:
-            problems.append(f"categories[id={cat.get('id')}]: rig.flip_pairs names a keypoint it lacks")
-    if problems:
-        more = f"\n  ... and {len(problems) - 30} more" if len(problems) > 30 else ""
-        raise AugmentError(f"{root}: {len(problems)} problem(s) in the input\n  " + "\n  ".join(problems[:30]) + more)
+def check_input(data: dict, root: Path, json_path: Path | None = None) -> None:
+    """Everything the stage needs (`coco_checks.AUGMENT`), checked before any work; all problems in
+    one message headed by the input file."""
+    coco_checks.require(data, coco_checks.AUGMENT, json_path or root, root)
 
 
 def spec_of(cfg: AugmentConfig, seed: int, json_path: Path) -> dict:
@@ -246,7 +202,7 @@ def augment_dataset(
     data = coco.load_json(json_path)
     root, dst = json_path.parent, Path(dst)
     refuse_overlap(dst, {"input folder": root, "input file": json_path})
-    check_input(data, root)
+    check_input(data, root, json_path)
     spec = spec_of(cfg, seed, json_path)
     spec_file, out_json = dst / "spec.json", dst / coco.ANNOTATIONS
     if out_json.is_file() and spec_file.is_file() and json.loads(spec_file.read_text()) == spec:

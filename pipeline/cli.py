@@ -9,7 +9,7 @@ import sys
 COMMANDS = {
     "render": ("pipeline.render_dataset", "render randomized scenes of the rigs to a COCO keypoint folder"),
     "preview": ("pipeline.preview", "turntable contact sheet of a rig with its keypoints named"),
-    "inspect": ("pipeline.inspect", "draw annotations over images and write a stats sheet"),
+    "inspect": ("pipeline.inspect_dataset", "draw annotations over images and write a stats sheet"),
     "augment": ("pipeline.augment", "albumentations copies of a COCO keypoint folder"),
     "mix": ("pipeline.mix", "mix renders with real annotated photos into train/val/test"),
     "validate": ("pipeline.validate", "check a COCO keypoint file and its images"),

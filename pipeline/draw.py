@@ -1,7 +1,8 @@
-"""Pure drawing of COCO keypoint annotations and contact sheets (PIL only, no files).
+"""Pure drawing of COCO keypoint annotations, detections and contact sheets (PIL; no files).
 
-Reused by `pipeline.inspect` (dataset overlays), the `preview` command (turntable sheet of a
-rig) and evaluation overlays. Nothing here reads or writes files.
+The one drawing module: `rig2kp inspect` (dataset overlays), `rig2kp preview` (a rig's
+turntable sheet), `train.evaluate` (ground truth beside predictions) and `train.predict`
+(annotated images and video frames). Nothing here reads or writes files.
 
 Coordinates follow docs/reference/DATA_FORMAT.md: continuous pixels, pixel (col i, row j) covers
 [i, i+1) x [j, j+1), so a keypoint at (i + 0.5, j + 0.5) is drawn centred on pixel (i, j).
@@ -40,6 +41,8 @@ CATEGORY_COLORS: tuple[RGB, ...] = (
     (255, 160, 0),
 )
 OUTLINE: RGB = (0, 0, 0)  # dark edge around markers and text, readable on any background
+GT_COLOR: RGB = (40, 220, 40)  # ground truth beside predictions (train.evaluate's contact sheets)
+PRED_COLOR: RGB = (255, 60, 60)  # predictions (train.evaluate, train.predict)
 
 
 def keypoint_color(index: int) -> RGB:
@@ -88,7 +91,8 @@ def to_pil(image: ImageLike) -> Image.Image:
         or (arr.ndim == 3 and arr.shape[2] not in (3, 4))
     ):
         raise ValueError(f"expected an HxWx3 uint8 array, got shape {arr.shape} dtype {arr.dtype}")
-    return Image.fromarray(arr).convert("RGB")
+    img = Image.fromarray(arr)  # an RGB array is copied (PIL stores RGB in 4 bytes a pixel)
+    return img if img.mode == "RGB" else img.convert("RGB")
 
 
 def category_index(categories: Mapping[int, dict] | Sequence[dict] | dict) -> dict[int, dict]:
@@ -143,6 +147,9 @@ def draw_annotations(
     masks: bool = True,
     side: int | None = None,
     style: Style | None = None,
+    color: RGB | None = None,
+    results: bool = False,
+    captions: bool | None = None,
 ) -> Image.Image:
     """Draw COCO keypoint annotations on a copy of `image` and return it (RGB PIL image).
 
@@ -160,6 +167,13 @@ def draw_annotations(
       with it; shrunk with Lanczos, enlarged with nearest so pixels stay sharp), so markers and
       text suit a thumbnail or show a small render's pixel grid.
     style: marker sizes; default `Style.for_size` of the output image.
+    color: one colour for every box, skeleton and mask outline instead of the category's
+      (`GT_COLOR`, `PRED_COLOR` to tell ground truth from predictions); keypoints keep theirs.
+    results: the annotations are COCO results (detections): their keypoints are drawn as seen
+      (results write v = 1 for every predicted keypoint) and boxes are captioned with the
+      category name and the `score`.
+    captions: caption boxes with the category name; default: with `labels` when `categories`
+      holds more than one category, and always for `results`.
     """
     img = to_pil(image)
     src_w, src_h = img.size
@@ -179,28 +193,34 @@ def draw_annotations(
                 f"annotation {ann.get('id')}: category_id {ann.get('category_id')!r} "
                 f"is not among the categories {sorted(cats)}"
             )
-        items.append((ann, cat, keypoint_array(ann, cat)))
+        kps = keypoint_array(ann, cat)
+        if results:
+            kps[:, 2] = np.where(kps[:, 2] > 0, 2, 0)
+        items.append((ann, cat, kps))
+    if captions is None:
+        captions = results or (labels and len(cats) > 1)
     # Layers bottom to top, so no instance's lines hide another's keypoints.
     if masks:
         for ann, cat, _ in items:
-            _draw_mask_outline(
-                draw, ann, (src_h, src_w), img.size, category_color(cat["id"]), style
-            )
+            _draw_mask_outline(draw, ann, (src_h, src_w), img.size, color or category_color(cat["id"]), style)
     if boxes:
         for ann, cat, _ in items:
-            caption = cat.get("name", "") if labels and len(cats) > 1 else ""
-            _draw_box(draw, ann, sx, sy, category_color(cat["id"]), caption, style)
+            caption = _caption(ann, cat, results) if captions else ""
+            _draw_box(img, draw, ann, sx, sy, color or category_color(cat["id"]), caption, style)
     if skeleton:
         for _, cat, kps in items:
-            _draw_skeleton(
-                draw, kps, cat.get("skeleton") or [], sx, sy, category_color(cat["id"]), style
-            )
+            _draw_skeleton(draw, kps, cat.get("skeleton") or [], sx, sy, color or category_color(cat["id"]), style)
     if labels:  # under the markers, so a long name never hides a keypoint
         for _, cat, kps in items:
             _draw_keypoint_labels(draw, kps, cat.get("keypoints") or [], sx, sy, img.size, style)
     for _, _, kps in items:
         _draw_keypoints(draw, kps, sx, sy, style)
     return img
+
+
+def _caption(ann: dict, cat: dict, results: bool) -> str:
+    name = str(cat.get("name", ""))
+    return f"{name} {ann['score']:.2f}" if results and "score" in ann else name
 
 
 def _pil_xy(x: float, y: float, sx: float, sy: float) -> tuple[float, float]:
@@ -224,7 +244,7 @@ def _draw_mask_outline(draw, ann, src_hw, out_size, color: RGB, style: Style) ->
             draw.line([*pts, pts[0]], fill=color, width=width, joint="curve")
 
 
-def _draw_box(draw, ann, sx, sy, color: RGB, caption: str, style: Style) -> None:
+def _draw_box(img: Image.Image, draw, ann, sx, sy, color: RGB, caption: str, style: Style) -> None:
     bbox = ann.get("bbox")
     if not bbox or len(bbox) != 4:
         return
@@ -244,16 +264,25 @@ def _draw_box(draw, ann, sx, sy, color: RGB, caption: str, style: Style) -> None
     else:
         draw.rectangle([x0, y0, x1, y1], outline=color, width=style.line)
     if caption:
-        f = font(style.font_size)
-        draw.text(
-            (x0 + style.line, y0 + style.line),
-            caption + (" (crowd)" if dash else ""),
-            fill=color,
-            font=f,
-            anchor="la",
-            stroke_width=max(1, style.font_size // 8),
-            stroke_fill=OUTLINE,
-        )
+        outline, fill, (dx, dy) = _text_masks(caption + (" (crowd)" if dash else ""), style.font_size)
+        corner = (x0 + style.line + dx, y0 + style.line + dy)
+        img.paste(OUTLINE, corner, outline)
+        img.paste(color, corner, fill)
+
+
+@lru_cache(maxsize=1024)
+def _text_masks(text: str, size: int) -> tuple[Image.Image, Image.Image, tuple[int, int]]:
+    """Coverage masks of `text` with its outline and of the text alone, and where their corner goes
+    relative to the text's left-ascender point: pasting a colour through each draws what
+    `ImageDraw.text` with a stroke draws. Cached: a video's captions repeat (a name, a score)."""
+    f = font(size)
+    stroke = max(1, size // 8)
+    left, top, right, bottom = (int(v) for v in f.getbbox(text, anchor="la", stroke_width=stroke))
+    size_px = (max(1, right - left), max(1, bottom - top))
+    outline, fill = Image.new("L", size_px), Image.new("L", size_px)
+    ImageDraw.Draw(outline).text((-left, -top), text, fill=255, font=f, anchor="la", stroke_width=stroke)
+    ImageDraw.Draw(fill).text((-left, -top), text, fill=255, font=f, anchor="la")
+    return outline, fill, (left, top)
 
 
 def _draw_skeleton(draw, kps: np.ndarray, pairs, sx, sy, color: RGB, style: Style) -> None:
@@ -388,3 +417,12 @@ def _fit_text(draw: ImageDraw.ImageDraw, text: str, f: Any, width: int) -> str:
     while text and draw.textlength(text + "…", font=f) > width:
         text = text[:-1]
     return text + "…"
+
+
+def side_by_side(left: ImageLike, right: ImageLike, gap: int = 4, background: RGB = (255, 255, 255)) -> Image.Image:
+    """`left` and `right` in one RGB image, `gap` px apart, tops aligned (ground truth | prediction)."""
+    a, b = to_pil(left), to_pil(right)
+    out = Image.new("RGB", (a.width + gap + b.width, max(a.height, b.height)), background)
+    out.paste(a, (0, 0))
+    out.paste(b, (a.width + gap, 0))
+    return out

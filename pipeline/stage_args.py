@@ -40,9 +40,10 @@ def add_input(parser: argparse.ArgumentParser, default: str | None, help: str, o
         parser.add_argument(old, dest="input", type=Path, help=argparse.SUPPRESS)
 
 
-def add_out(parser: argparse.ArgumentParser, default: str, help: str, old: str | None = None) -> None:
-    """`--out` (and a hidden older spelling) naming the folder the stage writes."""
-    parser.add_argument("--out", type=Path, default=Path(default), help=help)
+def add_out(parser: argparse.ArgumentParser, default: str | None, help: str, old: str | None = None) -> None:
+    """`--out` (and a hidden older spelling) naming the folder the stage writes (None: the stage
+    chooses one from its input)."""
+    parser.add_argument("--out", type=Path, default=Path(default) if default else None, help=help)
     if old:
         parser.add_argument(old, dest="out", type=Path, help=argparse.SUPPRESS)
 

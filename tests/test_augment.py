@@ -15,6 +15,7 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from pipeline import augment, augment_ops
+from pipeline.coco import DatasetError
 from pipeline.schema import AugmentConfig, ParamsError, load_params
 from pipeline.validate import validate_path
 from tests.support.coco_data import KEYPOINTS, find_dots, write_dataset
@@ -227,11 +228,12 @@ def test_bad_input_is_reported_before_any_work(tmp_path):
     data["annotations"][2]["keypoints"] = [1, 2, 2]
     (src / "annotations.json").write_text(json.dumps(data))
     os.remove(src / "images/sub/000001.png")
-    with pytest.raises(augment.AugmentError) as err:
+    with pytest.raises(DatasetError) as err:
         augment.augment_dataset(AugmentConfig(), 0, src, tmp_path / "out", workers=1, progress=False)
     msg = str(err.value)
-    assert "3 problem(s)" in msg and "000001.png not found" in msg
-    assert "annotations[id=1002]: no segmentation" in msg and "annotations[id=2001]: expected 9" in msg
+    assert msg.startswith(f"{src / 'annotations.json'}: 3 problem(s)") and "000001.png not found" in msg
+    assert "annotations[id=1002].segmentation: missing" in msg
+    assert "annotations[id=2001].keypoints: 3 values, expected 3 x 3 = 9" in msg
     assert not (tmp_path / "out").exists()
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "keep.txt").write_text("mine")

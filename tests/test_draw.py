@@ -8,11 +8,13 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from pipeline.draw import (
+    PRED_COLOR,
     Style,
     category_color,
     contact_sheet,
     draw_annotations,
     keypoint_color,
+    side_by_side,
 )
 
 W, H = 64, 48
@@ -95,6 +97,32 @@ def test_box_outline_on_its_border_pixels():
         and px(out, 45, 20) == (0, 0, 0)
         and px(out, 4, 20) == (0, 0, 0)
     )
+
+
+def test_results_draw_every_keypoint_as_seen_in_one_colour_and_caption_the_score():
+    # a detection: v=1 for every predicted keypoint (COCO results), a score, a box over rows 5..34
+    det = {**ann([10.5, 40.5, 1, 40.5, 40.5, 1, 0, 0, 0], bbox=[5, 5, 40, 30]), "score": 0.87}
+    out = draw_annotations(black(), [det], CAT, color=PRED_COLOR, results=True, labels=False, skeleton=False)
+    assert px(out, 10, 40) == keypoint_color(0) and px(out, 40, 40) == keypoint_color(1)  # filled dots
+    assert px(out, 44, 30) == PRED_COLOR and px(out, 25, 34) == PRED_COLOR  # right and bottom edges
+    # the caption "tri 0.87" is written inside the box's top left corner, in the box's colour
+    # (anti-aliased at 10 px: near it)
+
+    def reddish(img):
+        return sum(1 for r, g, b in np.asarray(img)[6:20, 6:30].reshape(-1, 3) if r > 200 and g < 90 and b < 90)
+
+    assert reddish(out) > 10
+    plain = draw_annotations(black(), [det], CAT, color=PRED_COLOR, labels=False, skeleton=False)
+    assert reddish(plain) == 0
+    assert px(plain, 10, 40) == (0, 0, 0)  # as an annotation, v=1 is a hollow ring
+
+
+def test_side_by_side_puts_the_right_image_after_the_gap():
+    left, right = Image.new("RGB", (10, 8), (255, 0, 0)), np.full((6, 5, 3), 9, np.uint8)
+    both = side_by_side(left, right, gap=3)
+    assert both.size == (18, 8)
+    assert px(both, 9, 7) == (255, 0, 0) and px(both, 11, 3) == (255, 255, 255) and px(both, 13, 5) == (9, 9, 9)
+    assert px(both, 13, 6) == (255, 255, 255)  # below the shorter image
 
 
 def test_crowd_box_is_dashed():
@@ -205,3 +233,23 @@ def test_contact_sheet_shrinks_large_images_and_checks_arguments():
         contact_sheet([black()], 0)
     with pytest.raises(ValueError, match="no images"):
         contact_sheet([], 2)
+
+
+@pytest.mark.parametrize("size", [10, 19])
+def test_cached_caption_masks_draw_what_imagedraw_text_draws(size):
+    """Box captions are pasted through cached masks (fast on video); the pixels equal PIL's own
+    outlined text on a noisy background."""
+    from PIL import ImageDraw
+
+    from pipeline.draw import OUTLINE, _text_masks, font
+
+    bg = Image.fromarray(np.random.default_rng(size).integers(0, 255, (60, 300, 3), dtype=np.uint8))
+    ref, ours = bg.copy(), bg.copy()
+    text, color = "glue_tube 0.12 (crowd)", (255, 60, 60)
+    ImageDraw.Draw(ref).text(
+        (7, 9), text, fill=color, font=font(size), anchor="la", stroke_width=max(1, size // 8), stroke_fill=OUTLINE
+    )
+    outline, fill, (dx, dy) = _text_masks(text, size)
+    ours.paste(OUTLINE, (7 + dx, 9 + dy), outline)
+    ours.paste(color, (7 + dx, 9 + dy), fill)
+    assert np.array_equal(np.asarray(ours), np.asarray(ref))

@@ -232,7 +232,10 @@ def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path):
     rows = json.loads((out / "plots" / "val_keypoints_oks50.json").read_text())
     assert rows and set(rows[0]) == {"recall", "precision"}
     sheet = cv2.imread(str(out / "contact_sheets" / "val.jpg"))
-    assert sheet is not None and sheet.shape[0] == 2 * 240  # 3 images, 2 per row
+    # 3 images, 2 per row: ground truth | predictions, each drawn 320 px on its longer side (the
+    # toy images are 96 x 96 or 96 x 72), 4 px gaps, a caption line under each row
+    assert sheet is not None and sheet.shape[1] == 4 + 2 * (320 + 4 + 320 + 4)
+    assert 2 * 240 < sheet.shape[0] < 2 * (320 + 40)
 
 
 @pytest.mark.parametrize("scale", ["box", "mask"])

@@ -25,6 +25,7 @@ from PIL import Image
 from blender import output
 from pipeline import augment, mix
 from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
+from pipeline.coco import DatasetError
 from pipeline.render_dataset import main as render_main
 from pipeline.schema import AugmentConfig, MixConfig, load_params
 from tests.support import ROOT, needs_bpy
@@ -511,7 +512,7 @@ def test_augment_names_resized_truncated_and_missing_images_before_any_work(tmp_
     Image.new("RGB", (60, 45)).save(src / "images/sub/000000.png")  # a valid PNG of another size
     (src / "images/sub/000001.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     (src / "images/sub/000002.png").unlink()
-    with pytest.raises(augment.AugmentError) as err:
+    with pytest.raises(DatasetError) as err:
         augment.augment_dataset(AugmentConfig(), 0, src, tmp_path / "out", workers=1, progress=False)
     msg = str(err.value)
     assert "3 problem(s)" in msg

@@ -57,12 +57,15 @@ def test_valid_split_loads_and_pads_keypoints(tmp_path):
 @pytest.mark.parametrize(
     ("ann", "expected"),
     [
-        (_ann(category_id=0), "annotations[0] (id 7).category_id: 0 is the background label"),
-        (_ann(keypoints=[1, 1, 2] * 2), "keypoints: 6 values, expected 3 x 3 = 9 for category 'triangle'"),
+        (_ann(category_id=0), "annotations[id=7].category_id: 0 is the background label"),
+        (
+            _ann(keypoints=[1, 1, 2] * 2),
+            "keypoints: 6 values, expected 3 x 3 = 9 numbers [x, y, v] for category 'triangle'",
+        ),
         (_ann(bbox=[5, 5, 0, 20]), "bbox: degenerate box [5, 5, 0, 20]"),
         (_ann(bbox=[5, 5, float("nan"), 20]), "bbox: degenerate box"),
-        (_ann(image_id=99), "image_id: 99 is not an image id"),
-        (_ann(keypoints=[1, 1, 3] * 3), "visibility flags must be 0, 1 or 2"),
+        (_ann(image_id=99), "annotations[id=7].image_id: 99 is not an image id"),
+        (_ann(keypoints=[1, 1, 3] * 3), "annotations[id=7].keypoints[apex]: v=3, expected 0, 1 or 2"),
     ],
 )
 def test_bad_annotations_are_named(tmp_path, ann, expected):
@@ -75,13 +78,13 @@ def test_bad_annotations_are_named(tmp_path, ann, expected):
 def test_sigma_count_must_match_keypoints(tmp_path):
     cats = json.loads(json.dumps(CATEGORIES))
     cats[1]["rig"]["sigmas"] = [0.05, 0.05]
-    with pytest.raises(DatasetError, match=r"categories\[1\].rig.sigmas: 2 values, expected one per"):
+    with pytest.raises(DatasetError, match=r"categories\[id=2\].rig.sigmas: 2 values, expected one per"):
         load_split(_write(tmp_path, [_ann()], cats=cats))
 
 
 def test_missing_image_file_is_named(tmp_path):
     images = [{"id": 1, "file_name": "nope/b.png", "width": 50, "height": 40}]
-    with pytest.raises(DatasetError, match=r"images\[0\].file_name: .*nope/b.png not found"):
+    with pytest.raises(DatasetError, match=r"images\[id=1\].file_name: .*nope/b.png not found"):
         load_split(_write(tmp_path, [_ann()], images=images))
 
 

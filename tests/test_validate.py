@@ -38,22 +38,23 @@ def test_every_problem_is_named(tmp_path, capsys):
     data["images"][1]["file_name"] = "images/missing.png"
     Image.new("RGB", (10, 10)).save(tmp_path / data["images"][2]["file_name"])
     (tmp_path / "annotations.json").write_text(json.dumps(data))
-    problems = [str(p) for p in validate.validate_path(tmp_path)]
+    problems = [p.line() for p in validate.validate_path(tmp_path)]
     expected = [
-        "error: annotations.json: annotation 1001: num_keypoints: 2, but 3 keypoints have v > 0",
-        "error: annotations.json: annotation 1002: keypoint left_a: v=3, expected 0, 1 or 2",
-        "error: annotations.json: annotation 2001: keypoint left_a: v=2 but (500.0, 10.0) is outside",
-        "warning: annotations.json: annotation 2002: keypoint right_a: v=0 but (x, y) = (",
-        "warning: annotations.json: annotation 3001: bbox [",
-        "error: annotations.json: annotation 3001: id: expected a unique integer",
-        "error: annotations.json: annotation 3001: area: expected a positive number",
-        "error: annotations.json: annotation 9: image_id 77: no such image",
-        "error: annotations.json: annotation 10: segmentation size [10, 10], image is [90, 120]",
-        "error: annotations.json: annotation 11: keypoints: expected 9 numbers",
-        "error: annotations.json: category 1: skeleton: [1, 4]",
-        "error: annotations.json: category 1: rig.flip_pairs: ['left_a', 'tail']",
-        "error: annotations.json: image 2: file " + str(tmp_path / "images/missing.png") + " not found",
-        "error: annotations.json: image 3: file is 10x10, annotation says 120x90",
+        "error: annotations.json: annotations[id=1001].num_keypoints: 2, but 3 keypoints have v > 0",
+        "error: annotations.json: annotations[id=1002].keypoints[left_a]: v=3, expected 0, 1 or 2",
+        "error: annotations.json: annotations[id=2001].keypoints[left_a]: v=2 but (500.0, 10.0) is outside",
+        "warning: annotations.json: annotations[id=2002].keypoints[right_a]: v=0 but (x, y) = (",
+        "warning: annotations.json: annotations[id=3001].bbox: [",
+        "error: annotations.json: annotations[id=3001].id: 3001: expected an integer >= 0 that no other",
+        "error: annotations.json: annotations[id=3001].area: 0: expected a positive number",
+        "error: annotations.json: annotations[id=9].image_id: 77 is not an image id",
+        "error: annotations.json: annotations[id=10].segmentation: size [10, 10], expected the image's [90, 120]",
+        "error: annotations.json: annotations[id=11].keypoints: 3 values, expected 3 x 3 = 9 numbers",
+        "error: annotations.json: categories[id=1].skeleton[2]: expected a pair of 1-based keypoint indices",
+        "error: annotations.json: categories[id=1].rig.flip_pairs: ['left_a', 'tail']",
+        "error: annotations.json: images[id=2].file_name: " + str(tmp_path / "images/missing.png") + " not found",
+        "error: annotations.json: images[id=3].file_name: " + str(tmp_path / "images/sub/000002.png") + " is 10x10,"
+        " the annotations say 120x90",
     ]
     for e in expected:
         assert any(p.startswith(e) for p in problems), (e, problems)
@@ -61,7 +62,7 @@ def test_every_problem_is_named(tmp_path, capsys):
     assert validate.main([str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "12 error(s), 2 warning(s)" in out
-    no_images = [str(p) for p in validate.validate_path(tmp_path, check_images=False)]
+    no_images = validate.validate_path(tmp_path, check_images=False)
     assert len(no_images) == len(expected) - 2
 
 
@@ -72,7 +73,7 @@ def test_split_files_share_ids_consistently(tmp_path):
         json.dumps({**data, "images": [{**data["images"][0], "file_name": data["images"][1]["file_name"]}]})
     )
     (tmp_path / "annotations.json").unlink()
-    problems = [str(p) for p in validate.validate_path(tmp_path)]
-    assert any("val.json: image 1: id also used in train.json" in p for p in problems)
+    problems = [p.line() for p in validate.validate_path(tmp_path)]
+    assert any("val.json: images[id=1]: id also used in train.json" in p for p in problems)
     shutil.rmtree(tmp_path / "images")
     assert validate.main([str(tmp_path / "nothing")]) == 2

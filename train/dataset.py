@@ -3,13 +3,11 @@
 Labels: the model's label l (1..n) is the l-th selected category; 0 is background. The model has
 K = the most keypoints of any selected category; categories with fewer keypoints are padded with
 v = 0, so their extra heatmap channels are never trained and their predictions are cut back to
-the category's own K (see `LabelMap.trim`).
+the category's own K (train/engine.py `to_coco_results`).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,9 +18,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from pipeline import coco_checks
 from pipeline.coco import DatasetError
-
-MAX_LISTED = 20  # problems listed in one error message
+from pipeline.coco_checks import InvalidDatasetError
 
 
 @dataclass(frozen=True)
@@ -134,122 +132,19 @@ class CocoSplit:
         return LabelMap(tuple(by_name[n] for n in names))
 
 
-def _problems_text(path: Path, problems: list[str]) -> str:
-    head = [f"{path}: {len(problems)} problem(s) in the dataset"]
-    more = len(problems) - MAX_LISTED
-    tail = [f"  ... and {more} more"] if more > 0 else []
-    return "\n".join(head + [f"  {p}" for p in problems[:MAX_LISTED]] + tail)
-
-
-def _check_categories(raw: list) -> tuple[dict[int, Category], list[str]]:
-    problems, cats = [], {}
-    for i, c in enumerate(raw):
-        key = f"categories[{i}]"
-        cid = c.get("id")
-        if not isinstance(cid, int) or cid < 1:
-            problems.append(f"{key}.id: expected an integer >= 1 (0 is the background), got {cid!r}")
-            continue
-        if cid in cats:
-            problems.append(f"{key}.id: {cid} used twice")
-            continue
-        names = c.get("keypoints")
-        if not isinstance(names, list) or not names:
-            problems.append(f"{key}.keypoints: expected a non-empty list of names")
-            continue
-        rig = c.get("rig")
-        if not isinstance(rig, dict) or "sigmas" not in rig:
-            problems.append(f"{key}.rig.sigmas: missing; expected {len(names)} OKS sigmas")
-            continue
-        cat = Category.from_json(c)
-        if len(cat.sigmas) != cat.num_keypoints:
-            problems.append(
-                f"{key}.rig.sigmas: {len(cat.sigmas)} values, expected one per keypoint "
-                f"({cat.num_keypoints}: {list(cat.keypoints)})"
-            )
-        if any(not s > 0 for s in cat.sigmas):
-            problems.append(f"{key}.rig.sigmas: expected values > 0, got {list(cat.sigmas)}")
-        for pair in cat.flip_pairs:
-            if len(pair) != 2 or any(n not in cat.keypoints for n in pair):
-                problems.append(f"{key}.rig.flip_pairs: {list(pair)} is not a pair of keypoint names")
-        for pair in cat.skeleton:
-            if len(pair) != 2 or any(not 1 <= j <= cat.num_keypoints for j in pair):
-                problems.append(f"{key}.skeleton: {list(pair)} expected 1-based keypoint indices")
-        for p in cat.symmetry:
-            if sorted(p) != list(range(cat.num_keypoints)):
-                problems.append(f"{key}.rig.symmetry_permutations: {list(p)} is not a permutation of "
-                                f"0..{cat.num_keypoints - 1}")
-        if cat.symmetry and tuple(range(cat.num_keypoints)) not in cat.symmetry:
-            problems.append(f"{key}.rig.symmetry_permutations: the identity is missing; expected a group")
-        cats[cid] = cat
-    return cats, problems
-
-
-def _check_annotation(i: int, a: dict, images: dict, cats: dict[int, Category]) -> list[str]:
-    key = f"annotations[{i}] (id {a.get('id')})"
-    out = []
-    if a.get("image_id") not in images:
-        out.append(f"{key}.image_id: {a.get('image_id')!r} is not an image id")
-    cid = a.get("category_id")
-    if cid == 0:
-        out.append(f"{key}.category_id: 0 is the background label; expected one of {sorted(cats)}")
-    elif cid not in cats:
-        out.append(f"{key}.category_id: {cid!r} is not a category id; expected one of {sorted(cats)}")
-    bbox = a.get("bbox")
-    if not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
-        out.append(f"{key}.bbox: expected [x, y, width, height], got {bbox!r}")
-    elif not all(math.isfinite(v) for v in bbox) or bbox[2] <= 0 or bbox[3] <= 0:
-        out.append(f"{key}.bbox: degenerate box {bbox} (expected finite, width and height > 0)")
-    kps = a.get("keypoints")
-    if cid in cats:
-        k = cats[cid].num_keypoints
-        if not isinstance(kps, list) or len(kps) != 3 * k:
-            n = len(kps) if isinstance(kps, list) else kps
-            out.append(
-                f"{key}.keypoints: {n} values, expected 3 x {k} = {3 * k} for category "
-                f"{cats[cid].name!r} ({list(cats[cid].keypoints)})"
-            )
-        elif any(v not in (0, 1, 2) for v in kps[2::3]):
-            out.append(f"{key}.keypoints: visibility flags must be 0, 1 or 2, got {kps[2::3]}")
-    if "area" not in a:
-        out.append(f"{key}.area: missing (OKS divides by it)")
-    return out
-
-
 def load_split(path: str | Path, root: str | Path | None = None, check_files: bool = True) -> CocoSplit:
-    """Read and check one COCO keypoint file; every problem is listed before any work starts."""
+    """Read and check one COCO keypoint file (`coco_checks.TRAIN`); every problem is listed
+    before any work starts."""
     path = Path(path)
     root = Path(root) if root is not None else path.parent
     if not path.is_file():
         raise DatasetError(f"{path}: split file not found")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not valid JSON: {exc}") from exc
-    for k in ("images", "annotations", "categories"):
-        if not isinstance(data.get(k), list):
-            raise DatasetError(f"{path}: key {k!r}: expected a list")
-    cats, problems = _check_categories(data["categories"])
-    if not data["categories"]:
-        problems.append("categories: expected at least one category")
-    images = {}
-    for i, im in enumerate(data["images"]):
-        iid = im.get("id")
-        if not isinstance(iid, int) or iid in images:
-            problems.append(f"images[{i}].id: expected a unique integer, got {iid!r}")
-            continue
-        images[iid] = im
-        if not (isinstance(im.get("width"), int) and isinstance(im.get("height"), int)):
-            problems.append(f"images[{i}] (id {iid}): expected integer width and height")
-        if check_files and not (root / str(im.get("file_name"))).is_file():
-            problems.append(f"images[{i}].file_name: {root / str(im.get('file_name'))} not found")
+    needs = coco_checks.TRAIN if check_files else coco_checks.without_images(coco_checks.TRAIN)
+    data = coco_checks.load(path, needs, root)
+    cats = {c["id"]: Category.from_json(c) for c in data["categories"]}
     anns_by_image: dict[int, list[dict]] = defaultdict(list)
-    for i, a in enumerate(data["annotations"]):
-        found = _check_annotation(i, a, images, cats)
-        problems += found
-        if not found:
-            anns_by_image[a["image_id"]].append(a)
-    if problems:
-        raise DatasetError(_problems_text(path, problems))
+    for a in data["annotations"]:
+        anns_by_image[a["image_id"]].append(a)
     return CocoSplit(path, root, data, cats, dict(anns_by_image))
 
 
@@ -266,7 +161,7 @@ def check_same_categories(split: CocoSplit, labels: LabelMap, what: str) -> None
                 f"{list(c.keypoints)}, the data {len(d.keypoints)} {list(d.keypoints)}"
             )
     if problems:
-        raise DatasetError(_problems_text(split.path, problems))
+        raise InvalidDatasetError(str(split.path), problems)
 
 
 REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}

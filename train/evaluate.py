@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from blender.atomic import write_bytes, write_json
+from pipeline.draw import GT_COLOR, PRED_COLOR, contact_sheet, draw_annotations, side_by_side
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.schema import Params
@@ -49,9 +50,10 @@ from .dataset import (
 )
 from .ddp import World
 from .devices import place_model, setup_device
-from .draw import GT_COLOUR, PRED_COLOUR, contact_sheet, draw_annotations, side_by_side
 from .engine import predict
 from .loaders import eval_loader
+
+TILE = 320  # px, the longer side of each image in a contact sheet
 
 
 def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, params: Params) -> tuple[dict, dict, dict]:
@@ -120,22 +122,27 @@ def overall_gap(report: dict) -> float | None:
 def write_contact_sheet(
     path: Path, split: CocoSplit, results: list[dict], labels: LabelMap, n: int, thresh: float
 ) -> None:
-    """Up to n images spread evenly over the split (by id), ground truth beside predictions."""
+    """Up to n images spread evenly over the split (by id), ground truth of the model's
+    categories beside predictions, each drawn with its longer side at TILE px."""
     images = sorted(split.images, key=lambda im: im["id"])
     picks = [images[i] for i in sorted({int(i) for i in np.linspace(0, len(images) - 1, n)})]
-    cats = {c.id: c for c in labels.categories}
+    cats = labels.to_json()
     by_image: dict[int, list[dict]] = {}
     for r in results:
         if r["score"] >= thresh:
             by_image.setdefault(r["image_id"], []).append(r)
-    tiles = []
+    tiles, captions = [], []
+    plain = {"labels": False, "masks": False, "side": TILE}
     for im in picks:
         rgb = read_rgb(split.root / im["file_name"])
-        gt = draw_annotations(rgb, split.anns_by_image.get(im["id"], []), cats, GT_COLOUR)
-        pred = draw_annotations(rgb, by_image.get(im["id"], []), cats, PRED_COLOUR, scores=True)
+        known = [a for a in split.anns_by_image.get(im["id"], []) if labels.label_of(a["category_id"])]
+        gt = draw_annotations(rgb, known, cats, color=GT_COLOR, captions=True, **plain)
+        pred = draw_annotations(rgb, by_image.get(im["id"], []), cats, color=PRED_COLOR, results=True, **plain)
         tiles.append(side_by_side(gt, pred))
+        captions.append(f"#{im['id']} {Path(im['file_name']).name}: ground truth | predictions")
+    sheet = contact_sheet(tiles, columns=2, captions=captions, thumb=2 * TILE + 4)
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(np.asarray(sheet), cv2.COLOR_RGB2BGR))
     path.parent.mkdir(parents=True, exist_ok=True)
-    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(contact_sheet(tiles, columns=2), cv2.COLOR_RGB2BGR))
     write_bytes(path, jpeg.tobytes())
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from blender.atomic import write_json
+from pipeline.draw import PRED_COLOR, draw_annotations
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.schema import load_params
@@ -31,7 +32,6 @@ from pipeline.stage_args import parse_overrides, stage_parser
 from .checkpoint import load, model_from_checkpoint
 from .dataset import DatasetError, LabelMap, fit_size, read_rgb
 from .devices import DeviceSetup, place_model, setup_device
-from .draw import PRED_COLOUR, draw_annotations
 from .engine import to_coco_results, to_file_pixels
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -124,14 +124,15 @@ def run(args: argparse.Namespace) -> int:
     setup = setup_device(runtime)
     place_model(model, setup)
     draw_thresh = args.draw_thresh if args.draw_thresh is not None else eval_cfg.draw_score_thresh
-    cats = {c.id: c for c in labels.categories}
+    cats = labels.to_json()
     batch = args.batch_size or runtime.predict_batch_size
     images, results = [], []
     (out / "annotated").mkdir(parents=True, exist_ok=True)
 
     def annotate(rgb, image_results):
         shown = [r for r in image_results if r["score"] >= draw_thresh]
-        return draw_annotations(rgb, shown, cats, PRED_COLOUR, scores=True)
+        drawn = draw_annotations(rgb, shown, cats, color=PRED_COLOR, results=True, labels=False, masks=False)
+        return np.asarray(drawn)
 
     from tqdm import tqdm
 

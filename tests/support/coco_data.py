@@ -2,7 +2,8 @@
 
 `write_dataset` draws each instance as a grey polygon (its mask) with a coloured Gaussian dot at
 every keypoint, one hue per (instance, keypoint), so a test can find the keypoints in the pixels
-and compare them with the annotations without trusting the code under test.
+and compare them with the annotations without trusting the code under test. `tiny_coco` is a
+small dataset with known departures from the format, whose stats are counted by hand.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 from pycocotools import mask as mask_utils
 
 GREY = 110
@@ -148,4 +150,53 @@ def find_dots(rgb: np.ndarray, min_chroma: int = 6) -> dict[int, tuple[float, fl
     return out
 
 
-# ------------------------------------------------------------------------------------ tests
+# ------------------------------------------------------------- a hand-counted dataset
+
+TINY_W, TINY_H = 64, 48
+
+
+def tiny_rle_rect(rows: slice, cols: slice) -> dict:
+    m = np.zeros((TINY_H, TINY_W), np.uint8)
+    m[rows, cols] = 1
+    rle = mask_utils.encode(np.asfortranarray(m))
+    return {"size": rle["size"], "counts": rle["counts"].decode()}
+
+
+def tiny_coco() -> dict:
+    """3 images (one empty), 2 categories, 4 instances; test numbers are counted by hand."""
+    images = [("imgs/sub/a.png", "synthetic"), ("imgs/b.png", "synthetic"), ("c.png", "real")]
+    rect, poly = tiny_rle_rect(slice(15, 25), slice(5, 45)), [[28, 28, 53, 28, 53, 43, 28, 43]]
+
+    def inst(aid: int, image_id: int, category_id: int, keypoints: list, num: int, bbox: list, **extra) -> dict:
+        keys = {"id": aid, "image_id": image_id, "category_id": category_id, "keypoints": keypoints}
+        masks = {"segmentation": extra.pop("mask")} if "mask" in extra else {}
+        return {**keys, "num_keypoints": num, "bbox": bbox, **extra, **masks, "iscrowd": 0}
+
+    return {
+        "images": [
+            {"id": i, "file_name": name, "width": TINY_W, "height": TINY_H, "source": source}
+            for i, (name, source) in enumerate(images, start=1)
+        ],
+        "annotations": [
+            inst(1, 1, 1, [10.5, 20.5, 2, 40.5, 20.5, 1, 0, 0, 0], 2, [5, 15, 40, 10], area=400.0, mask=rect),
+            inst(2, 1, 1, [30.5, 30.5, 2, 35.5, 35.5, 2, 50.5, 40.5, 2], 3, [28, 28, 25, 15], area=1600.0, mask=poly),
+            inst(3, 2, 1, [0, 0, 0, 12.0, 7.0, 0, 20.5, 10.5, 1], 1, [0, 0, 64, 48], area=10000.0),
+            inst(4, 2, 2, [70.0, 5.0, 2], 0, [60, 0, 10, 10]),  # no area: its size comes from the box
+        ],
+        "categories": [
+            {"id": 1, "name": "tri", "supercategory": "x", "keypoints": ["a", "b", "c"], "skeleton": [[1, 2], [2, 3]]},
+            {"id": 2, "name": "dot", "supercategory": "x", "keypoints": ["p"], "skeleton": []},
+        ],
+    }
+
+
+def write_tiny(folder: Path, coco: dict | None = None, name: str = "annotations.json") -> Path:
+    """`tiny_coco` (or `coco`) as a dataset folder with noise images of its sizes; the JSON path."""
+    coco = coco or tiny_coco()
+    rng = np.random.default_rng(0)
+    for img in coco["images"]:
+        path = folder / img["file_name"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 60, (TINY_H, TINY_W, 3), dtype=np.uint8)).save(path)
+    (folder / name).write_text(json.dumps(coco))
+    return folder / name
