@@ -79,8 +79,10 @@ def test_early_stopping_by_patience(tmp_path, data, capsys):
     params = write_params(tmp_path / "p.yaml", train={"epochs": 6, "patience": 1})
     assert _train(tmp_path, data, params, "m") == 0
     state = checkpoint.load(tmp_path / "m" / "last.pt")["state"]
-    # an untrained model's AP cannot beat the first evaluation's: stop one evaluation later
-    assert state["epoch"] == state["best_epoch"] + 1 < 6
+    # an untrained model's AP cannot beat the first evaluation's: stop one evaluation later, and on
+    # that tie best.pt holds the later model
+    assert state["epoch"] == 2 < 6 and state["evals_since_best"] == 1
+    assert state["best_epoch"] == 2 and state["best_ap"] == 0.0
     assert "early stop" in capsys.readouterr().out
 
 

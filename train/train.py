@@ -200,11 +200,12 @@ def run(args: argparse.Namespace) -> int:
                 validate(ema.module if ema else model, vl, setup, labels, world, gt_val, cfg.val_oks_scale)
             )
             ap = ddp.broadcast_object(metrics.get("val/keypoints_AP"))
-            improved = ap > state["best_ap"]
+            # patience counts evaluations without a better AP; best.pt takes the later model on a tie
+            # (a run whose validation AP stays at 0 must not keep its first, least trained weights)
+            state["evals_since_best"] = 0 if ap > state["best_ap"] else state["evals_since_best"] + 1
+            improved = ap >= state["best_ap"]
             if improved:
-                state.update(best_ap=ap, best_epoch=epoch + 1, evals_since_best=0)
-            else:
-                state["evals_since_best"] += 1
+                state.update(best_ap=ap, best_epoch=epoch + 1)
         state["epoch"] = epoch + 1
         if world.is_main:
             last = {
