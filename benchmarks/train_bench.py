@@ -42,7 +42,7 @@ from torchvision.transforms import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.schema import load_params  # noqa: E402
-from pipeline.schema.train import Augmentation, ModelConfig, RuntimeConfig, TrainConfig  # noqa: E402
+from pipeline.schema.train_params import Augmentation, ModelConfig, RuntimeConfig, TrainConfig  # noqa: E402
 from train.dataset import KeypointDataset, load_split  # noqa: E402
 from train.ddp import SINGLE  # noqa: E402
 from train.devices import make_scaler, place_model, setup_device  # noqa: E402

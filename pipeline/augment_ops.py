@@ -18,7 +18,7 @@ from blender import symmetry
 from pipeline import coco
 from pipeline.errors import Rig2kpError
 from pipeline.schema import AugmentConfig
-from pipeline.schema.augment import Transform
+from pipeline.schema.augment_params import Transform
 
 SALT = 0xA06  # separates this stage's random streams from the other stages'
 # albumentations transforms whose keypoint maths scale x, y by the size ratio (x' = s x), which

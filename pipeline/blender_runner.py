@@ -20,7 +20,7 @@ from pipeline.appearance_spec import complete_spec
 from pipeline.calibration import CalibrationError, check_lens, resolve_camera
 from pipeline.errors import Rig2kpError
 from pipeline.schema import Params, ParamsError
-from pipeline.schema.rigs import MaterialRanges
+from pipeline.schema.rigs_params import MaterialRanges
 
 ROOT = Path(__file__).resolve().parents[1]
 BLENDER_SCRIPT = ROOT / "blender" / "render.py"

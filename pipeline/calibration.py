@@ -20,7 +20,7 @@ from blender.camera import intrinsics
 from blender.lens import Lens, LensError
 from blender.sampling import calibrated_K, calibrated_size, sensor_width_mm
 from pipeline.schema import ParamsError
-from pipeline.schema.lens import COEFFICIENTS, coefficient_problem
+from pipeline.schema.lens_params import COEFFICIENTS, coefficient_problem
 
 MATRIX_KEYS = ("camera_matrix", "cameraMatrix", "K", "k", "intrinsic_matrix", "intrinsics", "mtx", "M")
 DIST_KEYS = ("distortion_coefficients", "dist_coeffs", "distCoeffs", "distortion", "dist", "D", "d")

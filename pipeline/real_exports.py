@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from blender import symmetry
 from pipeline import coco
-from pipeline.schema.mix import RealSource
+from pipeline.schema.mix_params import RealSource
 from pipeline.splits import REPEAT_BASE, Item
 
 REAL_BASE = 10**12

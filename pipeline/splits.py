@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.schema import MixConfig
-from pipeline.schema.mix import RealSource
+from pipeline.schema.mix_params import RealSource
 
 REPEAT_BASE = 10**10
 MAX_REPEATS = 99  # repeats * REPEAT_BASE stays below a source's 10**12 id block

@@ -17,8 +17,8 @@ from pipeline.appearance_spec import image_aspect, mesh_files
 from pipeline.blender_runner import make_spec
 from pipeline.preview import turntable_scenes
 from pipeline.schema import ParamsError, load_params
-from pipeline.schema.appearance import JitterMaterial, KeepMaterial, MaterialRanges, MeshDistractors
-from pipeline.schema.rigs import Rig
+from pipeline.schema.appearance_params import JitterMaterial, KeepMaterial, MaterialRanges, MeshDistractors
+from pipeline.schema.rigs_params import Rig
 from tests.support import ROOT
 from tests.support.mesh_writers import write_obj_box, write_png
 from tests.support.params import built_example, tiny_params, write_params

@@ -313,7 +313,7 @@ def test_schema_rejects_bad_transforms(tmp_path, transforms, message):
 
 
 def test_default_transforms_pass_the_check():
-    from pipeline.schema.augment import DEFAULT_TRANSFORMS
+    from pipeline.schema.augment_params import DEFAULT_TRANSFORMS
 
     cfg = AugmentConfig(transforms=DEFAULT_TRANSFORMS)  # set explicitly: checked against albumentations
     assert [t.name for t in cfg.transforms] == [t.name for t in AugmentConfig().transforms]

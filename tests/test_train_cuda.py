@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 
-from pipeline.schema.train import ModelConfig, RuntimeConfig
+from pipeline.schema.train_params import ModelConfig, RuntimeConfig
 from tests.support.params import TINY_MODEL
 from tests.support.params import write_train_params as write_params
 from tests.support.training import toy_data

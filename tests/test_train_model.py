@@ -11,7 +11,7 @@ from torchvision.models import mobilenet_v3_small
 from torchvision.models.detection import keypointrcnn_resnet50_fpn
 from torchvision.ops.misc import FrozenBatchNorm2d
 
-from pipeline.schema.train import ModelConfig
+from pipeline.schema.train_params import ModelConfig
 from tests.support.params import TINY_MODEL
 from train.model import (
     COCO_KEYPOINT_WEIGHTS,

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from pipeline.schema.train import TrainConfig
+from pipeline.schema.train_params import TrainConfig
 from train.optim import build_ema, build_scheduler
 
 

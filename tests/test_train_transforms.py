@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipeline.schema.train import Augmentation
+from pipeline.schema.train_params import Augmentation
 from train.dataset import LabelMap
 from train.toyset import CATEGORIES
 from train.transforms import TrainAugment

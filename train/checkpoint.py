@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from pipeline.errors import Rig2kpError
-from pipeline.schema.train import ModelConfig
+from pipeline.schema.train_params import ModelConfig
 
 from .dataset import LabelMap
 from .model import build_detector

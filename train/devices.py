@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from pipeline.errors import Rig2kpError
-from pipeline.schema.train import RuntimeConfig
+from pipeline.schema.train_params import RuntimeConfig
 
 
 class DeviceError(Rig2kpError, RuntimeError):

@@ -25,7 +25,7 @@ from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 from pipeline.errors import Rig2kpError
-from pipeline.schema.train import ModelConfig
+from pipeline.schema.train_params import ModelConfig
 
 
 class PretrainedWeightsMissing(UserWarning):

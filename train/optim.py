@@ -8,7 +8,7 @@ from torch import nn
 from torch.optim import lr_scheduler as sched
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from pipeline.schema.train import TrainConfig
+from pipeline.schema.train_params import TrainConfig
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:

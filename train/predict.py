@@ -26,7 +26,7 @@ from pipeline.draw import PRED_COLOR, draw_annotations
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.schema import load_params
-from pipeline.schema.train import EvaluateConfig, ModelConfig, RuntimeConfig
+from pipeline.schema.train_params import EvaluateConfig, ModelConfig, RuntimeConfig
 from pipeline.stage_args import parse_overrides, stage_parser
 
 from .checkpoint import load, model_from_checkpoint

@@ -21,7 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
-from pipeline.schema.train import TrainConfig
+from pipeline.schema.train_params import TrainConfig
 from pipeline.stage_args import add_input, add_params_args, params_from_args, stage_parser
 
 from . import checkpoint, ddp

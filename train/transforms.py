@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from blender import symmetry
-from pipeline.schema.train import Augmentation
+from pipeline.schema.train_params import Augmentation
 
 from .dataset import LabelMap
 

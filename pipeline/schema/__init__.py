@@ -9,13 +9,13 @@ from pydantic import Field, ValidationError, model_validator
 
 from pipeline.errors import Rig2kpError
 
-from .augment import AugmentConfig
+from .augment_params import AugmentConfig
 from .common import IntRange, Range, Strict
-from .mix import MixConfig
-from .render import RenderConfig
-from .rigs import Keypoint, Rig
-from .train import EvaluateConfig, ModelConfig, RuntimeConfig, TrainConfig
-from .views import check_rigs
+from .mix_params import MixConfig
+from .render_params import RenderConfig
+from .rigs_params import Keypoint, Rig
+from .train_params import EvaluateConfig, ModelConfig, RuntimeConfig, TrainConfig
+from .views_params import check_rigs
 
 __all__ = [
     "AugmentConfig", "EvaluateConfig", "IntRange", "Keypoint", "MixConfig", "ModelConfig",

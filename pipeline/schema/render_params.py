@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .appearance import MeshDistractors
+from .appearance_params import MeshDistractors
 from .common import IntRange, Range, Strict
-from .lens import Distortion, Intrinsics
-from .physics import Drop
-from .views import ViewRequirements
+from .lens_params import Distortion, Intrinsics
+from .physics_params import Drop
+from .views_params import ViewRequirements
 
 
 class Camera(Strict):

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .appearance import Decal, MaterialRanges, MaterialSpec
+from .appearance_params import Decal, MaterialRanges, MaterialSpec
 from .common import MESH_SUFFIXES, IntRange, Range, Strict
-from .rig_motion import BoneRange, PoseActions
-from .rig_symmetry import Symmetry
+from .rig_motion_params import BoneRange, PoseActions
+from .rig_symmetry_params import Symmetry
 
 __all__ = ["MESH_SUFFIXES", "Decal", "MaterialRanges", "MaterialSpec", "Rig"]
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from .common import IntRange, Range, Strict
-from .rigs import MaterialRanges
+from .rigs_params import MaterialRanges
 
 
 class Support(Strict):

@@ -1,0 +1,140 @@
+"""The import rules of docs/ARCHITECTURE.md, read off the code (every import, at any depth of a module).
+
+- blender/ imports only bpy, mathutils, bmesh, numpy, the standard library and blender/; its pure
+  modules import no Blender module, not even through another blender/ module.
+- A stage module (a command) is imported by no project module: pipeline/cli.py runs it by name.
+- train/ imports from pipeline/ only its library modules; pipeline/ imports nothing of train/.
+- No import cycle among the project's modules; no two modules share a file name; none shadows
+  the standard library.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+
+PACKAGES = ("blender", "pipeline", "train")
+BLENDER_ONLY = {"bpy", "mathutils", "bmesh", "_cycles"}
+BLENDER_ALLOWED = BLENDER_ONLY | {"numpy"} | set(sys.stdlib_module_names)
+# blender/ modules that touch Blender; every other one is pure (tested without Blender)
+BPY_MODULES = {
+    "blender.articulation", "blender.decals", "blender.layout", "blender.looks", "blender.materials",
+    "blender.mesh_distractors", "blender.own_materials", "blender.physics", "blender.rays", "blender.render",
+    "blender.rigs", "blender.scene", "blender.shader_nodes", "blender.wear",
+}  # fmt: skip
+# commands: run by `rig2kp <command>` / `python -m`, imported by no other module
+STAGES = {
+    "pipeline.render_dataset", "pipeline.preview", "pipeline.inspect_dataset", "pipeline.augment", "pipeline.mix",
+    "pipeline.validate", "pipeline.export_dataset", "pipeline.params_reference", "pipeline.cli",
+    "train.train", "train.evaluate", "train.predict", "train.export", "train.report",
+}  # fmt: skip
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
+
+
+def imports(name: str) -> set[str]:
+    """Every module `name` imports, at any depth (top level or inside a function), resolved."""
+    path = MODULES[name]
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
+            found.add(base)
+            found |= {f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES}
+    return {m for m in found if m}
+
+
+def project_imports(name: str) -> set[str]:
+    return {m for m in imports(name) if m in MODULES and m != name}
+
+
+def test_blender_imports_only_blender_numpy_and_the_standard_library():
+    bad = {
+        name: sorted(m for m in imports(name) if m.split(".")[0] not in BLENDER_ALLOWED | {"blender"})
+        for name in MODULES
+        if name.startswith("blender")
+    }
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def _closure(name: str) -> set[str]:
+    seen, todo = set(), [name]
+    while todo:
+        for m in project_imports(todo.pop()) - seen:
+            seen.add(m)
+            todo.append(m)
+    return seen
+
+
+def test_pure_blender_modules_never_reach_bpy():
+    assert BPY_MODULES <= set(MODULES), sorted(BPY_MODULES - set(MODULES))
+    for name in (m for m in MODULES if m.startswith("blender.") and m not in BPY_MODULES):
+        touched = {m for mod in {name, *_closure(name)} for m in imports(mod) if m.split(".")[0] in BLENDER_ONLY}
+        assert not touched, f"{name} is listed as pure but imports {sorted(touched)} (directly or through blender/)"
+        assert not (_closure(name) & BPY_MODULES), f"{name} imports a Blender module: {_closure(name) & BPY_MODULES}"
+
+
+def test_no_module_imports_a_stage():
+    bad = {name: sorted(project_imports(name) & STAGES) for name in MODULES}
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_train_uses_pipeline_libraries_only_and_pipeline_never_imports_train():
+    for name in MODULES:
+        deps = project_imports(name)
+        if name.startswith("pipeline"):
+            assert not {m for m in deps if m.startswith("train")}, name
+        if name.startswith("train"):
+            assert not (deps & STAGES), name
+
+
+def test_no_import_cycles():
+    graph = {name: project_imports(name) - {n for n in MODULES if name.startswith(n + ".")} for name in MODULES}
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                pytest.fail("import cycle: " + " -> ".join([*path[path.index(nxt) :], nxt]))
+            if nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+
+
+def test_file_names_are_unique_and_shadow_nothing():
+    names = [p.name for p in MODULES.values() if p.name != "__init__.py"]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
+    assert sorted(n[:-3] for n in names if n[:-3] in sys.stdlib_module_names) == []
+
+
+def test_architecture_page_lists_every_module():
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    missing = [
+        str(p.relative_to(ROOT))
+        for p in MODULES.values()
+        if p.name != "__init__.py" and f"`{p.relative_to(ROOT)}`" not in page
+    ]
+    assert missing == [], "docs/ARCHITECTURE.md: add one line for each module"
