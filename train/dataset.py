@@ -183,11 +183,8 @@ def fit_size(width: int, height: int, fit: tuple[int, int]) -> tuple[int, int]:
 
 
 def _imread(path: Path, flag: int, waits: tuple[float, ...] = (0.2, 1.0)) -> np.ndarray | None:
-    """cv2.imread, tried again after a pause when it fails on a file that exists.
-
-    On a GPU machine with every core busy, one read of a photo that had been read hundreds of
-    times before failed and stopped a training run; OpenCV does not say why a read failed.
-    """
+    """cv2.imread, tried again after a pause when it fails on a file that exists: a read can fail
+    for a moment under load, and OpenCV does not say why."""
     img = cv2.imread(str(path), flag)
     for wait in waits:
         if img is not None or not path.is_file():
