@@ -7,9 +7,11 @@ writing the same file never share one. Every stage writes its outputs through he
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -49,5 +51,22 @@ def copy_file(src: str | Path, dst: str | Path) -> None:
         os.replace(tmp, dst)
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(dst) if exc.filename == str(tmp) else exc.filename) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def replacing(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """A temporary path for a writer that needs a file name (a model exporter, a video writer);
+    it becomes `path` when the block ends without an error, and is removed when it raises.
+    `suffix` keeps an extension the writer reads (`.mp4`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)

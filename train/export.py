@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from blender.atomic import write_json
+from blender.atomic import replacing, write_json
 from pipeline.errors import Rig2kpError, run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.stage_args import stage_parser
@@ -177,21 +177,20 @@ def _export(args: argparse.Namespace) -> int:
         "box_detections_per_img": cfg.box_detections_per_img,
         "checks": {},
     }
-    if "onnx" in args.formats:
+    if "onnx" in args.formats:  # written and checked under a temporary name: a failed check leaves no model
         path = out / "model.onnx"
-        export_onnx(model, inputs[0], path, args.opset)
-        meta["checks"]["onnx"] = {
-            "file": path.name,
-            "max_abs_diff": check_onnx(path, model, inputs, args.atol),
-        }
+        with replacing(path) as tmp:
+            export_onnx(model, inputs[0], tmp, args.opset)
+            meta["checks"]["onnx"] = {"file": path.name, "max_abs_diff": check_onnx(tmp, model, inputs, args.atol)}
         print(f"wrote {path}; onnxruntime matches PyTorch on {len(inputs)} image(s)")
     if "torchscript" in args.formats:
         path = out / "model.torchscript.pt"
-        export_torchscript(model, path)
-        meta["checks"]["torchscript"] = {
-            "file": path.name,
-            "max_abs_diff": check_torchscript(path, model, inputs, args.atol),
-        }
+        with replacing(path) as tmp:
+            export_torchscript(model, tmp)
+            meta["checks"]["torchscript"] = {
+                "file": path.name,
+                "max_abs_diff": check_torchscript(tmp, model, inputs, args.atol),
+            }
         print(f"wrote {path}; TorchScript matches PyTorch on {len(inputs)} image(s)")
     write_json(out / "export.json", meta, indent=1)
     return 0

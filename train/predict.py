@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import torch
 
-from blender.atomic import write_json
+from blender.atomic import replacing, write_bytes, write_json
 from pipeline.draw import PRED_COLOR, draw_annotations
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
@@ -138,32 +138,26 @@ def run(args: argparse.Namespace) -> int:
 
     if src.suffix.lower() in VIDEO_SUFFIXES:
         frames, fps, count = read_video(src)
-        writer = None
-        video_out = out / f"{src.stem}_annotated.mp4"
         bar = tqdm(total=count or None, desc=src.name, unit="frame")
-        index = 0
-        for chunk in _batches(frames, batch):
-            ids = list(range(index + 1, index + 1 + len(chunk)))
-            found = detect(model, chunk, setup, labels, ids)
-            results += found
-            for image_id, rgb in zip(ids, chunk, strict=True):
-                h, w = rgb.shape[:2]
-                images.append(
-                    {
-                        "id": image_id,
-                        "file_name": f"{src.name}#frame={image_id - 1}",
-                        "width": w,
-                        "height": h,
-                    }
-                )
-                if writer is None:
-                    writer = cv2.VideoWriter(str(video_out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
-                drawn = annotate(rgb, [r for r in found if r["image_id"] == image_id])
-                writer.write(cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
-            index += len(chunk)
-            bar.update(len(chunk))
-        bar.close()
-        if writer is not None:
+        with replacing(out / f"{src.stem}_annotated.mp4", suffix=".mp4") as video_tmp:  # whole, or not at all
+            writer, index = None, 0
+            for chunk in _batches(frames, batch):
+                ids = list(range(index + 1, index + 1 + len(chunk)))
+                found = detect(model, chunk, setup, labels, ids)
+                results += found
+                for image_id, rgb in zip(ids, chunk, strict=True):
+                    h, w = rgb.shape[:2]
+                    images.append({"id": image_id, "file_name": f"{src.name}#frame={image_id - 1}", "width": w,
+                                   "height": h})
+                    if writer is None:
+                        writer = cv2.VideoWriter(str(video_tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+                    drawn = annotate(rgb, [r for r in found if r["image_id"] == image_id])
+                    writer.write(cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+                index += len(chunk)
+                bar.update(len(chunk))
+            bar.close()
+            if writer is None:
+                raise DatasetError(f"--input {src}: no frames could be read")
             writer.release()
         if not images:
             raise DatasetError(f"--input {src}: no frames could be read")
@@ -181,10 +175,8 @@ def run(args: argparse.Namespace) -> int:
                 name = path.name if src.is_file() else str(path.relative_to(src))
                 images.append({"id": image_id, "file_name": name, "width": w, "height": h})
                 drawn = annotate(rgb, [r for r in found if r["image_id"] == image_id])
-                cv2.imwrite(
-                    str(out / "annotated" / f"{path.stem}.jpg"),
-                    cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR),
-                )
+                ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+                write_bytes(out / "annotated" / f"{path.stem}.jpg", jpeg.tobytes())
     write_json(out / "results.json", results)
     meta = {"images": images, "annotations": [], "categories": labels.to_json()}
     write_json(out / "images.json", meta)
