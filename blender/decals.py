@@ -16,8 +16,8 @@ import bpy
 
 from . import shader_nodes as sn
 from .appearance import cylinder_frame, planar_frame
-from .materials import _socket
 from .rigs import RigError
+from .shader_nodes import socket
 
 PREFIX = "rig2kp_decal"
 
@@ -49,7 +49,7 @@ def _dot(nt, a, b_const):
     node.operation = "DOT_PRODUCT"
     nt.links.new(a, node.inputs[0])
     node.inputs[1].default_value = tuple(float(c) for c in b_const)
-    return _socket(node.outputs, "Value")
+    return socket(node.outputs, "Value")
 
 
 def _surface_coords(nt, decal: dict, j: int):

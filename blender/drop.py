@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .sampling import DEFAULT_MATERIAL, STREAMS, random_rotation, sample_material, uniform, upright_rotation
+from .sampling import DEFAULT_MATERIAL, STREAMS, apart, random_rotation, sample_material, uniform, upright_rotation
 
 # Bounding radius of each unit-size distractor mesh (scene._distractor_meshes), about its origin.
 # Distractors collide as convex hulls: a torus then rests as it would, and nothing falls into its
@@ -50,20 +50,15 @@ def _groups(rng: np.random.Generator, n: int, piles) -> list[list[int]]:
 
 def _centre(rng, support: dict, spread: float, radius: float, placed: list[tuple[np.ndarray, float]]) -> np.ndarray:
     """A pile's xy: in the spread disc (plane) or the tray's inside, apart from earlier piles when it can."""
-    best, best_gap = None, -math.inf
-    for _ in range(20):
+
+    def draw() -> np.ndarray:
         if support["kind"] == "tray":
             hx, hy = (max(0.0, s / 2 - radius) for s in support["size"])
-            p = np.array([rng.uniform(-hx, hx), rng.uniform(-hy, hy)])
-        else:
-            r, t = spread * math.sqrt(rng.uniform()), rng.uniform(0, 2 * math.pi)
-            p = np.array([r * math.cos(t), r * math.sin(t)])
-        gap = min((np.linalg.norm(p - q) - radius - rq for q, rq in placed), default=math.inf)
-        if gap >= 0:
-            return p
-        if gap > best_gap:
-            best, best_gap = p, gap
-    return best
+            return np.array([rng.uniform(-hx, hx), rng.uniform(-hy, hy)])
+        r, t = spread * math.sqrt(rng.uniform()), rng.uniform(0, 2 * math.pi)
+        return np.array([r * math.cos(t), r * math.sin(t)])
+
+    return apart(draw, placed, radius)
 
 
 def _clamp_to_support(xy: np.ndarray, support: dict, radius: float) -> np.ndarray:

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-
-def _socket(sockets, *names):
-    """A socket by identifier or name; several names cover renames across Blender versions."""
-    for name in names:
-        for s in sockets:
-            if s.identifier == name:
-                return s
-        for s in sockets:
-            if s.name == name:
-                return s
-    raise KeyError(f"no socket {names} among {[s.identifier for s in sockets]}")
+from .shader_nodes import math, mix_colour, socket
 
 
 def make_material(name: str, pattern: str = "noise", pictograms: bool = False) -> bpy.types.Material:
@@ -36,48 +26,26 @@ def make_material(name: str, pattern: str = "noise", pictograms: bool = False) -
     strength.name = "strength"
     if pattern == "brick":
         tex = nt.nodes.new("ShaderNodeTexBrick")
-        _socket(tex.inputs, "Color1").default_value = (1, 1, 1, 1)
-        _socket(tex.inputs, "Color2").default_value = (0.6, 0.6, 0.6, 1)
-        _socket(tex.inputs, "Mortar").default_value = (0, 0, 0, 1)
-        _socket(tex.inputs, "Brick Width").default_value = 0.4
-        _socket(tex.inputs, "Row Height").default_value = 0.18
+        socket(tex.inputs, "Color1").default_value = (1, 1, 1, 1)
+        socket(tex.inputs, "Color2").default_value = (0.6, 0.6, 0.6, 1)
+        socket(tex.inputs, "Mortar").default_value = (0, 0, 0, 1)
+        socket(tex.inputs, "Brick Width").default_value = 0.4
+        socket(tex.inputs, "Row Height").default_value = 0.18
         fac = tex.outputs[1]  # Fac: 1 on mortar lines
     else:
         tex = nt.nodes.new("ShaderNodeTexNoise")
         tex.noise_dimensions = "4D"
-        _socket(tex.inputs, "Detail").default_value = 4.0
+        socket(tex.inputs, "Detail").default_value = 4.0
         fac = tex.outputs[0]
     tex.name = "texture"
     nt.links.new(coords.outputs["Object"], tex.inputs["Vector"])
     nt.links.new(fac, strength.inputs[0])
-    nt.links.new(strength.outputs[0], _socket(mix.inputs, "Factor_Float"))
-    color = _socket(mix.outputs, "Result_Color")
+    nt.links.new(strength.outputs[0], socket(mix.inputs, "Factor_Float"))
+    color = socket(mix.outputs, "Result_Color")
     if pictograms:
         color = _pictograms(nt, coords.outputs["Object"], color)
-    nt.links.new(color, _socket(bsdf.inputs, "Base Color"))
+    nt.links.new(color, socket(bsdf.inputs, "Base Color"))
     return mat
-
-
-def _math(nt, op: str, *args):
-    """A Math node; each argument is a number or an output socket."""
-    node = nt.nodes.new("ShaderNodeMath")
-    node.operation = op
-    for sock, a in zip(node.inputs, args):
-        if isinstance(a, (int, float)):
-            sock.default_value = a
-        else:
-            nt.links.new(a, sock)
-    return node.outputs[0]
-
-
-def _over(nt, color, rgb, factor):
-    """`rgb` painted over `color` where `factor` is 1."""
-    mix = nt.nodes.new("ShaderNodeMix")
-    mix.data_type = "RGBA"
-    nt.links.new(factor, _socket(mix.inputs, "Factor_Float"))
-    nt.links.new(color, _socket(mix.inputs, "A_Color"))
-    _socket(mix.inputs, "B_Color").default_value = (*rgb, 1.0)
-    return _socket(mix.outputs, "Result_Color")
 
 
 def _pictograms(nt, coords, color):
@@ -92,18 +60,18 @@ def _pictograms(nt, coords, color):
     period, offset = nt.nodes.new("ShaderNodeValue"), nt.nodes.new("ShaderNodeValue")
     period.name, offset.name = "pictogram_period", "pictogram_offset"
     period.outputs[0].default_value, offset.outputs[0].default_value = 0.015, 0.0
-    half = _math(nt, "MULTIPLY", period.outputs[0], 0.5)
-    x = _math(nt, "ADD", sep.outputs[0], offset.outputs[0])
-    xm = _math(nt, "WRAP", x, half, _math(nt, "MULTIPLY", half, -1.0))  # -P/2 .. P/2 in each cell
-    extent = _math(nt, "ADD", _math(nt, "ABSOLUTE", xm), _math(nt, "ABSOLUTE", sep.outputs[1]))
-    d = _math(nt, "DIVIDE", extent, _math(nt, "MULTIPLY", period.outputs[0], 0.42))
-    front = _math(nt, "GREATER_THAN", sep.outputs[2], 0.0)
-    edge = _math(nt, "MULTIPLY", _math(nt, "LESS_THAN", d, 1.0), front)
-    inner = _math(nt, "MULTIPLY", _math(nt, "LESS_THAN", d, 0.8), front)
-    mark = _math(nt, "MULTIPLY", _math(nt, "LESS_THAN", d, 0.32), front)
-    color = _over(nt, color, (0.55, 0.01, 0.01), edge)
-    color = _over(nt, color, (0.8, 0.8, 0.8), inner)
-    return _over(nt, color, (0.01, 0.01, 0.01), mark)
+    half = math(nt, "MULTIPLY", period.outputs[0], 0.5)
+    x = math(nt, "ADD", sep.outputs[0], offset.outputs[0])
+    xm = math(nt, "WRAP", x, half, math(nt, "MULTIPLY", half, -1.0))  # -P/2 .. P/2 in each cell
+    extent = math(nt, "ADD", math(nt, "ABSOLUTE", xm), math(nt, "ABSOLUTE", sep.outputs[1]))
+    d = math(nt, "DIVIDE", extent, math(nt, "MULTIPLY", period.outputs[0], 0.42))
+    front = math(nt, "GREATER_THAN", sep.outputs[2], 0.0)
+    edge = math(nt, "MULTIPLY", math(nt, "LESS_THAN", d, 1.0), front)
+    inner = math(nt, "MULTIPLY", math(nt, "LESS_THAN", d, 0.8), front)
+    mark = math(nt, "MULTIPLY", math(nt, "LESS_THAN", d, 0.32), front)
+    color = mix_colour(nt, color, (0.55, 0.01, 0.01, 1.0), edge)
+    color = mix_colour(nt, color, (0.8, 0.8, 0.8, 1.0), inner)
+    return mix_colour(nt, color, (0.01, 0.01, 0.01, 1.0), mark)
 
 
 def apply_material(mat: bpy.types.Material, values: dict) -> None:
@@ -112,10 +80,10 @@ def apply_material(mat: bpy.types.Material, values: dict) -> None:
     bsdf = next(n for n in nt.nodes if n.type == "BSDF_PRINCIPLED")
     mix, strength, tex = nt.nodes["color_mix"], nt.nodes["strength"], nt.nodes["texture"]
     r, g, b = values["color"]
-    _socket(mix.inputs, "A_Color").default_value = (r, g, b, 1.0)
-    _socket(mix.inputs, "B_Color").default_value = (r * 0.25, g * 0.25, b * 0.25, 1.0)
+    socket(mix.inputs, "A_Color").default_value = (r, g, b, 1.0)
+    socket(mix.inputs, "B_Color").default_value = (r * 0.25, g * 0.25, b * 0.25, 1.0)
     strength.inputs[1].default_value = values["texture_strength"]
-    _socket(tex.inputs, "Scale").default_value = values["texture_scale"]
+    socket(tex.inputs, "Scale").default_value = values["texture_scale"]
     if "W" in tex.inputs:
         tex.inputs["W"].default_value = values["texture_offset"]
     if "pictogram_period" in nt.nodes:  # drawn from the texture offset: default renders keep their draws
@@ -123,5 +91,5 @@ def apply_material(mat: bpy.types.Material, values: dict) -> None:
         period = 0.013 + 0.005 * frac
         nt.nodes["pictogram_period"].outputs[0].default_value = period
         nt.nodes["pictogram_offset"].outputs[0].default_value = (values["texture_offset"] * 7.31 % 1.0) * period
-    _socket(bsdf.inputs, "Roughness").default_value = values["roughness"]
-    _socket(bsdf.inputs, "Metallic").default_value = values["metallic"]
+    socket(bsdf.inputs, "Roughness").default_value = values["roughness"]
+    socket(bsdf.inputs, "Metallic").default_value = values["metallic"]

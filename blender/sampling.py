@@ -114,18 +114,28 @@ def sample_look(mrng: np.random.Generator, arng: np.random.Generator, entry: dic
     return sample_jitter(arng, entry) if mode == "jitter" else None
 
 
-def _place(rng, placed: list[tuple[np.ndarray, float]], radius: float, spread: float, height: dict):
-    """A position in the placement disc that keeps bounding spheres apart when it can (20 tries)."""
+def apart(draw, placed: list[tuple[np.ndarray, float]], radius: float, tries: int = 20) -> np.ndarray:
+    """The first of up to `tries` points `draw()` gives whose sphere of `radius` keeps clear of every
+    placed (point, radius); else the one that comes closest to it."""
     best, best_gap = None, -math.inf
-    for _ in range(20):
-        r, t = spread * math.sqrt(rng.uniform()), rng.uniform(0, 2 * math.pi)
-        p = np.array([r * math.cos(t), r * math.sin(t), uniform(rng, height)])
+    for _ in range(tries):
+        p = draw()
         gap = min((np.linalg.norm(p - q) - radius - rq for q, rq in placed), default=math.inf)
         if gap >= 0:
             return p
         if gap > best_gap:
             best, best_gap = p, gap
     return best
+
+
+def _place(rng, placed: list[tuple[np.ndarray, float]], radius: float, spread: float, height: dict):
+    """A position in the placement disc that keeps bounding spheres apart when it can."""
+
+    def draw() -> np.ndarray:
+        r, t = spread * math.sqrt(rng.uniform()), rng.uniform(0, 2 * math.pi)
+        return np.array([r * math.cos(t), r * math.sin(t), uniform(rng, height)])
+
+    return apart(draw, placed, radius)
 
 
 def calibrated_size(intr: dict) -> tuple[int, int]:

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import bpy
 
-from .materials import _socket
-
 COLOUR_INPUTS = {"BSDF_PRINCIPLED": ("Base Color",), "BSDF_DIFFUSE": ("Color",)}
 SPECULAR = ("Specular IOR Level", "Specular")  # Blender 4.0 renamed Principled's specular
+
+
+def socket(sockets, *names):
+    """A socket by identifier or name; several names cover renames across Blender versions."""
+    for name in names:
+        for s in sockets:
+            if s.identifier == name:
+                return s
+        for s in sockets:
+            if s.name == name:
+                return s
+    raise KeyError(f"no socket {names} among {[s.identifier for s in sockets]}")
 
 
 def ensure_nodes(mat: bpy.types.Material) -> bpy.types.ShaderNodeTree:
@@ -22,9 +32,9 @@ def ensure_nodes(mat: bpy.types.Material) -> bpy.types.ShaderNodeTree:
         colour, rough, metal = tuple(mat.diffuse_color), mat.roughness, mat.metallic
         mat.use_nodes = True
         for bsdf in (n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED"):
-            _socket(bsdf.inputs, "Base Color").default_value = colour
-            _socket(bsdf.inputs, "Roughness").default_value = rough
-            _socket(bsdf.inputs, "Metallic").default_value = metal
+            socket(bsdf.inputs, "Base Color").default_value = colour
+            socket(bsdf.inputs, "Roughness").default_value = rough
+            socket(bsdf.inputs, "Metallic").default_value = metal
     return mat.node_tree
 
 
@@ -67,13 +77,13 @@ def bsdfs(mat: bpy.types.Material) -> list:
 
 
 def colour_input(bsdf):
-    return _socket(bsdf.inputs, *COLOUR_INPUTS[bsdf.type])
+    return socket(bsdf.inputs, *COLOUR_INPUTS[bsdf.type])
 
 
 def float_input(bsdf, *names):
     """An input by any of its names across versions, or None when this BSDF has none."""
     try:
-        return _socket(bsdf.inputs, *names)
+        return socket(bsdf.inputs, *names)
     except KeyError:
         return None
 
@@ -105,17 +115,17 @@ def mix_colour(nt, a, b, factor=None, blend: str = "MIX", name: str = ""):
     mix.blend_type = blend
     if name:
         mix.name = name
-    fac = _socket(mix.inputs, "Factor_Float")
+    fac = socket(mix.inputs, "Factor_Float")
     if factor is None or isinstance(factor, (int, float)):
         fac.default_value = 1.0 if factor is None else factor
     else:
         nt.links.new(factor, fac)
-    for sock, value in ((_socket(mix.inputs, "A_Color"), a), (_socket(mix.inputs, "B_Color"), b)):
+    for sock, value in ((socket(mix.inputs, "A_Color"), a), (socket(mix.inputs, "B_Color"), b)):
         if isinstance(value, tuple):
             sock.default_value = value
         else:
             nt.links.new(value, sock)
-    return _socket(mix.outputs, "Result_Color")
+    return socket(mix.outputs, "Result_Color")
 
 
 def math(nt, op: str, *args, name: str = "", clamp: bool = False):

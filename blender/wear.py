@@ -9,7 +9,7 @@ dust light grey-beige and matte, smudges slightly darker and matte, scratches li
 from __future__ import annotations
 
 from . import shader_nodes as sn
-from .materials import _socket
+from .shader_nodes import socket
 
 PREFIX = "rig2kp_wear"
 EFFECTS = {  # colour pulled toward (linear RGB, or a darkening factor), roughness pulled toward
@@ -33,14 +33,14 @@ def _mask(nt, effect: str, coords):
         line = sn.math(nt, "LESS_THAN", tex.outputs["Distance"], 0.02)
         patches = nt.nodes.new("ShaderNodeTexNoise")  # only some of the edges: scratches, not a net
         nt.links.new(coords, patches.inputs["Vector"])
-        _socket(patches.inputs, "Scale").default_value = 0.7
+        socket(patches.inputs, "Scale").default_value = 0.7
         threshold = sn.math(nt, "SUBTRACT", 0.72, sn.math(nt, "MULTIPLY", amount, 0.25))
         keep = sn.math(nt, "GREATER_THAN", patches.outputs["Fac"], threshold)
         return sn.math(nt, "MULTIPLY", sn.math(nt, "MULTIPLY", line, keep), amount)
     tex = nt.nodes.new("ShaderNodeTexNoise")
     nt.links.new(coords, tex.inputs["Vector"])
-    _socket(tex.inputs, "Scale").default_value = 20.0 if effect == "dust" else 1.0
-    _socket(tex.inputs, "Detail").default_value = 4.0 if effect == "dust" else 2.0
+    socket(tex.inputs, "Scale").default_value = 20.0 if effect == "dust" else 1.0
+    socket(tex.inputs, "Detail").default_value = 4.0 if effect == "dust" else 2.0
     ramp = nt.nodes.new("ShaderNodeMapRange")
     ramp.clamp = True
     nt.links.new(tex.outputs["Fac"], ramp.inputs["Value"])

@@ -10,19 +10,29 @@
 
 from __future__ import annotations
 
-import ast
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.support import ROOT
+from tests.support.imports import imports as read_imports
+from tests.support.imports import module_name
 
 PACKAGES = ("blender", "pipeline", "train")
 BLENDER_ONLY = {"bpy", "mathutils", "bmesh", "_cycles"}
 BLENDER_ALLOWED = BLENDER_ONLY | {"numpy"} | set(sys.stdlib_module_names)
 # blender/ modules that touch Blender; every other one is pure (tested without Blender)
 BPY_MODULES = {
+    f"blender.{m}"
+    for m in "articulation decals layout looks materials mesh_distractors own_materials physics rays render rigs "
+    "scene shader_nodes wear".split()
+}
+# commands: run by `rig2kp <command>` / `python -m`, imported by no other module
+STAGES = {f"pipeline.{m}" for m in "render_dataset preview inspect_dataset augment mix validate export_dataset "
+          "params_reference cli".split()} | {f"train.{m}" for m in "train evaluate predict export report".split()}
+
+
+MODULES = {
     "blender.articulation", "blender.decals", "blender.layout", "blender.looks", "blender.materials",
     "blender.mesh_distractors", "blender.own_materials", "blender.physics", "blender.rays", "blender.render",
     "blender.rigs", "blender.scene", "blender.shader_nodes", "blender.wear",
@@ -35,31 +45,13 @@ STAGES = {
 }  # fmt: skip
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
 MODULES = {module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
 
 
 def imports(name: str) -> set[str]:
-    """Every module `name` imports, at any depth (top level or inside a function), resolved."""
-    path = MODULES[name]
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join(
-                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
-                )
-            found.add(base)
-            found |= {f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES}
-    return {m for m in found if m}
+    """Every module `name` imports, at any depth; `from pkg import name` counts `pkg.name` when it is a module."""
+    found = read_imports(MODULES[name], name)
+    return {m for m in found if m in MODULES or m.rpartition(".")[0] not in MODULES}
 
 
 def project_imports(name: str) -> set[str]:

@@ -9,7 +9,6 @@ re-runs (the train stage used to depend on all of train/: editing train/export.p
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -23,8 +22,9 @@ import pytest
 import yaml
 
 from tests.support import ROOT, needs_bpy
+from tests.support.doc_blocks import environment
+from tests.support.imports import CODE_DIRS, imports, module_file
 
-CODE_DIRS = ("blender", "pipeline", "train")
 # Imported by a stage's module only on a path its dvc.yaml command never takes.
 NOT_RUN_BY_STAGES = {"pipeline/launch_ray.py"}  # `rig2kp render --launcher ray`
 ALL_STAGES = {"render", "augment", "mix", "train", "evaluate", "export"}
@@ -33,40 +33,18 @@ ALL_STAGES = {"render", "augment", "mix", "train", "evaluate", "export"}
 # ---------------------------------------------------------------- deps = imports (fast)
 
 
-def _module_file(module: str) -> Path | None:
-    p = ROOT.joinpath(*module.split("."))
-    if (p / "__init__.py").is_file():
-        return p / "__init__.py"
-    return p.with_suffix(".py") if p.with_suffix(".py").is_file() else None
-
-
-def _imports(path: Path, module: str) -> set[str]:
-    """Project modules that `path` imports anywhere (top level or inside functions)."""
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(parts + ([node.module] if node.module else []))
-            found |= {base} | {f"{base}.{a.name}" for a in node.names}  # `from pkg import module`
-    return {m for m in found if m.split(".")[0] in CODE_DIRS}
-
-
 def imported_files(*modules: str) -> set[str]:
     """Files (relative to the repo root) of the modules, their packages and what they import, transitively."""
     files, todo = set(), list(modules)
     while todo:
         module = todo.pop()
-        path = _module_file(module)
+        path = module_file(module)
         if path is None or str(path.relative_to(ROOT)) in files:
             continue
         files.add(str(path.relative_to(ROOT)))
         parts = module.split(".")
-        todo += [".".join(parts[:i]) for i in range(1, len(parts))] + sorted(_imports(path, module))
+        found = sorted(m for m in imports(path, module) if m.split(".")[0] in CODE_DIRS)
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))] + found
     return files
 
 
@@ -134,17 +112,7 @@ class Project:
 
     def __init__(self, root: Path):
         self.root = root
-        venv_bin = str(Path(sys.executable).parent)  # not resolved: the venv's bin, with dvc and its python
-        self.env = {
-            **os.environ,
-            "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-            "DVC_NO_ANALYTICS": "1",
-            "TQDM_DISABLE": "1",
-            "GIT_AUTHOR_NAME": "test",
-            "GIT_AUTHOR_EMAIL": "test@example.com",
-            "GIT_COMMITTER_NAME": "test",
-            "GIT_COMMITTER_EMAIL": "test@example.com",
-        }
+        self.env = environment(root)  # the venv's bin first on PATH, as an activated shell has it
         self.env.pop("PYTHONPATH", None)  # stage commands import the copy's modules (cwd), not the checkout's
 
     def run(self, *cmd: str) -> str:

@@ -30,7 +30,7 @@ from pipeline.render_dataset import main as render_main
 from pipeline.schema import AugmentConfig, MixConfig, load_params
 from tests.support import ROOT, needs_bpy
 from tests.support.coco_data import write_dataset
-from tests.support.params import tiny_params, write_params, write_train_params
+from tests.support.params import THING, tiny_params, write_params, write_train_params
 from tests.support.real_exports import quirky_export, source, synthetic
 from tests.support.training import toy_data
 from train import checkpoint
@@ -92,16 +92,6 @@ def error_lines(capsys) -> list[str]:
     return [ln for ln in err.splitlines() if ln.startswith("error:")]
 
 
-THING = {
-    "thing": {
-        "mesh": {"type": "box"},
-        "keypoints": [
-            {"name": "left_a", "position": [0, 0, 0]},
-            {"name": "right_a", "position": [1, 0, 0]},
-            {"name": "mid", "position": [0, 1, 0]},
-        ],
-    }
-}
 RENDER = {"num_images": 6, "shard_size": 2, "workers": 1}
 
 

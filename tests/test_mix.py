@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import textwrap
 from collections import Counter
 
 import numpy as np
@@ -19,7 +18,7 @@ from pipeline.validate import validate_path
 from tests.support import REAL_GLUE_TUBES as REAL_GLUE
 from tests.support import needs_bpy, needs_real_photos
 from tests.support.coco_data import category
-from tests.support.params import tiny_params, write_params
+from tests.support.params import THING, tiny_params, write_params
 from tests.support.real_exports import EXPORT_KPS, load, quirky_export, source, synthetic
 
 
@@ -208,25 +207,9 @@ def test_mismatches_and_bad_images_are_listed_before_writing(tmp_path):
 def test_cli_resolves_real_paths_against_params(tmp_path, capsys):
     synthetic(tmp_path / "syn", n=3)
     quirky_export(tmp_path / "proj/real", n=4)
-    params = tmp_path / "proj/params.yaml"
-    params.write_text(
-        textwrap.dedent("""
-        rigs:
-          thing:
-            mesh: {type: box}
-            keypoints:
-              - {name: left_a, position: [0, 0, 0]}
-              - {name: right_a, position: [1, 0, 0]}
-              - {name: mid, position: [0, 1, 0]}
-        mix:
-          real:
-            - path: real
-              annotations: export.json
-              images: images
-              categories: {gadget: thing}
-              keypoints: {thing: {tip: mid, l: left_a, r: right_a}}
-        """)
-    )
+    real = {"path": "real", "annotations": "export.json", "images": "images", "categories": {"gadget": "thing"},
+            "keypoints": {"thing": {"tip": "mid", "l": "left_a", "r": "right_a"}}}
+    params = write_params(tmp_path / "proj/params.yaml", {"rigs": THING, "mix": {"real": [real]}})
     argv = ["--params", str(params), "--input", str(tmp_path / "syn"), "--output", str(tmp_path / "out")]
     assert mix.main(argv) == 0
     assert len(load(tmp_path / "out")["test"]["images"]) == 1

@@ -31,23 +31,8 @@ from pipeline.schema import Params
 from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
 
 from .checkpoint import load, model_from_checkpoint
-from .coco_eval import (
-    coco_from_dict,
-    evaluate_bbox,
-    evaluate_keypoints,
-    keypoint_errors,
-    load_results,
-    per_keypoint_ap,
-)
-from .dataset import (
-    CocoSplit,
-    DatasetError,
-    KeypointDataset,
-    LabelMap,
-    check_same_categories,
-    load_split,
-    read_rgb,
-)
+from .coco_eval import coco_from_dict, evaluate_bbox, evaluate_keypoints, keypoint_errors, load_results, per_keypoint_ap
+from .dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, check_same_categories, load_split, read_rgb
 from .ddp import World
 from .devices import place_model, setup_device
 from .engine import predict

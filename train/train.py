@@ -26,14 +26,7 @@ from pipeline.stage_args import add_input, add_params_args, params_from_args, st
 
 from . import checkpoint, ddp
 from .coco_eval import coco_from_dict, evaluate_bbox, evaluate_keypoints, load_results
-from .dataset import (
-    CocoSplit,
-    DatasetError,
-    KeypointDataset,
-    LabelMap,
-    check_same_categories,
-    load_split,
-)
+from .dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, check_same_categories, load_split
 from .devices import make_scaler, place_model, setup_device
 from .engine import predict, train_one_epoch
 from .loaders import eval_loader, train_loader

@@ -69,6 +69,17 @@ TINY_TRAIN = {
     "eval_every": 1,
 }
 TINY_RUNTIME = {"workers": 0, "threads": 1}
+# a box with three named points, the rig of the drawn datasets (tests/support/coco_data.py)
+THING = {
+    "thing": {
+        "mesh": {"type": "box"},
+        "keypoints": [
+            {"name": "left_a", "position": [0, 0, 0]},
+            {"name": "right_a", "position": [1, 0, 0]},
+            {"name": "mid", "position": [0, 1, 0]},
+        ],
+    }
+}
 RIGS = {"glue_tube": {"mesh": {"type": "glue_tube"}, "keypoints": [{"name": "head", "vertex_group": "head"}]}}
 
 
