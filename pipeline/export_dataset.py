@@ -13,8 +13,9 @@ categories carry the rig (keypoint names, skeleton, flip pairs, OKS sigmas), so 
   fiftyone   <split>/labels.json (keypoint names and skeleton in info.default_skeleton), <split>/data/
   coco       annotations/person_keypoints_<split>.json, images/<split>/ (datumaro, MMPose)
 
-Images are linked (relative links to the files the input's images resolve to) or, with --copy,
-copied, under names unique per split; manifest.json maps each back to its COCO file, id and
+Images are linked (relative symbolic links to the files the input's images resolve to; hard links
+for `coco`, since datumaro refuses links that lead out of its folder) or, with --copy, copied,
+under names unique per split; manifest.json maps each back to its COCO file, id and
 file_name, and keeps the categories. --out is replaced whole, and only when this command wrote it.
 """
 
@@ -46,6 +47,9 @@ from pipeline.stage_args import add_input, add_out, stage_parser
 log = logging.getLogger("rig2kp.export_dataset")
 
 FORMATS = ("yolo-pose", "fiftyone", "coco")
+# How images are placed without --copy: datumaro resolves links and refuses those that lead out of its
+# folder, so COCO's layout gets hard links (copies where the file systems differ).
+LINKS = {"yolo-pose": "symlink", "fiftyone": "symlink", "coco": "hardlink"}
 # What a trainer needs: labels, the rig extras that are there, boxes, v in 0/1/2, keypoints and boxes
 # inside the image, and image files whose size is the one declared (labels are normalised by it).
 NEEDS = coco_checks.Needs(
@@ -74,18 +78,18 @@ def _image_rows(split: Split, names: dict[int, str], folder: str) -> list[dict]:
     ]
 
 
-def _place_images(split: Split, names: dict[int, str], folder: Path, copy: bool, progress: bool) -> None:
+def _place_images(split: Split, names: dict[int, str], folder: Path, how: str, progress: bool) -> None:
     for img in tqdm(split.data["images"], desc=f"{split.name} images", unit="img", disable=not progress):
-        place_image(split.root / img["file_name"], folder / names[img["id"]], copy)
+        place_image(split.root / img["file_name"], folder / names[img["id"]], how)
 
 
-def write_yolo(splits: list[Split], out: Path, copy: bool, source: str, progress: bool) -> tuple[dict, list[str]]:
+def write_yolo(splits: list[Split], out: Path, how: str, source: str, progress: bool) -> tuple[dict, list[str]]:
     """images/<split>/, labels/<split>/<stem>.txt and data.yaml; (manifest splits, notes)."""
     layout = yolo_pose.pose_layout(splits[0].data["categories"])
     done = {}
     for split in splits:
         names = export_names(split.data["images"])
-        _place_images(split, names, out / "images" / split.name, copy, progress)
+        _place_images(split, names, out / "images" / split.name, how, progress)
         anns, crowd = _by_image(split.data), 0
         for img in split.data["images"]:
             text, left_out = yolo_pose.label_text(anns.get(img["id"], []), layout, img["width"], img["height"])
@@ -103,7 +107,7 @@ def write_yolo(splits: list[Split], out: Path, copy: bool, source: str, progress
     return done, layout.notes
 
 
-def write_fiftyone(splits: list[Split], out: Path, copy: bool, progress: bool) -> tuple[dict, list[str]]:
+def write_fiftyone(splits: list[Split], out: Path, how: str, progress: bool) -> tuple[dict, list[str]]:
     """<split>/data/ and <split>/labels.json for FiftyOne's COCODetectionDataset importer."""
     done, notes = {}, []
     if coco_layouts.skeleton(splits[0].data["categories"]) is None:
@@ -113,7 +117,7 @@ def write_fiftyone(splits: list[Split], out: Path, copy: bool, progress: bool) -
         )
     for split in splits:
         names = export_names(split.data["images"])
-        _place_images(split, names, out / split.name / coco_layouts.FIFTYONE_DATA, copy, progress)
+        _place_images(split, names, out / split.name / coco_layouts.FIFTYONE_DATA, how, progress)
         write_json(out / split.name / coco_layouts.FIFTYONE_LABELS, coco_layouts.fiftyone_labels(split.data, names))
         done[split.name] = {
             "source": str(split.source),
@@ -124,12 +128,12 @@ def write_fiftyone(splits: list[Split], out: Path, copy: bool, progress: bool) -
     return done, notes
 
 
-def write_coco(splits: list[Split], out: Path, copy: bool, progress: bool) -> tuple[dict, list[str]]:
+def write_coco(splits: list[Split], out: Path, how: str, progress: bool) -> tuple[dict, list[str]]:
     """annotations/person_keypoints_<split>.json and images/<split>/ (datumaro, MMPose)."""
     done = {}
     for split in splits:
         names = export_names(split.data["images"])
-        _place_images(split, names, out / "images" / split.name, copy, progress)
+        _place_images(split, names, out / "images" / split.name, how, progress)
         write_json(out / coco_layouts.coco_annotation_file(split.name), coco_layouts.renamed(split.data, names))
         done[split.name] = {
             "source": str(split.source),
@@ -157,18 +161,19 @@ def export_dataset(
             )
     refuse_overlap(out, {f"{s.name} split's folder": s.root for s in loaded})
     refuse_foreign(out)
+    how = "copy" if copy else LINKS[fmt]
     with replaced_folder(out) as tmp:
         if fmt == "yolo-pose":
-            done, notes = write_yolo(loaded, tmp, copy, str(source), progress)
+            done, notes = write_yolo(loaded, tmp, how, str(source), progress)
         elif fmt == "fiftyone":
-            done, notes = write_fiftyone(loaded, tmp, copy, progress)
+            done, notes = write_fiftyone(loaded, tmp, how, progress)
         else:
-            done, notes = write_coco(loaded, tmp, copy, progress)
+            done, notes = write_coco(loaded, tmp, how, progress)
         manifest = {
             "written_by": WRITTEN_BY,
             "format": fmt,
             "input": str(source),
-            "images": "copied" if copy else "linked",
+            "images": how,
             "notes": notes,
             "categories": loaded[0].data["categories"],
             "splits": done,
@@ -179,7 +184,7 @@ def export_dataset(
 
 def summary(out: Path, manifest: dict) -> str:
     """The lines printed after a run: per split counts, what was left out, how to use the folder."""
-    lines = [f"wrote {out} ({manifest['format']}, images {manifest['images']})"]
+    lines = [f"wrote {out} ({manifest['format']}; images: {manifest['images']})"]
     for name, s in manifest["splits"].items():
         crowd = f", {s['crowd_left_out']} crowd annotation(s) left out" if s.get("crowd_left_out") else ""
         lines.append(f"  {name}: {s['images']} images, {s['instances']} instances{crowd} <- {s['source']}")
@@ -198,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     add_input(parser, None, "dataset folder (annotations.json, or the mix stage's split files) or a COCO JSON file")
     add_out(parser, None, "folder to write (replaced whole; only a folder this command wrote, or an empty one)")
     parser.add_argument("--splits", help="splits to export, OUT=IN renames (default: train,val,test that exist)")
-    parser.add_argument("--copy", action="store_true", help="copy the images (default: relative links)")
+    parser.add_argument("--copy", action="store_true", help="copy the images (default: links; hard links for coco)")
     args = parser.parse_args(argv)
     if args.out is None:
         parser.error("--out is required: the folder to write")

@@ -133,15 +133,22 @@ def export_names(images: list[dict]) -> dict[int, str]:
     return names
 
 
-def place_image(src: Path, dst: Path, copy: bool) -> None:
-    """`dst` as a copy of `src`, or a relative link to the file `src` resolves to (the mix stage's
-    images are links themselves; one hop is then left)."""
-    if copy:
-        copy_file(src, dst)
-        return
+def place_image(src: Path, dst: Path, how: str) -> None:
+    """`dst` as the image `src`: `symlink`, a relative link to the file `src` resolves to (the mix
+    stage's images are links themselves; one hop is then left); `hardlink`, the same file under a
+    second name (a copy where the file systems differ); `copy`."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     target = os.path.realpath(src)
-    os.symlink(os.path.relpath(target, os.path.realpath(dst.parent)), dst)
+    if how == "symlink":
+        os.symlink(os.path.relpath(target, os.path.realpath(dst.parent)), dst)
+        return
+    if how == "hardlink":
+        try:
+            os.link(target, dst)
+            return
+        except OSError:  # another file system, or one without hard links
+            pass
+    copy_file(target, dst)
 
 
 def refuse_foreign(out: Path) -> None:
