@@ -9,15 +9,21 @@ to the flat name the image is written under (pipeline/handoff.py), with the inpu
   and edges, 0-based) from `info.default_skeleton`: written when every category has the same
   keypoint names and skeleton (FiftyOne has one skeleton per label field, not per class).
 - COCO's own layout, which datumaro's `coco_person_keypoints` importer and MMPose's `CocoDataset`
-  read: `annotations/person_keypoints_<split>.json` beside `images/<split>/`.
+  read: `annotations/person_keypoints_<split>.json` beside `images/<split>/`, plus one MMPose
+  dataset-info file per rig (`mmpose/<rig>.py`: keypoint names, `swap` from the flip pairs, the
+  skeleton, OKS sigmas), which MMPose reads as `metainfo=dict(from_file=...)`.
 """
 
 from __future__ import annotations
 
 import copy
+import re
+
+from pipeline import coco
 
 FIFTYONE_LABELS = "labels.json"
 FIFTYONE_DATA = "data"
+DEFAULT_SIGMA = 0.05  # OKS sigma where a category carries none (the schema's default)
 
 
 def renamed(data: dict, names: dict[int, str]) -> dict:
@@ -54,3 +60,39 @@ def fiftyone_labels(data: dict, names: dict[int, str]) -> dict:
 def coco_annotation_file(split: str) -> str:
     """Where COCO's layout keeps a split's annotations (datumaro takes the split name from it)."""
     return f"annotations/person_keypoints_{split}.json"
+
+
+def mmpose_file(category: dict) -> str:
+    """Where the COCO layout keeps a rig's MMPose dataset info."""
+    return f"mmpose/{re.sub(r'[^A-Za-z0-9_-]+', '_', category['name'])}.py"
+
+
+def mmpose_metainfo(category: dict) -> str:
+    """MMPose's dataset info of one rig as Python source (`dataset_info = dict(...)`): keypoint_info
+    with `swap` from the flip pairs (`rig.flip_pairs`, else `left_X`/`right_X`), skeleton_info from
+    the skeleton, joint_weights 1 and the rig's OKS sigmas (0.05 each where it has none)."""
+    names = list(category["keypoints"])
+    swap = {names[i]: names[j] for i, j in coco.flip_index_pairs(category)}
+    swap.update({b: a for a, b in swap.items()})
+    sigmas = (category.get("rig") or {}).get("sigmas") or [DEFAULT_SIGMA] * len(names)
+    keypoints = {
+        i: {"name": n, "id": i, "color": [255, 128, 0], "type": "", "swap": swap.get(n, "")}
+        for i, n in enumerate(names)
+    }
+    links = {
+        i: {"link": (names[a - 1], names[b - 1]), "id": i, "color": [0, 255, 0]}
+        for i, (a, b) in enumerate(category.get("skeleton") or [])
+    }
+    info = {
+        "dataset_name": category["name"],
+        "paper_info": {},
+        "keypoint_info": keypoints,
+        "skeleton_info": links,
+        "joint_weights": [1.0] * len(names),
+        "sigmas": [float(s) for s in sigmas],
+    }
+    return (
+        f"# MMPose dataset info of the rig {category['name']!r}, written by `rig2kp export-dataset`:\n"
+        "# metainfo=dict(from_file='<this file>') in the dataset config.\n"
+        f"dataset_info = {info!r}\n"
+    )

@@ -11,7 +11,7 @@ categories carry the rig (keypoint names, skeleton, flip pairs, OKS sigmas), so 
 --format (docs/guide/export.md#handing-a-dataset-to-another-trainer):
   yolo-pose  data.yaml (kpt_shape, flip_idx, kpt_names, kpt_oks_sigmas), images/<split>/, labels/<split>/
   fiftyone   <split>/labels.json (keypoint names and skeleton in info.default_skeleton), <split>/data/
-  coco       annotations/person_keypoints_<split>.json, images/<split>/ (datumaro, MMPose)
+  coco       annotations/person_keypoints_<split>.json, images/<split>/, mmpose/<rig>.py (datumaro, MMPose)
 
 Images are linked (relative symbolic links to the files the input's images resolve to; hard links
 for `coco`, since datumaro refuses links that lead out of its folder) or, with --copy, copied,
@@ -129,7 +129,7 @@ def write_fiftyone(splits: list[Split], out: Path, how: str, progress: bool) -> 
 
 
 def write_coco(splits: list[Split], out: Path, how: str, progress: bool) -> tuple[dict, list[str]]:
-    """annotations/person_keypoints_<split>.json and images/<split>/ (datumaro, MMPose)."""
+    """annotations/person_keypoints_<split>.json, images/<split>/ and mmpose/<rig>.py (datumaro, MMPose)."""
     done = {}
     for split in splits:
         names = export_names(split.data["images"])
@@ -141,6 +141,8 @@ def write_coco(splits: list[Split], out: Path, how: str, progress: bool) -> tupl
             "instances": len(split.data["annotations"]),
             "files": _image_rows(split, names, f"images/{split.name}"),
         }
+    for cat in splits[0].data["categories"]:
+        write_text(out / coco_layouts.mmpose_file(cat), coco_layouts.mmpose_metainfo(cat))
     return done, []
 
 

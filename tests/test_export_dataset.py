@@ -7,6 +7,7 @@ the tools' own readers are run where they are installed (Ultralytics, FiftyOne, 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -307,6 +308,21 @@ def test_coco_layout_is_what_datumaro_and_mmpose_read(tmp_path):
             written = out / "images" / name / img["file_name"]
             assert not written.is_symlink()  # datumaro refuses links that lead out of its folder
             assert os.path.samefile(written, tmp_path / "mixed" / orig["file_name"])  # a hard link
+    # MMPose's dataset info: what its parse_pose_metainfo reads (names, swap -> flip indices, links, sigmas)
+    cat = splits["train"]["categories"][0]
+    source = (out / "mmpose" / "thing.py").read_text()
+    info = ast.literal_eval(source.split("dataset_info = ", 1)[1])
+    kpts = [info["keypoint_info"][i] for i in range(len(info["keypoint_info"]))]
+    assert [k["name"] for k in kpts] == cat["keypoints"] and [k["id"] for k in kpts] == [0, 1, 2]
+    name2id = {k["name"]: k["id"] for k in kpts}
+    flip = [name2id[k["swap"]] if k["swap"] else k["id"] for k in kpts]
+    (a, b), names = cat["rig"]["flip_pairs"][0], cat["keypoints"]
+    assert flip[names.index(a)] == names.index(b) and flip[names.index(b)] == names.index(a)
+    assert sorted(flip) == [0, 1, 2] and sum(f != i for i, f in enumerate(flip)) == 2
+    links = [info["skeleton_info"][i]["link"] for i in range(len(info["skeleton_info"]))]
+    assert links == [(names[i - 1], names[j - 1]) for i, j in cat["skeleton"]]
+    assert info["sigmas"] == cat["rig"]["sigmas"] and info["joint_weights"] == [1.0] * 3
+    assert info["dataset_name"] == "thing"
 
 
 # ---------------------------------------------------------------- the tools' own readers, where installed
