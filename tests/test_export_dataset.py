@@ -360,6 +360,39 @@ def test_ultralytics_reads_the_yolo_export(tmp_path, monkeypatch):
                     assert abs(kps[n, j, 1] * img["height"] - y) <= 1e-4
 
 
+@pytest.mark.slow
+def test_ultralytics_trains_one_epoch_on_the_yolo_export(tmp_path, monkeypatch):
+    """`yolo pose train` as the docs give it, from a yaml (no weights to download), one tiny epoch:
+    the sigmas and keypoint names reach the model, and validation runs with them."""
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "ultralytics-config"))
+    pytest.importorskip("ultralytics")
+    pytest.importorskip("polars")  # Ultralytics reads its results.csv with it
+    from ultralytics import YOLO
+
+    data = write_dataset(tmp_path / "ds", n_images=4)
+    export_dataset(tmp_path / "ds", tmp_path / "yolo", "yolo-pose", copy=True)
+    monkeypatch.chdir(tmp_path)  # Ultralytics writes runs/ under the working directory
+    model = YOLO("yolo11n-pose.yaml")
+    model.train(
+        data=str(tmp_path / "yolo" / "data.yaml"),
+        epochs=1,
+        imgsz=64,
+        batch=2,
+        device="cpu",
+        workers=0,
+        plots=False,
+        amp=False,
+        project=str(tmp_path / "runs"),
+        name="t",
+        verbose=False,
+    )
+    cat = data["categories"][0]
+    assert list(model.model.kpt_oks_sigmas) == cat["rig"]["sigmas"]
+    assert model.model.kpt_names == {0: cat["keypoints"]}
+    assert (tmp_path / "runs" / "t" / "weights" / "best.pt").is_file()
+
+
 def test_fiftyone_importer_reads_names_and_skeleton(tmp_path):
     pytest.importorskip("fiftyone")
     from fiftyone.core.odm.dataset import KeypointSkeleton
