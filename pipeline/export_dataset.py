@@ -113,7 +113,7 @@ def write_fiftyone(splits: list[Split], out: Path, how: str, progress: bool) -> 
     if coco_layouts.skeleton(splits[0].data["categories"]) is None:
         notes.append(
             "the rigs have different keypoints: FiftyOne keeps one skeleton per label field, so none is set "
-            "(the names are in dataset.info['categories']); docs/guide/export.md shows how to load one field per rig"
+            "(each rig's names and skeleton are in dataset.info['categories']; each keypoint label names its rig)"
         )
     for split in splits:
         names = export_names(split.data["images"])
