@@ -17,9 +17,12 @@ import pytest
 import yaml
 from PIL import Image
 
+from pipeline import mix
 from pipeline.errors import Rig2kpError
 from pipeline.export_dataset import export_dataset, main
+from pipeline.schema import MixConfig
 from tests.support.coco_data import category, write_dataset
+from tests.support.real_exports import load, quirky_export, source, synthetic
 
 TOL = 1e-6  # of the image size
 
@@ -194,6 +197,22 @@ def test_yolo_splits_of_a_mix_folder(tmp_path):
         export_dataset(tmp_path / "mixed", out, "yolo-pose", splits="train,val_synthetic")
     with pytest.raises(Rig2kpError, match=r"--splits train,nope: no nope.json in .* \(it holds train.json"):
         export_dataset(tmp_path / "mixed", out, "yolo-pose", splits="train,nope")
+
+
+def test_yolo_export_of_a_real_mix_stage_output(tmp_path):
+    """The mix stage's own output (renders + a quirky real export: JPEGs in sub-folders, a crowd
+    annotation, a negative photo, photos repeated by real_share) round-trips split by split."""
+    synthetic(tmp_path / "syn")
+    quirky_export(tmp_path / "real")
+    cfg = MixConfig(real=[source(tmp_path / "real", name="phone")], val=0.2, test=0.2, real_share=0.5)
+    mix.mix_dataset(cfg, 0, tmp_path / "syn", tmp_path / "mixed", progress=False)
+    splits = load(tmp_path / "mixed")
+    assert len({i["file_name"] for i in splits["train"]["images"]}) < len(splits["train"]["images"])  # repeats
+    manifest = export_dataset(tmp_path / "mixed", tmp_path / "yolo", "yolo-pose")
+    for name in ("train", "val", "test"):
+        check_split(tmp_path / "yolo", name, splits[name], tmp_path / "mixed", 3, {1: 0})
+    crowd = sum(a["iscrowd"] for s in ("train", "val", "test") for a in splits[s]["annotations"])
+    assert crowd and sum(s["crowd_left_out"] for s in manifest["splits"].values()) == crowd
 
 
 def test_yolo_several_rigs_pad_to_the_largest_k(tmp_path):
