@@ -9,7 +9,9 @@ COCO JSON file. The dataset must pass the checks a trainer needs (pipeline/coco_
 categories carry the rig (keypoint names, skeleton, flip pairs, OKS sigmas), so no params are read.
 
 --format (docs/guide/export.md#handing-a-dataset-to-another-trainer):
-  yolo-pose  data.yaml (kpt_shape, flip_idx, kpt_names, kpt_oks_sigmas), images/<split>/, labels/<split>/
+  yolo-pose  data.yaml (kpt_shape, flip_idx, kpt_names, kpt_oks_sigmas), images/<split>/, labels/<split>/;
+             several rigs share the keypoint slots (padded to the largest K) or, --keypoint-slots separate,
+             each has its own
   fiftyone   <split>/labels.json (keypoint names and skeleton in info.default_skeleton), <split>/data/
   coco       annotations/person_keypoints_<split>.json, images/<split>/, mmpose/<rig>.py (datumaro, MMPose)
 
@@ -83,9 +85,11 @@ def _place_images(split: Split, names: dict[int, str], folder: Path, how: str, p
         place_image(split.root / img["file_name"], folder / names[img["id"]], how)
 
 
-def write_yolo(splits: list[Split], out: Path, how: str, source: str, progress: bool) -> tuple[dict, list[str]]:
+def write_yolo(
+    splits: list[Split], out: Path, how: str, source: str, slots: str, progress: bool
+) -> tuple[dict, list[str]]:
     """images/<split>/, labels/<split>/<stem>.txt and data.yaml; (manifest splits, notes)."""
-    layout = yolo_pose.pose_layout(splits[0].data["categories"])
+    layout = yolo_pose.pose_layout(splits[0].data["categories"], slots)
     done = {}
     for split in splits:
         names = export_names(split.data["images"])
@@ -147,11 +151,20 @@ def write_coco(splits: list[Split], out: Path, how: str, progress: bool) -> tupl
 
 
 def export_dataset(
-    source: Path, out: Path, fmt: str, splits: str | None = None, copy: bool = False, progress: bool = False
+    source: Path,
+    out: Path,
+    fmt: str,
+    splits: str | None = None,
+    copy: bool = False,
+    slots: str = "shared",
+    progress: bool = False,
 ) -> dict:
-    """Write the hand-off of `source` in format `fmt` to `out`; returns the manifest (also written)."""
+    """Write the hand-off of `source` in format `fmt` to `out`; returns the manifest (also written).
+    `slots`: how several rigs share YOLO-pose's keypoint slots (pipeline/yolo_pose.py)."""
     if fmt not in FORMATS:
         raise HandoffError(f"--format {fmt}: expected one of {', '.join(FORMATS)}")
+    if slots not in yolo_pose.SLOTS:
+        raise HandoffError(f"--keypoint-slots {slots}: expected one of {', '.join(yolo_pose.SLOTS)}")
     loaded = load_splits(source, splits, NEEDS)
     if fmt == "yolo-pose":
         other = [s for s in loaded if s.name not in yolo_pose.SPLITS]
@@ -166,7 +179,7 @@ def export_dataset(
     how = "copy" if copy else LINKS[fmt]
     with replaced_folder(out) as tmp:
         if fmt == "yolo-pose":
-            done, notes = write_yolo(loaded, tmp, how, str(source), progress)
+            done, notes = write_yolo(loaded, tmp, how, str(source), slots, progress)
         elif fmt == "fiftyone":
             done, notes = write_fiftyone(loaded, tmp, how, progress)
         else:
@@ -206,12 +219,21 @@ def main(argv: list[str] | None = None) -> int:
     add_out(parser, None, "folder to write (replaced whole; only a folder this command wrote, or an empty one)")
     parser.add_argument("--splits", help="splits to export, OUT=IN renames (default: train,val,test that exist)")
     parser.add_argument("--copy", action="store_true", help="copy the images (default: links; hard links for coco)")
+    parser.add_argument(
+        "--keypoint-slots",
+        choices=yolo_pose.SLOTS,
+        default="shared",
+        help="yolo-pose with several rigs: shared slots padded to the largest K (default), or separate slots per "
+        "rig (K the sum; flip_idx and sigmas always kept)",
+    )
     args = parser.parse_args(argv)
     if args.out is None:
         parser.error("--out is required: the folder to write")
 
     def run() -> int:
-        manifest = export_dataset(args.input, args.out, args.format, args.splits, args.copy, progress=True)
+        manifest = export_dataset(
+            args.input, args.out, args.format, args.splits, args.copy, args.keypoint_slots, progress=True
+        )
         for note in manifest["notes"]:
             log.warning("%s", note)
         print(summary(args.out, manifest))

@@ -8,10 +8,11 @@ any v > 0 as a labelled keypoint (its loss masks `v != 0`), so a hidden keypoint
 trained like a seen one, as in COCO; v = 0 is written `0 0 0`. Crowd annotations (`iscrowd` 1)
 are left out: YOLO has no ignore regions (Ultralytics' own COCO converter drops them too).
 
-One model has one `kpt_shape` [K, 3]. With several rigs of different K, each class's keypoints
-fill the first slots and the rest are padded with `0 0 0` (never labelled); `flip_idx` and
-`kpt_oks_sigmas` are written when every class agrees slot by slot, else left out with a note
-(Ultralytics then turns off left-right flips, or weighs every keypoint 1/K).
+One model has one `kpt_shape` [K, 3]. With several rigs, each class's keypoints fill the first
+slots and the rest are padded with `0 0 0` (never labelled; `shared` slots, K the largest count),
+or each class has slots of its own (`separate`, K the sum). `flip_idx` and `kpt_oks_sigmas` are
+written when the classes agree on every slot they use (always, with `separate`), else left out
+with a note (Ultralytics then turns off left-right flips, or weighs every keypoint 1/K).
 """
 
 from __future__ import annotations
@@ -26,71 +27,93 @@ SPLITS = ("train", "val", "test")  # the split keys Ultralytics resolves against
 PAD = "pad_{}"  # kpt_names entry of a padded slot
 
 
+SLOTS = ("shared", "separate")  # how several rigs share the keypoint slots of one model
+
+
 @dataclass(frozen=True)
 class PoseLayout:
     """Class indices and keypoint slots of a YOLO-pose dataset for a list of COCO categories."""
 
     names: dict[int, str]  # class index -> category name (class 0 is the lowest category id)
     class_of: dict[int, int]  # category id -> class index
-    kpt_names: dict[int, list[str]]  # class index -> its K slot names (padded slots `pad_J`)
-    k: int  # keypoints per instance, the largest of the categories'
+    offset: dict[int, int]  # class index -> the slot of its first keypoint
+    kpt_names: dict[int, list[str]]  # class index -> its K slot names (slots it does not use: `pad_J`)
+    k: int  # keypoint slots per instance
     flip_idx: list[int] | None  # slot -> slot it becomes on a mirror image
     sigmas: list[float] | None  # OKS sigma per slot
     notes: list[str] = field(default_factory=list)  # what could not be carried over, and why
 
 
-def _flip_permutation(cat: dict, k: int) -> list[int]:
-    """Slot -> slot on a mirror image for one category (`rig.flip_pairs`, else `left_X`/`right_X`)."""
-    perm = list(range(k))
+def _flips(cat: dict) -> dict[int, int]:
+    """Keypoint -> keypoint on a mirror image for one category (`rig.flip_pairs`, else
+    `left_X`/`right_X`), every keypoint listed."""
+    flip = {j: j for j in range(len(cat["keypoints"]))}
     for i, j in coco.flip_index_pairs(cat):
-        perm[i], perm[j] = j, i
-    if any(perm[perm[i]] != i for i in range(k)):
+        flip[i], flip[j] = j, i
+    if any(flip[flip[i]] != i for i in flip):
         raise HandoffError(
             f"categories[id={cat['id']}].rig.flip_pairs: a keypoint is in two pairs "
             f"({(cat.get('rig') or {}).get('flip_pairs')}); expected disjoint left/right pairs"
         )
-    return perm
+    return flip
 
 
-def pose_layout(categories: list[dict]) -> PoseLayout:
-    """The YOLO-pose layout of the categories (checked by pipeline/coco_checks.py already)."""
+def pose_layout(categories: list[dict], slots: str = "shared") -> PoseLayout:
+    """The YOLO-pose layout of the categories (checked by pipeline/coco_checks.py already).
+
+    `shared`: every class's keypoints start at slot 0 and K is the largest count; `separate`:
+    each class has its own slots, one after the other (K is the sum), so flip pairs and sigmas
+    never collide. A slot a class does not use is always v=0 for it and constrains nothing."""
     cats = sorted(categories, key=lambda c: c["id"])
-    k = max(len(c["keypoints"]) for c in cats)
+    offset, start = {}, 0
+    for i, c in enumerate(cats):
+        offset[i] = start if slots == "separate" else 0
+        start += len(c["keypoints"])
+    k = max(offset[i] + len(c["keypoints"]) for i, c in enumerate(cats))
     notes = []
-    if any(len(c["keypoints"]) != k for c in cats):
+    if len(cats) > 1 and slots == "separate":
+        ranges = ", ".join(f"{c['name']} {offset[i]}-{offset[i] + len(c['keypoints']) - 1}" for i, c in enumerate(cats))
+        notes.append(f"separate keypoint slots per rig ({ranges} of kpt_shape [{k}, 3]); other slots are v=0")
+    elif any(len(c["keypoints"]) != k for c in cats):
         counts = ", ".join(f"{c['name']} {len(c['keypoints'])}" for c in cats)
         notes.append(
             f"rigs with different keypoint counts ({counts}): every class has kpt_shape [{k}, 3], "
             f"its missing slots padded with v=0 (named pad_J in kpt_names)"
         )
-    perms = [_flip_permutation(c, k) for c in cats]
-    flip_idx = perms[0] if all(p == perms[0] for p in perms) else None
+    wanted: list[set[int]] = [set() for _ in range(k)]  # where each slot goes, by the classes that use it
+    sigma_of: list[set[float]] = [set() for _ in range(k)]
+    for i, c in enumerate(cats):
+        for j, to in _flips(c).items():
+            wanted[offset[i] + j].add(offset[i] + to)
+        for j, s in enumerate((c.get("rig") or {}).get("sigmas") or []):
+            sigma_of[offset[i] + j].add(float(s))
+    flip_idx = None if any(len(w) > 1 for w in wanted) else [w.pop() if w else s for s, w in enumerate(wanted)]
     if flip_idx is None:
         notes.append(
             "the rigs' flip pairs swap different slots: no flip_idx is written, so Ultralytics turns off "
-            "left-right flips (fliplr); export one rig per dataset to keep them"
+            "left-right flips (fliplr); --keypoint-slots separate keeps them"
         )
-    slots: list[set[float]] = [set() for _ in range(k)]
     lacking = [c["name"] for c in cats if not (c.get("rig") or {}).get("sigmas")]
-    for c in cats:
-        for j, s in enumerate((c.get("rig") or {}).get("sigmas") or []):
-            slots[j].add(float(s))
     sigmas = None
     if lacking:
         notes.append(f"no rig.sigmas for {', '.join(lacking)}: no kpt_oks_sigmas (Ultralytics then uses 1/K)")
-    elif any(len(s) > 1 for s in slots):
+    elif any(len(s) > 1 for s in sigma_of):
         notes.append(
             "the rigs' OKS sigmas differ slot by slot: no kpt_oks_sigmas is written (Ultralytics then uses "
-            "1/K); each rig's sigmas are in manifest.json"
+            "1/K); --keypoint-slots separate keeps them"
         )
-    else:
-        sigmas = [s.pop() for s in slots]
+    else:  # every slot is used by some class, in either layout
+        sigmas = [s.pop() for s in sigma_of]
+    kpt_names = {}
+    for i, c in enumerate(cats):
+        names = [PAD.format(j) for j in range(k)]
+        names[offset[i] : offset[i] + len(c["keypoints"])] = c["keypoints"]
+        kpt_names[i] = names
     return PoseLayout(
         names={i: c["name"] for i, c in enumerate(cats)},
         class_of={c["id"]: i for i, c in enumerate(cats)},
-        kpt_names={
-            i: list(c["keypoints"]) + [PAD.format(j) for j in range(len(c["keypoints"]), k)] for i, c in enumerate(cats)
-        },
+        offset=offset,
+        kpt_names=kpt_names,
         k=k,
         flip_idx=flip_idx,
         sigmas=sigmas,
@@ -104,16 +127,18 @@ def _num(v: float) -> str:
     return "0" if text in ("", "-0") else text
 
 
-def label_line(ann: dict, cls: int, k: int, width: int, height: int) -> str:
-    """`cls cx cy w h` and K `x y v` of one annotation, normalised to the image's size."""
+def label_line(ann: dict, cls: int, offset: int, k: int, width: int, height: int) -> str:
+    """`cls cx cy w h` and K `x y v` of one annotation, normalised to the image's size; its
+    keypoints fill slots `offset`.. and the other slots are `0 0 0`."""
     x, y, w, h = ann["bbox"]
     x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
     x1, y1 = min(max(x + w, 0.0), width), min(max(y + h, 0.0), height)
     values = [str(cls), _num((x0 + x1) / 2 / width), _num((y0 + y1) / 2 / height)]
     values += [_num((x1 - x0) / width), _num((y1 - y0) / height)]
     kps = ann["keypoints"]
-    for j in range(k):
-        if 3 * j < len(kps) and kps[3 * j + 2] > 0:
+    for slot in range(k):
+        j = slot - offset
+        if 0 <= j < len(kps) // 3 and kps[3 * j + 2] > 0:
             values += [_num(kps[3 * j] / width), _num(kps[3 * j + 1] / height), str(int(kps[3 * j + 2]))]
         else:
             values += ["0", "0", "0"]
@@ -127,7 +152,8 @@ def label_text(anns: list[dict], layout: PoseLayout, width: int, height: int) ->
         if a.get("iscrowd", 0):
             crowd += 1
             continue
-        lines.append(label_line(a, layout.class_of[a["category_id"]], layout.k, width, height))
+        cls = layout.class_of[a["category_id"]]
+        lines.append(label_line(a, cls, layout.offset[cls], layout.k, width, height))
     return "".join(line + "\n" for line in lines), crowd
 
 

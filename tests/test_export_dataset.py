@@ -104,23 +104,26 @@ def read_labels(path: Path) -> list[list[float]]:
     return [[float(v) for v in line.split()] for line in path.read_text().splitlines() if line.strip()]
 
 
-def expected_row(ann: dict, cls: int, k: int, w: int, h: int) -> list[float]:
-    """The YOLO-pose row of one COCO annotation, from the format's definition."""
+def expected_row(ann: dict, cls: int, first: int, k: int, w: int, h: int) -> list[float]:
+    """The YOLO-pose row of one COCO annotation whose keypoints fill slots `first`.., from the
+    format's definition."""
     x, y, bw, bh = ann["bbox"]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + bw, w), min(y + bh, h)
     row = [cls, (x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h]
     kps = ann["keypoints"]
-    for j in range(k):
-        if j < len(kps) // 3 and kps[3 * j + 2] > 0:
-            row += [kps[3 * j] / w, kps[3 * j + 1] / h, kps[3 * j + 2]]
-        else:
-            row += [0, 0, 0]
+    triplets = [kps[i : i + 3] if kps[i + 2] > 0 else [0, 0, 0] for i in range(0, len(kps), 3)]
+    slots = [[0, 0, 0]] * first + triplets + [[0, 0, 0]] * (k - first - len(triplets))
+    for x, y, v in slots:
+        row += [x / w, y / h, v]
     return row
 
 
-def check_split(out: Path, split: str, coco: dict, src_root: Path, k: int, classes: dict[int, int]) -> None:
+def check_split(
+    out: Path, split: str, coco: dict, src_root: Path, k: int, classes: dict[int, int | tuple[int, int]]
+) -> None:
     """Every image of the COCO split is written once, its file the input's bytes, its labels the
-    input's boxes and keypoints (crowd left out) to TOL of the image size, v kept."""
+    input's boxes and keypoints (crowd left out) to TOL of the image size, v kept. `classes`:
+    category id -> class index, or (class index, first slot)."""
     manifest = json.loads((out / "manifest.json").read_text())
     rows = {r["image_id"]: r for r in manifest["splits"][split]["files"]}
     assert sorted(rows) == sorted(img["id"] for img in coco["images"])
@@ -136,7 +139,9 @@ def check_split(out: Path, split: str, coco: dict, src_root: Path, k: int, class
         assert len(labels) == len(anns)
         w, h = img["width"], img["height"]
         for got, ann in zip(labels, anns):
-            want = expected_row(ann, classes[ann["category_id"]], k, w, h)
+            entry = classes[ann["category_id"]]
+            cls, first = (entry, 0) if isinstance(entry, int) else entry
+            want = expected_row(ann, cls, first, k, w, h)
             assert len(got) == 5 + 3 * k and got[0] == want[0]
             scale = [1, w, h, w, h] + [w, h, 1] * k
             for g, e, s in zip(got[1:], want[1:], scale[1:]):
@@ -238,6 +243,17 @@ def test_yolo_several_rigs_pad_to_the_largest_k(tmp_path):
     assert "flip_idx" not in cfg and "kpt_oks_sigmas" not in cfg  # Ultralytics then does not flip
     assert any("flip pairs swap different slots" in n for n in manifest["notes"])
     assert any("sigmas differ" in n for n in manifest["notes"])
+
+    # separate slots: thing 0-2, pair 3-4; each rig's flips and sigmas in its own slots
+    export_dataset(tmp_path / "ds", tmp_path / "yolo", "yolo-pose", slots="separate")
+    cfg = yaml.safe_load((tmp_path / "yolo" / "data.yaml").read_text())
+    assert cfg["kpt_shape"] == [5, 3] and cfg["flip_idx"] == [1, 0, 2, 3, 4]
+    assert cfg["kpt_oks_sigmas"] == [0.05, 0.05, 0.05, 0.05, 0.08]
+    assert cfg["kpt_names"] == {
+        0: ["left_a", "right_a", "mid", "pad_3", "pad_4"],
+        1: ["pad_0", "pad_1", "pad_2", "left_a", "right_a"],
+    }
+    check_split(tmp_path / "yolo", "train", data, tmp_path / "ds", 5, {1: (0, 0), 2: (1, 3)})
 
 
 @pytest.mark.parametrize("fmt", ["yolo-pose", "fiftyone", "coco"])
