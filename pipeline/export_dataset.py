@@ -101,7 +101,7 @@ def write_yolo(
             stem = Path(names[img["id"]]).stem
             write_text(out / "labels" / split.name / f"{stem}.txt", text)
         done[split.name] = {
-            "source": str(split.source),
+            "source": str(split.source.resolve()),
             "images": len(split.data["images"]),
             "instances": len(split.data["annotations"]) - crowd,
             "crowd_left_out": crowd,
@@ -124,7 +124,7 @@ def write_fiftyone(splits: list[Split], out: Path, how: str, progress: bool) -> 
         _place_images(split, names, out / split.name / coco_layouts.FIFTYONE_DATA, how, progress)
         write_json(out / split.name / coco_layouts.FIFTYONE_LABELS, coco_layouts.fiftyone_labels(split.data, names))
         done[split.name] = {
-            "source": str(split.source),
+            "source": str(split.source.resolve()),
             "images": len(split.data["images"]),
             "instances": len(split.data["annotations"]),
             "files": _image_rows(split, names, f"{split.name}/{coco_layouts.FIFTYONE_DATA}"),
@@ -140,7 +140,7 @@ def write_coco(splits: list[Split], out: Path, how: str, progress: bool) -> tupl
         _place_images(split, names, out / "images" / split.name, how, progress)
         write_json(out / coco_layouts.coco_annotation_file(split.name), coco_layouts.renamed(split.data, names))
         done[split.name] = {
-            "source": str(split.source),
+            "source": str(split.source.resolve()),
             "images": len(split.data["images"]),
             "instances": len(split.data["annotations"]),
             "files": _image_rows(split, names, f"images/{split.name}"),
@@ -179,7 +179,7 @@ def export_dataset(
     how = "copy" if copy else LINKS[fmt]
     with replaced_folder(out) as tmp:
         if fmt == "yolo-pose":
-            done, notes = write_yolo(loaded, tmp, how, str(source), slots, progress)
+            done, notes = write_yolo(loaded, tmp, how, str(Path(source).resolve()), slots, progress)
         elif fmt == "fiftyone":
             done, notes = write_fiftyone(loaded, tmp, how, progress)
         else:
@@ -187,7 +187,7 @@ def export_dataset(
         manifest = {
             "written_by": WRITTEN_BY,
             "format": fmt,
-            "input": str(source),
+            "input": str(Path(source).resolve()),
             "images": how,
             "notes": notes,
             "categories": loaded[0].data["categories"],

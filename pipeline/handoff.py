@@ -166,7 +166,7 @@ def refuse_foreign(out: Path) -> None:
 def replaced_folder(out: Path) -> Iterator[Path]:
     """A scratch folder beside `out` to write into; on success it replaces `out` (a previous export
     is removed only then), on failure it is removed and `out` is left as it was."""
-    out = Path(out)
+    out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
