@@ -72,12 +72,20 @@ def _by_image(data: dict) -> dict[int, list[dict]]:
     return found
 
 
-def _image_rows(split: Split, names: dict[int, str], folder: str) -> list[dict]:
-    """The manifest's rows of one split: the file written, and where it came from."""
-    return [
+def _split_record(split: Split, names: dict[int, str], folder: str, crowd_left_out: int | None = None) -> dict:
+    """The manifest's entry of one split: counts, and each file written with where it came from."""
+    record = {
+        "source": str(split.source.resolve()),
+        "images": len(split.data["images"]),
+        "instances": len(split.data["annotations"]) - (crowd_left_out or 0),
+    }
+    if crowd_left_out is not None:
+        record["crowd_left_out"] = crowd_left_out
+    record["files"] = [
         {"file": f"{folder}/{names[img['id']]}", "image_id": img["id"], "file_name": img["file_name"]}
         for img in split.data["images"]
     ]
+    return record
 
 
 def _place_images(split: Split, names: dict[int, str], folder: Path, how: str, progress: bool) -> None:
@@ -100,13 +108,7 @@ def write_yolo(
             crowd += left_out
             stem = Path(names[img["id"]]).stem
             write_text(out / "labels" / split.name / f"{stem}.txt", text)
-        done[split.name] = {
-            "source": str(split.source.resolve()),
-            "images": len(split.data["images"]),
-            "instances": len(split.data["annotations"]) - crowd,
-            "crowd_left_out": crowd,
-            "files": _image_rows(split, names, f"images/{split.name}"),
-        }
+        done[split.name] = _split_record(split, names, f"images/{split.name}", crowd)
     write_text(out / "data.yaml", yolo_pose.data_yaml(layout, [s.name for s in splits], source))
     return done, layout.notes
 
@@ -123,12 +125,7 @@ def write_fiftyone(splits: list[Split], out: Path, how: str, progress: bool) -> 
         names = export_names(split.data["images"])
         _place_images(split, names, out / split.name / coco_layouts.FIFTYONE_DATA, how, progress)
         write_json(out / split.name / coco_layouts.FIFTYONE_LABELS, coco_layouts.fiftyone_labels(split.data, names))
-        done[split.name] = {
-            "source": str(split.source.resolve()),
-            "images": len(split.data["images"]),
-            "instances": len(split.data["annotations"]),
-            "files": _image_rows(split, names, f"{split.name}/{coco_layouts.FIFTYONE_DATA}"),
-        }
+        done[split.name] = _split_record(split, names, f"{split.name}/{coco_layouts.FIFTYONE_DATA}")
     return done, notes
 
 
@@ -139,12 +136,7 @@ def write_coco(splits: list[Split], out: Path, how: str, progress: bool) -> tupl
         names = export_names(split.data["images"])
         _place_images(split, names, out / "images" / split.name, how, progress)
         write_json(out / coco_layouts.coco_annotation_file(split.name), coco_layouts.renamed(split.data, names))
-        done[split.name] = {
-            "source": str(split.source.resolve()),
-            "images": len(split.data["images"]),
-            "instances": len(split.data["annotations"]),
-            "files": _image_rows(split, names, f"images/{split.name}"),
-        }
+        done[split.name] = _split_record(split, names, f"images/{split.name}")
     for cat in splits[0].data["categories"]:
         write_text(out / coco_layouts.mmpose_file(cat), coco_layouts.mmpose_metainfo(cat))
     return done, []
