@@ -84,7 +84,7 @@ def main() -> None:
             f"{platform.node()}, {os.cpu_count()} cores; {args.images} images {args.size}, "
             f"{args.instances} instances x {args.keypoints} keypoints"
         )
-        print("\n| format | images | total | per image |\n|---|---|---|---|")
+        print("\n| format | images as | total | per image |\n|---|---|---|---|")
         for fmt in FORMATS:
             for copy in (False, True):
                 out = Path(tmp) / f"{fmt}-{copy}"
