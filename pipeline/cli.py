@@ -17,12 +17,14 @@ COMMANDS = {
     "evaluate": ("train.evaluate", "COCO keypoint/bbox AP, pixel error and PCK"),
     "predict": ("train.predict", "run a trained model on images, a folder or a video"),
     "export": ("train.export", "export a trained model to ONNX and TorchScript"),
+    "export-dataset": ("pipeline.export_dataset", "a dataset for Ultralytics YOLO-pose, FiftyOne or datumaro/MMPose"),
 }
 
 
 def usage() -> str:
     lines = ["usage: rig2kp <command> [options]   (rig2kp <command> --help for its options)", "", "commands:"]
-    lines += [f"  {name:<9} {help_}" for name, (_, help_) in COMMANDS.items()]
+    width = max(len(name) for name in COMMANDS)
+    lines += [f"  {name:<{width}} {help_}" for name, (_, help_) in COMMANDS.items()]
     return "\n".join(lines)
 
 
