@@ -21,6 +21,7 @@ from train import evaluate as evaluate_cli
 from train import report as report_cli
 from train import train as train_cli
 from train.coco_eval import (
+    box_area_ground_truth,
     coco_from_dict,
     evaluate_bbox,
     evaluate_keypoints,
@@ -195,6 +196,25 @@ def test_our_ap_equals_cocoeval_on_the_same_files(val, tmp_path):
     assert _ours(evaluate_keypoints(gt, res, cats).stats) == pytest.approx(direct, abs=1e-12)
     ours_box = evaluate_bbox(gt, res)
     assert _ours(ours_box.stats) == pytest.approx(_direct(gt_file, res_file, "bbox"), abs=1e-12)
+
+
+def test_several_rigs_ap_is_the_mean_of_plain_per_category_runs(val, tmp_path):
+    """The documented recipe for rigs with different K: one plain COCOeval per category with its own
+    sigmas; the mean of their APs is ours, on the box-area file evaluate writes and on the split file."""
+    cats = list(val.label_map().categories)
+    assert len({c.num_keypoints for c in cats}) == 2
+    results = _noisy(val.data, seed=3)
+    res_file, mask_file, box_file = tmp_path / "res.json", tmp_path / "gt.json", tmp_path / "gt_box_area.json"
+    res_file.write_text(json.dumps(results))
+    mask_file.write_text(json.dumps(val.data))
+    box_file.write_text(json.dumps(box_area_ground_truth(val.data)))
+    gt = coco_from_dict(val.data)
+    res = load_results(gt, results)
+    for scale, gt_file in (("box", box_file), ("mask", mask_file)):
+        per_cat = [_direct(gt_file, res_file, "keypoints", c.sigmas, [c.id])[0] for c in cats]
+        ours = evaluate_keypoints(gt, res, cats, oks_scale=scale).stats["AP"]
+        assert ours == pytest.approx(np.mean(per_cat), abs=1e-12)
+        assert 0.05 < ours < 0.95 and per_cat[0] != per_cat[1]
 
 
 def test_per_keypoint_ap_isolates_each_keypoint(val):

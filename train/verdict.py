@@ -14,7 +14,7 @@ no sim-to-real work helps yet. Levels (docs/guide/train.md#when-a-run-has-not-le
 
 Figures behind the thresholds (2-core CPU, the shipped MobileNetV3-small from scratch, 1600
 steps): the glue tube (K = 2) reaches keypoint AP 0.057-0.091 and PCK@0.1 0.5-0.6 on held-out
-renders; the box (K = 8) AP 0.000 and PCK@0.1 0.10-0.17 (docs/results/).
+renders; the box (K = 8) AP 0.000 and PCK@0.1 0.09-0.17 (docs/guide/train.md).
 """
 
 from __future__ import annotations
