@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SIM_SPLITS = ("val_synthetic", "val", "test")  # after `test` when it holds renders only
+SIM_SPLITS = ("val_synthetic", "val", "test")  # when `test` is not renders only
 REAL_SPLITS = ("test", "val")
 PCK_AT = 0.1  # the headline's PCK threshold, a fraction of the ground-truth box diagonal
 ROWS = {"sim": "held-out renders", "real": "real photos"}
@@ -53,6 +53,7 @@ def _round(value: float | None, digits: int) -> float | None:
 
 
 def _pick(report: dict, source: str, splits: tuple[str, ...]) -> tuple[str, dict] | None:
+    """The first split of `splits` with images of `source`; for renders, `test` first when it has no photos."""
     test = report.get("test", {})
     if source == "synthetic" and not test.get("real") and test.get("synthetic", {}).get("images"):
         return "test", test["synthetic"]

@@ -134,10 +134,10 @@ def judge(row: dict, judged: str, training: Training, object_px: float | None, o
         )
     if level == "learned":
         return Verdict(level, judged, reasons)
-    return Verdict(level, judged, reasons, advice(training, object_px, on_cpu, row))
+    return Verdict(level, judged, reasons, advice(training, object_px, on_cpu))
 
 
-def advice(training: Training, object_px: float | None, on_cpu: bool, row: dict) -> list[str]:
+def advice(training: Training, object_px: float | None, on_cpu: bool) -> list[str]:
     """What to change, most effective first for a model trained from scratch on a CPU."""
     out = [
         f"more steps: these weights saw {training.steps} steps of {training.batch_size} images for "
