@@ -40,10 +40,11 @@ def read_run(metrics: Path) -> dict:
     return {"summary": load("summary.json"), "eval": load("eval.json"), "per_keypoint": load("per_keypoint.json")}
 
 
-def _fmt(v, digits: int = 3) -> str:
+def _fmt(v, digits: int | None = 3) -> str:
+    """A table cell: `–` for null; floats to `digits` decimals (None: as stored, the headline's rounding)."""
     if v is None:
         return "–"
-    return str(v) if isinstance(v, int | str) else f"{v:.{digits}f}"
+    return str(v) if isinstance(v, int | str) or digits is None else f"{v:.{digits}f}"
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -56,7 +57,8 @@ def _headline(summary: dict) -> list[str]:
     rows = summary["headline"]
     keys = [k for k in next(iter(rows.values()))["values"] if k != "verdict"]
     table = [
-        [f"{ROWS[name]} ({row['split'] or 'none'})", *(row["values"][k] for k in keys)] for name, row in rows.items()
+        [f"{ROWS[name]} ({row['split'] or 'none'})", *(_fmt(row["values"][k], None) for k in keys)]
+        for name, row in rows.items()
     ]
     scale = summary["oks_scale"]
     lines = ["## Headline", ""]

@@ -8,7 +8,7 @@ no sim-to-real work helps yet. Levels (docs/guide/train.md#when-a-run-has-not-le
   farther than 10 % of the box diagonal; a guess spread over the box scores about 0.06), or no
   detection matched a ground truth at box IoU 0.5;
 - `weak`: keypoint AP < LEARNED_AP (the keypoints are roughly found but rarely precisely), or
-  best.pt comes from the first of several validations (the validation AP only fell after it);
+  best.pt comes from the first of several validations (no later validation scored higher);
 - `learned`: otherwise;
 - `unknown`: no labelled keypoint to measure.
 
@@ -130,7 +130,7 @@ def judge(row: dict, judged: str, training: Training, object_px: float | None, o
         level = max(level, "weak", key=LEVELS.index)
         reasons.append(
             f"best.pt is from the first validation (epoch {training.epoch} of {training.epochs}): "
-            "the validation AP only fell after it"
+            "no later validation scored higher"
         )
     if level == "learned":
         return Verdict(level, judged, reasons)
@@ -159,6 +159,6 @@ def advice(training: Training, object_px: float | None, on_cpu: bool) -> list[st
         out.append("keypoints that look alike (an object that looks the same from several sides) cannot be told "
                    "apart: declare the rig's symmetry (docs/guide/symmetry.md)")  # fmt: skip
     if training.best_at_first_of_several_validations:
-        out.append("the validation AP fell after the first validation: look at dvclive/plots; a lower train.lr "
+        out.append("no validation after the first scored higher: look at dvclive/plots; a lower train.lr "
                    "or more training images")  # fmt: skip
     return out
