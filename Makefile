@@ -13,11 +13,15 @@ all: setup
 	@echo
 	@echo "Renders:          data/synthetic/ (images/, annotations.json, meta/), mixed splits: data/mixed/"
 	@echo "Model:            models/best.pt, models/last.pt"
-	@echo "Metrics:          metrics/eval.json, metrics/per_keypoint.json  ($(BIN)/dvc metrics show)"
+	@echo "Metrics:          metrics/sim.json, metrics/real.json  ($(BIN)/dvc metrics show)"
+	@echo "                  every split: metrics/eval.json, metrics/per_keypoint.json"
+	@echo "The run's page:   metrics/report/index.md (headline, verdict, curves, per-keypoint tables, contact sheets)"
 	@echo "Training curves:  dvclive/plots/  ($(BIN)/dvc plots show)"
 	@echo "Predictions:      metrics/contact_sheets/ (predictions beside ground truth)"
 	@echo "Exported model:   exports/model.onnx (checked with onnxruntime), exports/export.json"
 	@echo "Look at renders:  $(BIN)/rig2kp inspect data/synthetic  ->  inspect/synthetic/"
+	@echo
+	@$(BIN)/python -m pipeline.cli report --input metrics --no-page
 
 setup: $(VENV)/.installed
 

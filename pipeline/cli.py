@@ -15,6 +15,7 @@ COMMANDS = {
     "validate": ("pipeline.validate", "check a COCO keypoint file and its images"),
     "train": ("train.train", "train KeypointRCNN"),
     "evaluate": ("train.evaluate", "COCO keypoint/bbox AP, pixel error and PCK"),
+    "report": ("train.report", "a run's headline and verdict; its page with curves and contact sheets"),
     "predict": ("train.predict", "run a trained model on images, a folder or a video"),
     "export": ("train.export", "export a trained model to ONNX and TorchScript"),
     "export-dataset": ("pipeline.export_dataset", "a dataset for Ultralytics YOLO-pose, FiftyOne or datumaro/MMPose"),

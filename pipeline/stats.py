@@ -1,7 +1,8 @@
 """Dataset stats: one vocabulary for every stage's `stats.json` and for `rig2kp inspect`.
 
-Numbers only (nested dicts), so `dvc metrics show/diff` lists them all (dvc.yaml declares the
-augmented and mixed ones as metrics; the mix stage writes one entry per split):
+Numbers only (nested dicts), so `dvc metrics show/diff` lists them all when named, e.g.
+`dvc metrics show data/mixed/stats.json` (dvc.yaml declares only the evaluation's headline as
+metrics; the mix stage writes one entry per split):
 
 - `images`, `instances` (annotations), `negatives` (images without instances), `crowd`
   (annotations with `iscrowd` 1);

@@ -205,6 +205,7 @@ def test_readme_front_door_runs(tmp_path):
     for f in ("data/synthetic/annotations.json", "models/best.pt", "metrics/eval.json", "exports/model.onnx"):
         assert (root / f).is_file(), f
     assert "Exported model:" in out  # make all's closing summary
+    assert "held-out renders" in out and "\nverdict: " in out  # ... ends with the headline and the verdict
     assert "keypoints" in json.loads((root / "metrics/eval.json").read_text())["val"]["all"]
 
 

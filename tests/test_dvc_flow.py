@@ -85,7 +85,7 @@ def tiny_flow_params(real: dict) -> dict:
     data["augment"].update(copies=1, workers=1)
     data["train"].update(epochs=1, batch_size=2, warmup_iters=1, eval_every=1)
     data["runtime"].update(workers=0, threads=1, predict_batch_size=2)
-    data["train"].pop("iterations", None)  # epochs rule
+    data["train"]["iterations"] = None  # epochs rule (left out, the schema default of 1600 steps applies)
     data["model"].update(
         weights="none",
         fpn_channels=32,
@@ -174,8 +174,14 @@ def test_dvc_repro_experiments_and_diffs(tmp_path):
 
     # 1. everything runs once and writes the metrics dvc reads
     assert ran(proj.dvc("repro")) == ALL_STAGES
-    for f in ("metrics/render.json", "metrics/eval.json", "metrics/per_keypoint.json", "dvclive/metrics.json"):
+    for f in ("metrics/render.json", "metrics/eval.json", "metrics/per_keypoint.json", "dvclive/metrics.json",
+              "metrics/sim.json", "metrics/real.json", "metrics/summary.json", "metrics/report/index.md"):  # fmt: skip
         assert (proj.root / f).is_file(), f
+    # the headline is all `dvc metrics show` prints, in under 120 columns; the rest on request
+    show = proj.dvc("metrics", "show")
+    assert [ln.split()[0] for ln in show.splitlines()[1:]] == ["metrics/sim.json", "metrics/real.json"], show
+    assert max(map(len, show.splitlines())) <= 120, show
+    assert "val.all.keypoints.AP" in proj.dvc("metrics", "show", "metrics/eval.json")
     assert (proj.root / "exports/model.onnx").is_file() and (proj.root / "exports/export.json").is_file()
     proj.commit("baseline")  # dvc.lock, metrics/ and dvclive/ are Git's (cache: false)
     t1 = time.perf_counter()
@@ -192,16 +198,18 @@ def test_dvc_repro_experiments_and_diffs(tmp_path):
     assert exp is not None, "dvc exp show does not list lr-high"
     assert exp["data"]["params"]["params.yaml"]["data"]["train"]["lr"] == 0.01
     metrics = exp["data"]["metrics"]
-    assert "loss" in metrics["dvclive/metrics.json"]["data"]["train"]
-    assert "keypoints" in metrics["metrics/eval.json"]["data"]["val"]["all"]
+    assert set(metrics) == {"metrics/sim.json", "metrics/real.json"}
+    assert {"images", "AP", "AP50", "AP_mask", "box_AP", "verdict"} <= set(metrics["metrics/sim.json"]["data"])
     table = proj.dvc("exp", "show", "--only-changed", "--csv").splitlines()  # the readable view: what differs
     assert "train.lr" in table[0] and "render.num_images" not in table[0], table[0]
     assert any(row.startswith("lr-high,") for row in table), table
 
-    # 4. the baseline commit against the experiment: train metrics changed, plots of both revisions
-    diff = proj.dvc_json("metrics", "diff", "HEAD", "lr-high")
-    assert diff["dvclive/metrics.json"]["train.loss"]["diff"] != 0, diff
-    assert "metrics/render.json" not in diff  # render did not run: its metrics are the same
+    # 4. the baseline commit against the experiment: the headline in under 120 columns, train metrics
+    # changed (an undeclared file on request), plots of both revisions
+    diff = proj.dvc("metrics", "diff", "HEAD", "lr-high", "--all")
+    assert "metrics/sim.json" in diff and max(map(len, diff.splitlines())) <= 120, diff
+    loss = proj.dvc_json("metrics", "diff", "HEAD", "lr-high", "--targets", "dvclive/metrics.json")
+    assert loss["dvclive/metrics.json"]["train.loss"]["diff"] != 0, loss
     plots_dir = tmp_path / "plots"
     proj.dvc("plots", "diff", "HEAD", "lr-high", "-o", str(plots_dir))
     html = (plots_dir / "index.html").read_text()

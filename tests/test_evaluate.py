@@ -18,16 +18,20 @@ from pipeline.schema import load_params
 from tests.support.params import write_train_params as write_params
 from tests.support.training import toy_data
 from train import evaluate as evaluate_cli
+from train import report as report_cli
 from train import train as train_cli
 from train.coco_eval import (
+    box_area_ground_truth,
     coco_from_dict,
     evaluate_bbox,
     evaluate_keypoints,
     keypoint_errors,
     load_results,
     per_keypoint_ap,
+    pooled_keypoint_errors,
 )
 from train.dataset import Category, DatasetError, load_split
+from train.toyset import make_toyset
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +113,34 @@ def test_shifted_keypoints_pixel_error_and_pck_by_hand(val):
     assert pck[0] < pck[1]
 
 
+def test_pooled_pixel_error_and_pck_by_hand(val):
+    """Every keypoint (x, y) moved by (x mod 7, 0) px: the median and PCK over all labelled keypoints
+    of all categories, computed here from the annotations."""
+    gt = coco_from_dict(val.data)
+    results = _perfect(val.data)
+    for r in results:
+        kp = np.asarray(r["keypoints"]).reshape(-1, 3)
+        kp[:, 0] += np.floor(kp[:, 0]) % 7
+        r["keypoints"] = kp.ravel().tolist()
+    res = load_results(gt, results)
+    cats = list(val.label_map().categories)
+    got = pooled_keypoint_errors(gt, res, evaluate_bbox(gt, res), cats, [0.05, 0.1])
+    d, ok05, ok10 = [], [], []
+    for a in val.data["annotations"]:
+        kp, diag = np.asarray(a["keypoints"]).reshape(-1, 3), np.hypot(a["bbox"][2], a["bbox"][3])
+        for x, _, v in kp:
+            if v > 0:
+                d.append(np.floor(x) % 7)
+                ok05.append(d[-1] <= 0.05 * diag)
+                ok10.append(d[-1] <= 0.1 * diag)
+    assert got["matched"] == len(d) > 20
+    assert got["median_px"] == pytest.approx(np.median(d)) and got["mean_px"] == pytest.approx(np.mean(d))
+    assert got["pck@0.05"] == pytest.approx(np.mean(ok05)) and got["pck@0.1"] == pytest.approx(np.mean(ok10))
+    assert 0 < got["pck@0.05"] < 1  # the thresholds cut this data
+    nothing = pooled_keypoint_errors(gt, load_results(gt, []), evaluate_bbox(gt, load_results(gt, [])), cats, [0.1])
+    assert nothing == {"matched": 0, "median_px": None, "mean_px": None, "pck@0.1": None}
+
+
 def _noisy(data: dict, seed: int) -> list[dict]:
     rng = np.random.default_rng(seed)
     out = []
@@ -166,6 +198,25 @@ def test_our_ap_equals_cocoeval_on_the_same_files(val, tmp_path):
     assert _ours(ours_box.stats) == pytest.approx(_direct(gt_file, res_file, "bbox"), abs=1e-12)
 
 
+def test_several_rigs_ap_is_the_mean_of_plain_per_category_runs(val, tmp_path):
+    """The documented recipe for rigs with different K: one plain COCOeval per category with its own
+    sigmas; the mean of their APs is ours, on the box-area file evaluate writes and on the split file."""
+    cats = list(val.label_map().categories)
+    assert len({c.num_keypoints for c in cats}) == 2
+    results = _noisy(val.data, seed=3)
+    res_file, mask_file, box_file = tmp_path / "res.json", tmp_path / "gt.json", tmp_path / "gt_box_area.json"
+    res_file.write_text(json.dumps(results))
+    mask_file.write_text(json.dumps(val.data))
+    box_file.write_text(json.dumps(box_area_ground_truth(val.data)))
+    gt = coco_from_dict(val.data)
+    res = load_results(gt, results)
+    for scale, gt_file in (("box", box_file), ("mask", mask_file)):
+        per_cat = [_direct(gt_file, res_file, "keypoints", c.sigmas, [c.id])[0] for c in cats]
+        ours = evaluate_keypoints(gt, res, cats, oks_scale=scale).stats["AP"]
+        assert ours == pytest.approx(np.mean(per_cat), abs=1e-12)
+        assert 0.05 < ours < 0.95 and per_cat[0] != per_cat[1]
+
+
 def test_per_keypoint_ap_isolates_each_keypoint(val):
     quad = next(c for c in val.categories.values() if c.name == "quad")
     results = [r for r in _perfect(val.data) if r["category_id"] == quad.id]
@@ -218,13 +269,18 @@ def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path):
     # across splits: held-out renders (val_synthetic) against the real images of val
     across = report["val_synthetic"]["synthetic"]["keypoints"]["AP"] - v["real"]["keypoints"]["AP"]
     assert report["sim_to_real_gap"] == pytest.approx(across)
-    # the numbers are COCOeval's on the written files (the model only knows quads)
+    # the numbers are COCOeval's on the written files (the model only knows quads): the box-area AP on
+    # the ground truth evaluate writes with area = box area, the mask-area AP on the split file itself
     quad_sigmas = json.loads((data / "val.json").read_text())["categories"][1]["rig"]["sigmas"]
     pred = out / "predictions" / "val.json"
     assert json.loads(pred.read_text()), "the untrained model should still output boxes at thresh 0"
-    direct = _direct(data / "val.json", pred, "keypoints", quad_sigmas, [2])
+    boxed = out / "predictions" / "val_gt_box_area.json"
+    direct = _direct(boxed, pred, "keypoints", quad_sigmas, [2])
     assert _ours(v["all"]["keypoints"]) == pytest.approx(direct, abs=1e-12)
+    direct = _direct(data / "val.json", pred, "keypoints", quad_sigmas, [2])
+    assert _ours(v["all"]["keypoints_mask_area"]) == pytest.approx(direct, abs=1e-12)
     assert _ours(v["all"]["bbox"]) == pytest.approx(_direct(data / "val.json", pred, "bbox", cat_ids=[2]))
+    assert set(v["all"]["keypoint_error"]) == {"matched", "median_px", "mean_px", "pck@0.05", "pck@0.1"}
 
     per_kp = json.loads((out / "per_keypoint.json").read_text())
     assert set(per_kp["val"]["quad"]) == {"left_top", "right_top", "right_bottom", "left_bottom"}
@@ -236,6 +292,16 @@ def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path):
     # toy images are 96 x 96 or 96 x 72), 4 px gaps, a caption line under each row
     assert sheet is not None and sheet.shape[1] == 4 + 2 * (320 + 4 + 320 + 4)
     assert 2 * 240 < sheet.shape[0] < 2 * (320 + 40)
+
+    # the headline: val_synthetic's renders (test holds real photos too) and test's real photos
+    sim, real = (json.loads((out / f"{n}.json").read_text()) for n in ("sim", "real"))
+    assert sim["images"] == report["val_synthetic"]["synthetic"]["images"]
+    assert sim["AP"] == pytest.approx(report["val_synthetic"]["synthetic"]["keypoints"]["AP"], abs=5e-5)
+    assert real["AP_mask"] == pytest.approx(report["test"]["real"]["keypoints_mask_area"]["AP"], abs=5e-5)
+    assert sim["verdict"] == "not learned" and real["verdict"] is None  # one epoch of 2 batches
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["verdict"]["level"] == "not learned" and summary["verdict"]["advice"]
+    assert summary["headline"]["sim"]["split"] == "val_synthetic" and summary["model"]["epochs"] == 1
 
 
 @pytest.mark.parametrize("scale", ["box", "mask"])
@@ -358,3 +424,67 @@ def test_a_model_trained_without_the_symmetry_is_scored_with_the_data_s(val):
     params = load_params(write_params(val.path.parent / "p2.yaml"))
     metrics, _, _ = evaluate_cli.split_metrics(split, _relabelled(_perfect(split.data), quad.id, 2), labels, params)
     assert metrics["all"]["keypoints_symmetric"]["AP"] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_plain_cocoeval_on_the_written_files_reproduces_both_reported_aps_and_the_page_shows_them(tmp_path, capsys):
+    """A model that learned a little (160 steps on toy triangles), evaluated by the stage; then
+    the documented recipe, written out here with pycocotools alone: load the ground truth, set
+    kpt_oks_sigmas from categories[].rig.sigmas, evaluate. On `<split>_gt_box_area.json` it gives
+    the box-area AP we report, on the split file itself the mask-area AP."""
+    data = make_toyset(tmp_path / "data", train=64, val=16, test=2, sizes=((96, 96),), categories=("triangle",),
+                       shapes=(1, 2))  # fmt: skip
+    params = write_params(
+        tmp_path / "p.yaml",
+        train={"epochs": 10, "optimizer": "adamw", "lr": 0.003, "warmup_iters": 20, "eval_every": 10,
+               "augment": {"affine": 0.0}},
+        evaluate={"contact_sheet": 2},
+    )  # fmt: skip
+    args = ["--params", str(params), "--input", str(data)]
+    assert train_cli.main([*args, "--out", str(tmp_path / "m"), "--live-dir", str(tmp_path / "live")]) == 0
+    out = tmp_path / "metrics"
+    assert evaluate_cli.main([*args, "--model", str(tmp_path / "m" / "best.pt"), "--out", str(out)]) == 0
+    report = json.loads((out / "eval.json").read_text())
+
+    def recipe(gt_file, res_file, iou_type="keypoints") -> list[float]:
+        with contextlib.redirect_stdout(io.StringIO()):
+            gt = COCO(str(gt_file))
+            e = COCOeval(gt, gt.loadRes(str(res_file)), iou_type)
+            if iou_type == "keypoints":
+                e.params.kpt_oks_sigmas = np.array(gt.loadCats(gt.getCatIds())[0]["rig"]["sigmas"])
+            e.evaluate()
+            e.accumulate()
+            e.summarize()
+        return list(e.stats)
+
+    checked = 0
+    for split in ("val", "val_synthetic"):
+        reported = report[split]["all"]
+        res = out / "predictions" / f"{split}.json"
+        box_area = recipe(out / "predictions" / f"{split}_gt_box_area.json", res)
+        mask_area = recipe(data / f"{split}.json", res)
+        assert box_area == pytest.approx(_ours(reported["keypoints"]), abs=1e-12)
+        assert mask_area == pytest.approx(_ours(reported["keypoints_mask_area"]), abs=1e-12)
+        assert recipe(data / f"{split}.json", res, "bbox") == pytest.approx(_ours(reported["bbox"]), abs=1e-12)
+        checked += box_area[0] > 0.005 and box_area[0] != mask_area[0]  # non-trivial and the scales differ
+    assert checked, "the model should have learned enough for the two scales to differ"
+
+    # the run's page: the headline, the verdict, every split, the curves, the per-keypoint tables, the sheets
+    page = (out / "report" / "index.md").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    assert f"**{summary['verdict']['level']}** on held-out renders (val_synthetic, synthetic images)" in page
+    assert f"| {report['val']['all']['keypoints']['AP']:.3f} |" in page
+    per_kp = json.loads((out / "per_keypoint.json").read_text())
+    apex = per_kp["val"]["triangle"]["apex"]
+    assert f"| apex | {apex['matched']} | {apex['pixel_error']:.3f} |" in page
+    for split in ("val", "test", "val_synthetic"):
+        png = cv2.imread(str(out / "report" / f"pr_{split}.png"))
+        assert png is not None and png.shape[1] > 300, split
+        assert f"![{split}](pr_{split}.png)" in page
+        assert f"![{split}](../contact_sheets/{split}.jpg)" in page
+    # `rig2kp report` prints the same headline and verdict from the files
+    capsys.readouterr()
+    assert report_cli.main(["--input", str(out), "--no-page"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].split() == ["images", "AP", "AP50", "AP_mask", "box_AP", "px", "pck", "gap"]
+    assert f"verdict: {summary['verdict']['level'].upper()}" in printed

@@ -104,15 +104,21 @@ def evaluate_bbox(
     return Evaluation(_stats(e, "bbox"), e.eval["precision"], e.params.iouThrs, e.params.recThrs, e)
 
 
-def with_box_areas(gt: COCO) -> COCO:
-    """The ground truth with `area` = box width * height: the OKS scale of `oks_scale: box`.
+def box_area_ground_truth(data: dict) -> dict:
+    """A COCO dict whose `area` is each annotation's box width * height: the OKS scale of
+    `oks_scale: box`, as a file a plain COCOeval reads (docs/guide/evaluate.md).
 
     COCO scales OKS by the segment area, which suits people; for a thin object (a tube, a pen)
     the mask is a sliver and a 3-pixel error already fails, while real exports often carry only
     the box area. The box area judges renders and real photos on one scale.
     """
-    anns = [{**a, "area": float(a["bbox"][2] * a["bbox"][3])} for a in gt.dataset["annotations"]]
-    return coco_from_dict({**gt.dataset, "annotations": anns})
+    anns = [{**a, "area": float(a["bbox"][2] * a["bbox"][3])} for a in data["annotations"]]
+    return {**data, "annotations": anns}
+
+
+def with_box_areas(gt: COCO) -> COCO:
+    """The ground truth with `area` = box width * height (see box_area_ground_truth)."""
+    return coco_from_dict(box_area_ground_truth(gt.dataset))
 
 
 class SymmetricCOCOeval(COCOeval):
@@ -203,6 +209,45 @@ def per_keypoint_ap(
     return out
 
 
+def _matched_pairs(box_eval: Evaluation) -> list[tuple[int, int]]:
+    """(detection id, ground-truth id) of every detection matched at box IoU 0.5 (area range all)."""
+    e = box_eval.coco_eval
+    pairs = []
+    all_area = e.params.areaRng[0]
+    for ev in e.evalImgs:
+        if ev is None or ev["aRng"] != all_area:
+            continue
+        for d, g, ign in zip(ev["dtIds"], ev["dtMatches"][0], ev["dtIgnore"][0], strict=True):
+            if g > 0 and not ign:
+                pairs.append((d, int(g)))
+    return pairs
+
+
+def _distances(
+    gt: COCO, res: COCO, box_eval: Evaluation, categories: list[Category], symmetric: bool
+) -> dict[tuple[int, int], list[tuple[float, float]]]:
+    """(category id, keypoint index) -> [(pixel distance, ground-truth box diagonal)] over the
+    labelled keypoints of matched pairs (pixels, continuous coordinates)."""
+    groups = {c.id: np.asarray(c.symmetry, int) for c in categories if symmetric and c.symmetry}
+    wanted = {c.id for c in categories}
+    dist = defaultdict(list)
+    for d, g in _matched_pairs(box_eval):
+        dt, gt_ann = res.anns[d], gt.anns[g]
+        if gt_ann["category_id"] not in wanted:
+            continue
+        k = len(gt_ann["keypoints"]) // 3
+        gk = np.asarray(gt_ann["keypoints"], np.float64).reshape(k, 3)
+        dk = np.asarray(dt["keypoints"], np.float64).reshape(-1, 3)[:k]
+        if gt_ann["category_id"] in groups:
+            seen = gk[:, 2] > 0
+            cost = (((dk[groups[gt_ann["category_id"]]][:, :, :2] - gk[:, :2]) ** 2).sum(axis=2) * seen).sum(axis=1)
+            dk = dk[groups[gt_ann["category_id"]][int(np.argmin(cost))]]
+        diag = float(np.hypot(gt_ann["bbox"][2], gt_ann["bbox"][3]))
+        for j in np.flatnonzero(gk[:, 2] > 0):
+            dist[(gt_ann["category_id"], int(j))].append((float(np.hypot(*(dk[j, :2] - gk[j, :2]))), diag))
+    return dist
+
+
 def keypoint_errors(
     gt: COCO,
     res: COCO,
@@ -219,29 +264,7 @@ def keypoint_errors(
     a symmetric rig's prediction is first relabelled by the permutation of its group with the
     least sum of squared distances over the labelled keypoints.
     """
-    groups = {c.id: np.asarray(c.symmetry, int) for c in categories if symmetric and c.symmetry}
-    e = box_eval.coco_eval
-    pairs = []  # (detection id, ground-truth id)
-    all_area = e.params.areaRng[0]
-    for ev in e.evalImgs:
-        if ev is None or ev["aRng"] != all_area:
-            continue
-        for d, g, ign in zip(ev["dtIds"], ev["dtMatches"][0], ev["dtIgnore"][0], strict=True):
-            if g > 0 and not ign:
-                pairs.append((d, int(g)))
-    dist = defaultdict(list)  # (category id, keypoint index) -> [(pixels, diagonal)]
-    for d, g in pairs:
-        dt, gt_ann = res.anns[d], gt.anns[g]
-        k = len(gt_ann["keypoints"]) // 3
-        gk = np.asarray(gt_ann["keypoints"], np.float64).reshape(k, 3)
-        dk = np.asarray(dt["keypoints"], np.float64).reshape(-1, 3)[:k]
-        if gt_ann["category_id"] in groups:
-            seen = gk[:, 2] > 0
-            cost = (((dk[groups[gt_ann["category_id"]]][:, :, :2] - gk[:, :2]) ** 2).sum(axis=2) * seen).sum(axis=1)
-            dk = dk[groups[gt_ann["category_id"]][int(np.argmin(cost))]]
-        diag = float(np.hypot(gt_ann["bbox"][2], gt_ann["bbox"][3]))
-        for j in np.flatnonzero(gk[:, 2] > 0):
-            dist[(gt_ann["category_id"], int(j))].append((float(np.hypot(*(dk[j, :2] - gk[j, :2]))), diag))
+    dist = _distances(gt, res, box_eval, categories, symmetric)
     out = {}
     for cat in categories:
         per_kp = {}
@@ -253,4 +276,20 @@ def keypoint_errors(
                 entry[f"pck@{a:g}"] = float((rows[:, 0] <= a * rows[:, 1]).mean()) if len(rows) else None
             per_kp[name] = entry
         out[cat.name] = per_kp
+    return out
+
+
+def pooled_keypoint_errors(
+    gt: COCO, res: COCO, box_eval: Evaluation, categories: list[Category], thresholds: list[float]
+) -> dict[str, float | int | None]:
+    """keypoint_errors pooled over every labelled keypoint of every matched pair (all keypoints
+    and categories together): `matched` (keypoints), `median_px`, `mean_px`, `pck@a` (None
+    when nothing matched). The headline's pixel error and PCK (train/headline.py)."""
+    rows = [r for rs in _distances(gt, res, box_eval, categories, False).values() for r in rs]
+    arr = np.asarray(rows, np.float64).reshape(-1, 2)
+    out: dict[str, float | int | None] = {"matched": int(len(arr))}
+    out["median_px"] = float(np.median(arr[:, 0])) if len(arr) else None
+    out["mean_px"] = float(arr[:, 0].mean()) if len(arr) else None
+    for a in thresholds:
+        out[f"pck@{a:g}"] = float((arr[:, 0] <= a * arr[:, 1]).mean()) if len(arr) else None
     return out

@@ -4,14 +4,23 @@
         --model models/best.pt --out metrics
 
 Writes, under --out:
+  sim.json, real.json  the headline (train/headline.py): the only files `dvc metrics show` lists,
+                       held-out renders and real photos, one row each, with the verdict
+  summary.json         where the headline rows come from, the model, and the verdict with its
+                       reasons and what to change (train/verdict.py)
   eval.json            keypoint and box COCO AP/AR per split and per source (all / synthetic /
-                       real) and `sim_to_real_gap` = synthetic minus real keypoint AP; with a
-                       symmetric rig also `keypoints_symmetric` (best relabelling per match)
+                       real), keypoint AP at both OKS scales (`keypoints` at evaluate.oks_scale,
+                       `keypoints_mask_area` or `keypoints_box_area` at the other), pooled pixel
+                       error and PCK (`keypoint_error`), and `sim_to_real_gap` = synthetic minus
+                       real keypoint AP; with a symmetric rig also `keypoints_symmetric`
   per_keypoint.json    per split, category and keypoint: pixel error, PCK, AP (and the
                        symmetry-aware pixel error and PCK, `..._symmetric`, for symmetric rigs)
   plots/*.json         precision-recall curves (recall, precision) for `dvc plots`
-  predictions/*.json   COCO results of every split
+  predictions/*.json   COCO results of every split, and `<split>_gt_box_area.json`: the split's
+                       ground truth with `area` = box area, on which a plain COCOeval with the
+                       rig's sigmas gives the box-scaled AP (docs/guide/evaluate.md)
   contact_sheets/*.jpg ground truth (left, green) beside predictions (right, red)
+  report/index.md      the run's page: all of the above with PR-curve PNGs (train/report_page.py)
 """
 
 from __future__ import annotations
@@ -31,12 +40,24 @@ from pipeline.schema import Params
 from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
 
 from .checkpoint import load, model_from_checkpoint
-from .coco_eval import coco_from_dict, evaluate_bbox, evaluate_keypoints, keypoint_errors, load_results, per_keypoint_ap
+from .coco_eval import (
+    box_area_ground_truth,
+    coco_from_dict,
+    evaluate_bbox,
+    evaluate_keypoints,
+    keypoint_errors,
+    load_results,
+    per_keypoint_ap,
+    pooled_keypoint_errors,
+)
 from .dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, check_same_categories, load_split, read_rgb
 from .ddp import World
 from .devices import place_model, setup_device
 from .engine import predict
+from .headline import PCK_AT, Row, describe, format_table, headline_rows, other_key, other_scale
 from .loaders import eval_loader
+from .report_page import write_report
+from .verdict import Training, Verdict, judge, object_size_px
 
 TILE = 320  # px, the longer side of each image in a contact sheet
 
@@ -58,11 +79,19 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
     metrics, curves = {}, {}
     box_all = None
     symmetric = any(c.symmetry for c in cats)
+    thresholds = sorted({*cfg.pck_thresholds, PCK_AT})
     for source, ids in sources.items():
         kp = evaluate_keypoints(gt, res, cats, ids, cfg.oks_scale)
+        other = evaluate_keypoints(gt, res, cats, ids, other_scale(cfg.oks_scale))
         box = evaluate_bbox(gt, res, ids, cat_ids)
         n = len(ids) if ids is not None else len(split.images)
-        metrics[source] = {"images": n, "keypoints": kp.stats, "bbox": box.stats}
+        metrics[source] = {
+            "images": n,
+            "keypoints": kp.stats,
+            other_key(cfg.oks_scale): other.stats,
+            "bbox": box.stats,
+            "keypoint_error": pooled_keypoint_errors(gt, res, box, cats, thresholds),
+        }
         if symmetric:
             metrics[source]["keypoints_symmetric"] = evaluate_keypoints(
                 gt, res, cats, ids, cfg.oks_scale, symmetric=True).stats
@@ -176,14 +205,56 @@ def run(args: argparse.Namespace) -> int:
             + (f"  symmetry-aware AP {_fmt(sym['AP'])}" if sym else "")
             + (f"  sim-to-real gap {gap:+.4f}" if gap is not None else "")
         )
+        _write_json(out / "predictions" / f"{name}_gt_box_area.json", box_area_ground_truth(split.data))
     gap = overall_gap(report)
     if gap is not None:
         report["sim_to_real_gap"] = gap
         print(f"sim-to-real gap (synthetic minus real keypoint AP): {gap:+.4f}")
     _write_json(out / "eval.json", report)
     _write_json(out / "per_keypoint.json", per_keypoint)
-    print(f"wrote {out / 'eval.json'}, {out / 'per_keypoint.json'}")
+
+    rows = headline_rows(report, cfg.oks_scale)
+    symmetric = any(c.symmetry for s in splits.values() for c in s.categories.values())
+    training = Training.from_checkpoint(ckpt, symmetric)
+    verdict = judge_run(rows, splits, training, model_cfg, on_cpu=setup.device.type == "cpu")
+    summary = {
+        "oks_scale": cfg.oks_scale,
+        "model": {
+            "path": str(args.model),
+            "backbone": model_cfg.backbone,
+            "pretrained": training.pretrained,
+            "keypoints": training.keypoints,
+            "epoch": training.epoch,
+            "epochs": training.epochs,
+            "steps": training.steps,
+            "batch_size": training.batch_size,
+        },
+        "headline": describe(rows),
+        "verdict": verdict.to_json(),
+    }
+    for name, row in rows.items():
+        _write_json(out / f"{name}.json", row.values)
+    _write_json(out / "summary.json", summary)
+    page = write_report(out)
+    print(format_table(rows))
+    print("\n".join(verdict.lines()))
+    print(f"wrote {out / 'sim.json'}, {out / 'real.json'} (dvc metrics show), eval.json, per_keypoint.json, {page}")
     return 0
+
+
+def judge_run(
+    rows: dict[str, Row], splits: dict[str, CocoSplit], training: Training, model_cfg, on_cpu: bool
+) -> Verdict:
+    """The verdict on the held-out renders' row, else the real photos' (the row gets the word)."""
+    row = rows["sim"] if rows["sim"].split else rows["real"]
+    if row.split is None:
+        return Verdict("unknown", "no evaluated split", ["no images to judge"])
+    split = splits[row.split]
+    ids = {im["id"] for im in split.images if im.get("source") == row.source}
+    size = object_size_px(split, ids, model_cfg.min_size, model_cfg.max_size)
+    verdict = judge(row.values, row.title, training, size, on_cpu)
+    row.values["verdict"] = verdict.level
+    return verdict
 
 
 def _fmt(v: float | None) -> str:
