@@ -122,4 +122,23 @@ def test_export_check_catches_a_difference():
     with pytest.raises(ExportCheckError, match="differ from PyTorch"):
         compare("moved", ref, moved, 0.01)
     with pytest.raises(ExportCheckError, match="1 detections"):
-        compare("fewer", {**ref, "boxes": np.zeros((2, 4)), "labels": np.array([1, 1])}, ref, 0.01)
+        compare("fewer", {**ref, "boxes": np.zeros((2, 4)), "labels": np.array([1, 1]), "scores": np.array([0.9, 0.8]),
+                          "keypoints": np.zeros((2, 4, 3)), "keypoints_scores": np.zeros((2, 4))}, ref, 0.01)
+
+
+def test_export_check_pairs_detections_and_forgives_the_score_cut():
+    """Two detections of nearly equal score may come out in either order, and one at the score
+    threshold may be cut on one side only: neither is a difference; a lost confident one is."""
+    two = {
+        "boxes": np.array([[1.0, 2.0, 10.0, 12.0], [30.0, 5.0, 40.0, 20.0]]),
+        "labels": np.array([1, 1]),
+        "scores": np.array([0.6, 0.05]),
+        "keypoints": np.arange(24, dtype=float).reshape(2, 4, 3),
+        "keypoints_scores": np.zeros((2, 4)),
+    }
+    swapped = {k: v[::-1].copy() for k, v in two.items()}
+    assert compare("swapped", two, swapped, 0.01)["keypoints"] == 0
+    first = {k: v[:1].copy() for k, v in two.items()}
+    assert compare("cut at the threshold", two, first, 0.01, borderline=0.05)["boxes"] == 0
+    with pytest.raises(ExportCheckError, match="without a twin, e.g. label 1 at score 0.6000"):
+        compare("lost", two, {k: v[1:].copy() for k, v in two.items()}, 0.01, borderline=0.05)
