@@ -32,14 +32,17 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
+PY_DIRS := blender pipeline train tests benchmarks examples docs
+
 lint: setup
-	$(BIN)/ruff check blender pipeline train tests benchmarks
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
 
 params-doc: setup
 	$(BIN)/python -m pipeline.params_reference --out docs/reference/PARAMS.md

@@ -52,18 +52,42 @@ CASES = {  # name -> (params file, overrides)
 }
 
 
-def bench(size: tuple[int, int], images: int, samples: int, threads: int, params: Path, extra: dict | None = None,
-          case: str | None = None) -> dict:
-    overrides = {"render.resolutions": [list(size)], "render.num_images": images + 1, "render.samples": samples,
-                 **(extra or {})}
+def bench(
+    size: tuple[int, int],
+    images: int,
+    samples: int,
+    threads: int,
+    params: Path,
+    extra: dict | None = None,
+    case: str | None = None,
+) -> dict:
+    overrides = {
+        "render.resolutions": [list(size)],
+        "render.num_images": images + 1,
+        "render.samples": samples,
+        **(extra or {}),
+    }
     spec = make_spec(load_params(params, overrides), params)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "spec.json").write_text(json.dumps(spec))
         t0, cpu0 = time.perf_counter(), _children_cpu()
-        subprocess.run([sys.executable, str(BLENDER_SCRIPT), "--spec", str(tmp / "spec.json"), "--out",
-                        str(tmp / "out"), "--threads", str(threads), "--timing", str(tmp / "timing.json")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(BLENDER_SCRIPT),
+                "--spec",
+                str(tmp / "spec.json"),
+                "--out",
+                str(tmp / "out"),
+                "--threads",
+                str(threads),
+                "--timing",
+                str(tmp / "timing.json"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
         timing = json.loads((tmp / "timing.json").read_text())[1:]  # drop the warm-up image
     head = {"case": case, "size": f"{size[0]}x{size[1]}"} if case else {"size": f"{size[0]}x{size[1]}"}
@@ -91,8 +115,17 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-STICKER = {"image": "sticker.png", "slots": ["label"], "projection": "cylinder", "axis": "+z", "radius": 0.033,
-           "u": [-60, 60], "v": [0.03, 0.08], "width": [0.024, 0.03], "rotation_deg": [-15, 15]}
+STICKER = {
+    "image": "sticker.png",
+    "slots": ["label"],
+    "projection": "cylinder",
+    "axis": "+z",
+    "radius": 0.033,
+    "u": [-60, 60],
+    "v": [0.03, 0.08],
+    "width": [0.024, 0.03],
+    "rotation_deg": [-15, 15],
+}
 WEAR = {"dust": [0.2, 0.4], "smudges": [0.2, 0.5], "scratches": [0.1, 0.3]}
 LOOKS = {  # rigs.can.materials, rigs.can.decals, render.distractors.meshes.weight
     "replace": ({"*": {}}, [], 0.0),
@@ -111,8 +144,12 @@ def bench_looks(size: tuple[int, int], images: int, samples: int, threads: int, 
     rows: dict[str, list[dict]] = {name: [] for name in LOOKS}
     for _ in range(repeats):
         for name, (materials, decals, weight) in LOOKS.items():
-            extra = {"rigs.can.materials": materials, "rigs.can.decals": decals, "rigs.can.instances": [1, 1],
-                     "render.distractors": {"count": [2, 2], "meshes": {"paths": ["clutter"], "weight": weight}}}
+            extra = {
+                "rigs.can.materials": materials,
+                "rigs.can.decals": decals,
+                "rigs.can.instances": [1, 1],
+                "render.distractors": {"count": [2, 2], "meshes": {"paths": ["clutter"], "weight": weight}},
+            }
             full = bench(size, images, samples, threads, params, extra)
             warm_up = bench(size, 0, samples, threads, params, extra)
             rows[name].append({**full, "cpu_s_per_image": (full["process_cpu_s"] - warm_up["process_cpu_s"]) / images})
@@ -148,8 +185,9 @@ def main() -> int:
         return 0
     cases = args.cases.split(",")
     if "pliers" in cases and args.params is None:  # build the example's .blend (ignored by Git)
-        subprocess.run([sys.executable, str(ROOT / "examples" / "pliers" / "make_pliers.py")], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "pliers" / "make_pliers.py")], check=True, capture_output=True
+        )
     for case in cases:
         params, overrides = CASES[case]
         for size in sizes:

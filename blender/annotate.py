@@ -14,8 +14,9 @@ from . import rle
 DECIMALS = 3  # keypoint coordinates are rounded so the JSON bytes are stable across machines
 
 
-def visibility(in_frame: np.ndarray, keypoint_dist: np.ndarray, first_hit: np.ndarray,
-               tolerance: np.ndarray) -> np.ndarray:
+def visibility(
+    in_frame: np.ndarray, keypoint_dist: np.ndarray, first_hit: np.ndarray, tolerance: np.ndarray
+) -> np.ndarray:
     """v per keypoint from frame membership and ray-cast distances (metres)."""
     seen = first_hit >= keypoint_dist - tolerance
     return np.where(in_frame, np.where(seen, 2, 1), 0).astype(int)

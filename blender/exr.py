@@ -161,17 +161,13 @@ class _Part:
 
     def __init__(self, header: dict[str, tuple[str, bytes]], index: int, path: Path):
         self.path = path
-        self.where = f"{path}: part {index}" + (
-            f" ({_string(header['name'][1])!r})" if "name" in header else ""
-        )
+        self.where = f"{path}: part {index}" + (f" ({_string(header['name'][1])!r})" if "name" in header else "")
         for key in ("channels", "compression", "dataWindow", "displayWindow"):
             if key not in header:
                 raise ExrError(f"{self.where}: header has no {key!r} attribute")
         kind = _string(header["type"][1]) if "type" in header else "scanlineimage"
         if kind != "scanlineimage":
-            raise ExrError(
-                f"{self.where}: part type {kind!r} is not supported, expected 'scanlineimage'"
-            )
+            raise ExrError(f"{self.where}: part type {kind!r} is not supported, expected 'scanlineimage'")
         self.codec = header["compression"][1][0]
         if self.codec not in LINES_PER_CHUNK:
             name = CODEC_NAMES[self.codec] if self.codec < len(CODEC_NAMES) else self.codec
@@ -186,9 +182,7 @@ class _Part:
         self.display = (dx0, dy0, dx1 - dx0 + 1, dy1 - dy0 + 1)
         if self.width <= 0 or self.height <= 0:
             raise ExrError(f"{self.where}: empty data window")
-        self.chunk_count_attr = (
-            struct.unpack("<i", header["chunkCount"][1])[0] if "chunkCount" in header else None
-        )
+        self.chunk_count_attr = struct.unpack("<i", header["chunkCount"][1])[0] if "chunkCount" in header else None
         self.channels = self._channel_list(header["channels"][1])
         # One scanline: each channel's `width` values, channels in header order.
         self.row = np.dtype([(name, dt, (self.width,)) for name, dt in self.channels])
@@ -198,9 +192,7 @@ class _Part:
         while pos < len(raw) and raw[pos] != 0:
             end = raw.index(b"\0", pos)
             name = raw[pos:end].decode("utf-8")
-            pixel_type, _linear, x_sampling, y_sampling = struct.unpack_from(
-                "<iB3xii", raw, end + 1
-            )
+            pixel_type, _linear, x_sampling, y_sampling = struct.unpack_from("<iB3xii", raw, end + 1)
             pos = end + 17
             if pixel_type not in PIXEL_DTYPES:
                 raise ExrError(
@@ -209,8 +201,7 @@ class _Part:
                 )
             if (x_sampling, y_sampling) != (1, 1):
                 raise ExrError(
-                    f"{self.where}: channel {name!r} is subsampled "
-                    f"({x_sampling}x{y_sampling}), expected 1x1"
+                    f"{self.where}: channel {name!r} is subsampled ({x_sampling}x{y_sampling}), expected 1x1"
                 )
             out.append((name, PIXEL_DTYPES[pixel_type]))
         if not out:
@@ -223,8 +214,7 @@ class _Part:
             raise ExrError(f"{self.where}: multi-part header has no 'chunkCount' attribute")
         if self.chunk_count_attr is not None and self.chunk_count_attr != count:
             raise ExrError(
-                f"{self.where}: chunkCount {self.chunk_count_attr}, expected {count} "
-                f"for {self.height} lines"
+                f"{self.where}: chunkCount {self.chunk_count_attr}, expected {count} for {self.height} lines"
             )
         return count
 
@@ -253,16 +243,12 @@ class _Part:
             out[name] = values
         return out
 
-    def _contiguous_rows(
-        self, data: bytes, offsets: np.ndarray, head_size: int, index: int
-    ) -> np.ndarray | None:
+    def _contiguous_rows(self, data: bytes, offsets: np.ndarray, head_size: int, index: int) -> np.ndarray | None:
         """Zero-copy view of uncompressed rows stored back to back, top to bottom (what
         Blender writes), or None when the file is laid out otherwise."""
         step = head_size + self.row.itemsize
         start = int(offsets[0])
-        if np.any(np.diff(offsets.astype(np.int64)) != step) or start + step * len(offsets) > len(
-            data
-        ):
+        if np.any(np.diff(offsets.astype(np.int64)) != step) or start + step * len(offsets) > len(data):
             return None
         fields = [("y", "<i4"), ("size", "<i4"), ("row", self.row)]
         if head_size == 12:
@@ -284,9 +270,7 @@ class _Part:
         blocks: list[bytes | memoryview | None] = [None] * len(offsets)
         for offset in offsets.tolist():
             if offset + head.size > len(data):
-                raise ExrError(
-                    f"{self.where}: chunk offset {offset} past the end of the file (truncated?)"
-                )
+                raise ExrError(f"{self.where}: chunk offset {offset} past the end of the file (truncated?)")
             fields = head.unpack_from(data, offset)
             if multipart and fields[0] != index:
                 raise ExrError(f"{self.where}: chunk at {offset} belongs to part {fields[0]}")
@@ -316,9 +300,7 @@ class _Part:
             except zlib.error as err:
                 raise ExrError(f"{self.where}: corrupt ZIP data in the chunk at line {y}") from err
         if len(raw) != raw_size:
-            raise ExrError(
-                f"{self.where}: chunk at line {y} holds {len(raw)} bytes, expected {raw_size}"
-            )
+            raise ExrError(f"{self.where}: chunk at line {y} holds {len(raw)} bytes, expected {raw_size}")
         return raw
 
 

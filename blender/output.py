@@ -232,16 +232,20 @@ def categories(spec: dict, groups: dict[str, list[list[int]]] | None = None) -> 
     out = []
     for cid, (name, rig) in enumerate(spec["rigs"].items(), start=1):
         names = [k["name"] for k in rig["keypoints"]]
-        out.append({
-            "id": cid, "name": name, "supercategory": rig.get("supercategory", "object"),
-            "keypoints": names,
-            "skeleton": [[names.index(a) + 1, names.index(b) + 1] for a, b in rig["skeleton"]],
-            "rig": {
-                "sigmas": [k["sigma"] for k in rig["keypoints"]],
-                "tolerances": [k["tolerance"] for k in rig["keypoints"]],
-                "flip_pairs": [list(p) for p in rig["flip_pairs"]],
-            },
-        })
+        out.append(
+            {
+                "id": cid,
+                "name": name,
+                "supercategory": rig.get("supercategory", "object"),
+                "keypoints": names,
+                "skeleton": [[names.index(a) + 1, names.index(b) + 1] for a, b in rig["skeleton"]],
+                "rig": {
+                    "sigmas": [k["sigma"] for k in rig["keypoints"]],
+                    "tolerances": [k["tolerance"] for k in rig["keypoints"]],
+                    "flip_pairs": [list(p) for p in rig["flip_pairs"]],
+                },
+            }
+        )
         if rig.get("symmetry"):
             out[-1]["rig"]["symmetry_permutations"] = groups[name]
     return out
@@ -264,8 +268,10 @@ def read_symmetry(spec: dict, out_dir: Path) -> dict[str, list[list[int]]] | Non
         groups = {}
     missing = [n for n in wanted if n not in groups]
     if missing:
-        raise OutputError(f"{path}: no symmetry group for rig(s) {missing}; a render writes it when it "
-                          "builds the scene: run the render again")
+        raise OutputError(
+            f"{path}: no symmetry group for rig(s) {missing}; a render writes it when it "
+            "builds the scene: run the render again"
+        )
     return groups
 
 
@@ -285,16 +291,27 @@ def merge(spec: dict, out_dir: Path, num_images: int) -> dict:
     images, annotations = [], []
     for i in range(num_images):
         meta = read_meta(out_dir, i)
-        images.append({"id": i + 1, "file_name": meta["file_name"], "width": meta["width"],
-                       "height": meta["height"], "source": "synthetic",
-                       "meta_file": f"meta/{i:06d}.json"})
+        images.append(
+            {
+                "id": i + 1,
+                "file_name": meta["file_name"],
+                "width": meta["width"],
+                "height": meta["height"],
+                "source": "synthetic",
+                "meta_file": f"meta/{i:06d}.json",
+            }
+        )
         if len(meta["annotations"]) > MAX_INSTANCES_PER_IMAGE:
             raise ValueError(f"image {i}: more than {MAX_INSTANCES_PER_IMAGE} instances")
         for k, ann in enumerate(meta["annotations"]):
             annotations.append({"id": (i + 1) * 1000 + k + 1, "image_id": i + 1, **ann})
     return {
-        "info": {"description": "rig2kp synthetic renders", "seed": spec["seed"], "version": "1",
-                 "spec_hash": spec_hash(spec)},
+        "info": {
+            "description": "rig2kp synthetic renders",
+            "seed": spec["seed"],
+            "version": "1",
+            "spec_hash": spec_hash(spec),
+        },
         "licenses": [],
         "images": images,
         "annotations": annotations,

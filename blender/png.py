@@ -84,16 +84,12 @@ def write_png(path: str | Path, image: np.ndarray, level: int = 1, filter_type: 
     if image.ndim == 2:
         image = image[:, :, None]
     if image.ndim != 3 or image.shape[2] not in COLOR_TYPES:
-        raise ValueError(
-            f"{path}: image shape is {image.shape}, expected (H, W), (H, W, 3) or (H, W, 4)"
-        )
+        raise ValueError(f"{path}: image shape is {image.shape}, expected (H, W), (H, W, 3) or (H, W, 4)")
     height, width, channels = image.shape
     if height == 0 or width == 0:
         raise ValueError(f"{path}: image shape is {image.shape}, expected a non-empty image")
     if filter_type not in FILTERS:
-        raise ValueError(
-            f"{path}: filter_type is {filter_type!r}, expected one of {', '.join(FILTERS)}"
-        )
+        raise ValueError(f"{path}: filter_type is {filter_type!r}, expected one of {', '.join(FILTERS)}")
     if not 0 <= level <= 9:
         raise ValueError(f"{path}: zlib level is {level}, expected 0-9")
 
@@ -144,9 +140,4 @@ def _filter(raw: np.ndarray, bpp: int, filter_id: int) -> np.ndarray:
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
     """Length, type, data, CRC-32 over type and data."""
-    return (
-        struct.pack(">I", len(payload))
-        + kind
-        + payload
-        + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
-    )
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)

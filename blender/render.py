@@ -23,13 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 try:
     import bpy  # noqa: F401
 except ImportError:
-    sys.exit("blender/render.py must run inside Blender: `blender --background --python "
-             "blender/render.py -- ...`, or with the `bpy` package installed (pip install bpy)")
+    sys.exit(
+        "blender/render.py must run inside Blender: `blender --background --python "
+        "blender/render.py -- ...`, or with the `bpy` package installed (pip install bpy)"
+    )
 try:
     import numpy as np
 except ImportError:  # Debian's Blender uses the system's Python, which needs its own numpy
-    sys.exit("error: this Blender's Python has no numpy; install it for that Python (Debian/Ubuntu: "
-             "`apt install python3-numpy`), or use the bpy package (pip install bpy)")
+    sys.exit(
+        "error: this Blender's Python has no numpy; install it for that Python (Debian/Ubuntu: "
+        "`apt install python3-numpy`), or use the bpy package (pip install bpy)"
+    )
 
 from blender import annotate, backgrounds, output  # noqa: E402
 from blender.atomic import write_json  # noqa: E402
@@ -46,8 +50,9 @@ MIN_BLENDER = (3, 4, 0)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="blender/render.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="blender/render.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--spec", required=True, type=Path, help="resolved spec JSON (rig2kp render --write-spec)")
     p.add_argument("--out", required=True, type=Path, help="dataset folder to write")
     p.add_argument("--start", type=int, default=0, help="first image index (default 0)")
@@ -56,11 +61,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--check", action="store_true", help="build the scene, print rig facts, render nothing")
     p.add_argument("--merge", action="store_true", help="write annotations.json when all images exist")
     p.add_argument("--timing", type=Path, help="write per-image timings (seconds) to this JSON file")
-    p.add_argument("--scenes", type=Path, help="JSON list of explicit scenes (as sampling.sample_scene "
-                   "returns) to render instead of sampled ones; image i shows scene i")
+    p.add_argument(
+        "--scenes",
+        type=Path,
+        help="JSON list of explicit scenes (as sampling.sample_scene "
+        "returns) to render instead of sampled ones; image i shows scene i",
+    )
     p.add_argument("--keep-passes", action="store_true", help="keep each image's EXR passes in DIR/passes/")
-    p.add_argument("--layout-only", action="store_true", help="render nothing: write each image's layout (settled "
-                   "poses, chosen view, keypoints with v, drop and view reports) to DIR/layout/NNNNNN.json")
+    p.add_argument(
+        "--layout-only",
+        action="store_true",
+        help="render nothing: write each image's layout (settled "
+        "poses, chosen view, keypoints with v, drop and view reports) to DIR/layout/NNNNNN.json",
+    )
     return p.parse_args(argv)
 
 
@@ -122,8 +135,12 @@ class Renderer:
         index_map, rgba = lens.remap(index_map, nearest=True), lens.remap(rgba)  # distorted: to the image
         bg = sample["background"]
         if bg["kind"] == "procedural":
-            rgb = backgrounds.composite(rgba, backgrounds.procedural(
-                bg["pattern"], bg["seed"], height, width, bg.get("saturation", 1.0), bg.get("brightness")))
+            rgb = backgrounds.composite(
+                rgba,
+                backgrounds.procedural(
+                    bg["pattern"], bg["seed"], height, width, bg.get("saturation", 1.0), bg.get("brightness")
+                ),
+            )
         elif bg["kind"] == "photos":
             rgb = backgrounds.composite(rgba, backgrounds.photo(self._photo(bg["photo"]), bg["seed"], height, width))
         elif bg["kind"] == "color":
@@ -140,19 +157,33 @@ class Renderer:
             kept = visible >= self.spec["render"]["min_visible_px"]
             if kept:
                 annotations.append(annotate.instance_record(self.category[o["rig"]], o["uv"], o["v"], mask))
-            meta_objects.append({
-                "rig": o["rig"], "object_to_world": np.round(o["matrix"], 9).tolist(),
-                "keypoints_world": np.round(o["world"], 9).tolist(),
-                "visible_px": visible, "kept": kept,
-                **{k: o[k] for k in ("articulation", "symmetry_permutation") if k in o},
-            })
+            meta_objects.append(
+                {
+                    "rig": o["rig"],
+                    "object_to_world": np.round(o["matrix"], 9).tolist(),
+                    "keypoints_world": np.round(o["world"], 9).tolist(),
+                    "visible_px": visible,
+                    "kept": kept,
+                    **{k: o[k] for k in ("articulation", "symmetry_permutation") if k in o},
+                }
+            )
         meta = {
-            "index": index, "seed": self.spec["seed"], "spec_hash": self.digest, "width": width, "height": height,
-            "file_name": file_name, "image_bytes": image_bytes, "image_sha256": image_sha256,
-            "camera": {"K": np.round(K, 9).tolist(), "world_to_camera": np.round(w2c, 9).tolist(),
-                       "world_to_camera_blender": np.round(np.linalg.inv(c2w), 9).tolist(),
-                       "focal_mm": sample["camera"]["focal_mm"], "sensor_mm": sample["camera"]["sensor_mm"],
-                       "sensor_fit": "HORIZONTAL"},
+            "index": index,
+            "seed": self.spec["seed"],
+            "spec_hash": self.digest,
+            "width": width,
+            "height": height,
+            "file_name": file_name,
+            "image_bytes": image_bytes,
+            "image_sha256": image_sha256,
+            "camera": {
+                "K": np.round(K, 9).tolist(),
+                "world_to_camera": np.round(w2c, 9).tolist(),
+                "world_to_camera_blender": np.round(np.linalg.inv(c2w), 9).tolist(),
+                "focal_mm": sample["camera"]["focal_mm"],
+                "sensor_mm": sample["camera"]["sensor_mm"],
+                "sensor_fit": "HORIZONTAL",
+            },
             "objects": meta_objects,
             "background": bg,
             "annotations": annotations,
@@ -171,8 +202,7 @@ def main(argv: list[str]) -> int:
     try:
         spec = json.loads(args.spec.read_text())
     except (OSError, ValueError) as exc:
-        print(f"error: --spec {args.spec}: {exc}; write one with `rig2kp render --write-spec PATH`",
-              file=sys.stderr)
+        print(f"error: --spec {args.spec}: {exc}; write one with `rig2kp render --write-spec PATH`", file=sys.stderr)
         return 2
     scenes = json.loads(args.scenes.read_text()) if args.scenes else None
     if scenes is not None:
@@ -200,9 +230,16 @@ def check(spec: dict, threads: int) -> int:
         print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
         return 2
     try:
-        facts = {n: {"radius": t.radius, "center": t.center.round(6).tolist(), "extent": t.extent,
-                     "keypoints_local": t.keypoints_local.round(6).tolist(),
-                     "slots": t.slot_names} for n, t in renderer.scene.templates.items()}
+        facts = {
+            n: {
+                "radius": t.radius,
+                "center": t.center.round(6).tolist(),
+                "extent": t.extent,
+                "keypoints_local": t.keypoints_local.round(6).tolist(),
+                "slots": t.slot_names,
+            }
+            for n, t in renderer.scene.templates.items()
+        }
         for n, group in renderer.scene.groups.items():
             facts[n]["symmetry_permutations"] = group
         print("RIG2KP_CHECK " + json.dumps(facts))
@@ -250,8 +287,10 @@ def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end:
         for k, index in enumerate(todo):
             timings.append(renderer.render(index, scenes[index] if scenes is not None else None))
             t = timings[-1]
-            print(f"[render] image {index} ({k + 1}/{len(todo)}) {t['total']:.2f}s "
-                  f"(render {t['render']:.2f}s)", flush=True)
+            print(
+                f"[render] image {index} ({k + 1}/{len(todo)}) {t['total']:.2f}s (render {t['render']:.2f}s)",
+                flush=True,
+            )
         if args.timing:
             args.timing.write_text(json.dumps(timings))
         if args.merge:
@@ -262,8 +301,11 @@ def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end:
         print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a read-only folder: one line, nothing cut short left behind
-        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}; free some space or choose "
-              "another --out, then run the render again (finished images are kept)", file=sys.stderr)
+        print(
+            f"error: {exc.filename or args.out}: {exc.strerror or exc}; free some space or choose "
+            "another --out, then run the render again (finished images are kept)",
+            file=sys.stderr,
+        )
         return 2
     finally:
         if renderer is not None:
@@ -272,7 +314,7 @@ def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end:
 
 
 if __name__ == "__main__":
-    argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else sys.argv[1:]
+    argv = sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:]
     try:
         code = main(argv)
     except Exception:  # a stock Blender would print the traceback and still exit 0

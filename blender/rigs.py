@@ -88,8 +88,10 @@ def _import_file(path: Path, key: str) -> list[bpy.types.Object]:
                 raise RigError(f"{key}: Blender {bpy.app.version_string} could not import {path}: {why}") from None
             break
         else:
-            raise RigError(f"{key}: this Blender ({bpy.app.version_string}) has no importer for "
-                           f"{suffix} files; convert the mesh to .obj or use Blender >= 4.2")
+            raise RigError(
+                f"{key}: this Blender ({bpy.app.version_string}) has no importer for "
+                f"{suffix} files; convert the mesh to .obj or use Blender >= 4.2"
+            )
     bpy.context.view_layer.update()  # appended objects get their world matrices here
     return [o for o in bpy.data.objects if o not in before]
 
@@ -102,8 +104,10 @@ def _pick_object(objects, wanted: str | None, key: str) -> bpy.types.Object:
                 return o
         raise RigError(f"{key}.object: no mesh object {wanted!r}; the file has {sorted(o.name for o in meshes)}")
     if len(meshes) != 1:
-        raise RigError(f"{key}.object: the file has {len(meshes)} mesh objects "
-                       f"{sorted(o.name for o in meshes)}; expected one, or name it in mesh.object")
+        raise RigError(
+            f"{key}.object: the file has {len(meshes)} mesh objects "
+            f"{sorted(o.name for o in meshes)}; expected one, or name it in mesh.object"
+        )
     return meshes[0]
 
 
@@ -187,9 +191,16 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
             mod = src.modifiers.new("bevel", "BEVEL")
             mod.width, mod.segments, mod.limit_method = mesh_cfg["bevel"], 3, "NONE"
     elif kind == "glue_tube":
-        src = _mesh_from_shape(f"{name}.src", shapes.glue_tube(
-            mesh_cfg["length"], mesh_cfg["radius"], mesh_cfg["cap_length"], mesh_cfg["cap_radius"],
-            mesh_cfg["squeeze"]))
+        src = _mesh_from_shape(
+            f"{name}.src",
+            shapes.glue_tube(
+                mesh_cfg["length"],
+                mesh_cfg["radius"],
+                mesh_cfg["cap_length"],
+                mesh_cfg["cap_radius"],
+                mesh_cfg["squeeze"],
+            ),
+        )
     else:
         path = Path(mesh_cfg["path"])
         if not path.is_file():
@@ -206,8 +217,10 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
     if not obj.data.materials:  # a bare mesh file still gets one slot, so "*" ranges apply to it
         obj.data.materials.append(bpy.data.materials.new(f"{name}.surface"))
         obj.data.materials[-1][BLANK] = True
-    slot_names = [m.name.split(".")[-1] if m and kind != "file" else (m.name if m else f"slot{i}")
-                  for i, m in enumerate(obj.data.materials)]
+    slot_names = [
+        m.name.split(".")[-1] if m and kind != "file" else (m.name if m else f"slot{i}")
+        for i, m in enumerate(obj.data.materials)
+    ]
     if kind != "box":  # curved shapes shade smooth, keeping creases sharper than ~35 degrees
         _shade_smooth(obj.data)
 
@@ -219,8 +232,10 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
             keypoints.append((file_to_metres @ np.array([*kp["position"], 1.0]))[:3])
         elif kp.get("vertex") is not None:
             if not 0 <= kp["vertex"] < len(verts):
-                raise RigError(f"{kkey}.vertex: index {kp['vertex']} out of range; the evaluated mesh has "
-                               f"{len(verts)} vertices (0..{len(verts) - 1})")
+                raise RigError(
+                    f"{kkey}.vertex: index {kp['vertex']} out of range; the evaluated mesh has "
+                    f"{len(verts)} vertices (0..{len(verts) - 1})"
+                )
             keypoints.append(verts[kp["vertex"]])
         elif kp.get("vertex_group") is not None:
             keypoints.append(_group_centroid(obj, kp["vertex_group"], kkey))
@@ -228,8 +243,10 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
             keypoints.append(_bone_point(_armature_of(src), kp, kkey) * unit)
         else:
             if kp["empty"] not in empties:
-                raise RigError(f"{kkey}.empty: no empty {kp['empty']!r} in {mesh_cfg.get('path', 'the mesh')}; "
-                               f"found {sorted(empties) or 'none'}")
+                raise RigError(
+                    f"{kkey}.empty: no empty {kp['empty']!r} in {mesh_cfg.get('path', 'the mesh')}; "
+                    f"found {sorted(empties) or 'none'}"
+                )
             keypoints.append(empties[kp["empty"]])
     for o in {src, *imported}:
         bpy.data.objects.remove(o, do_unlink=True)
@@ -250,7 +267,8 @@ def symmetry_group(name: str, rig: dict, tpl: RigTemplate) -> list[list[int]]:
     in_mesh = kp @ tpl.mesh_from_rig[:3, :3].T + tpl.mesh_from_rig[:3, 3]
     names = [k["name"] for k in rig["keypoints"]]
     try:
-        return symmetry.resolve(rig["symmetry"], names, [k["sigma"] for k in rig["keypoints"]], in_mesh,
-                                f"rigs.{name}.symmetry")
+        return symmetry.resolve(
+            rig["symmetry"], names, [k["sigma"] for k in rig["keypoints"]], in_mesh, f"rigs.{name}.symmetry"
+        )
     except symmetry.SymmetryError as exc:
         raise RigError(str(exc)) from None

@@ -47,9 +47,7 @@ def _as_bool(mask: np.ndarray) -> np.ndarray:
     if not np.issubdtype(mask.dtype, np.integer):
         raise ValueError(f"mask has dtype {mask.dtype}, expected bool (or integers 0/1)")
     if not np.all((mask == 0) | (mask == 1)):
-        raise ValueError(
-            f"mask of dtype {mask.dtype} has values other than 0/1, expected a boolean mask"
-        )
+        raise ValueError(f"mask of dtype {mask.dtype} has values other than 0/1, expected a boolean mask")
     return mask.astype(bool)
 
 

@@ -22,9 +22,22 @@ HDRI_NAMES = ("city", "courtyard", "forest", "interior", "night", "studio", "sun
 DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
 PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs", "wood", "granite")
 DEFAULT_PATTERNS = PATTERNS[:6]  # the schema's default list: granite is opt-in
-STREAMS = {"camera": 0, "objects": 1, "distractors": 2, "lights": 3, "world": 4, "background": 5, "materials": 6,
-           "appearance": 7, "decals": 8, "distractor_meshes": 9, "physics": 10, "views": 11, "pose_bones": 12,
-           "shape_keys": 13}
+STREAMS = {
+    "camera": 0,
+    "objects": 1,
+    "distractors": 2,
+    "lights": 3,
+    "world": 4,
+    "background": 5,
+    "materials": 6,
+    "appearance": 7,
+    "decals": 8,
+    "distractor_meshes": 9,
+    "physics": 10,
+    "views": 11,
+    "pose_bones": 12,
+    "shape_keys": 13,
+}
 
 
 def rng_for(seed: int, index: int, stream: str) -> np.random.Generator:
@@ -95,8 +108,9 @@ def upright_rotation(rng: np.random.Generator, tilt_rad: float) -> list[float]:
 
 def sample_material(rng: np.random.Generator, ranges: dict) -> dict:
     return {
-        "color": hsv_to_linear_rgb(uniform(rng, ranges["hue"]), uniform(rng, ranges["saturation"]),
-                                   uniform(rng, ranges["value"])),
+        "color": hsv_to_linear_rgb(
+            uniform(rng, ranges["hue"]), uniform(rng, ranges["saturation"]), uniform(rng, ranges["value"])
+        ),
         "roughness": uniform(rng, ranges["roughness"]),
         "metallic": uniform(rng, ranges["metallic"]),
         "texture_strength": uniform(rng, ranges["texture_strength"]),
@@ -146,17 +160,23 @@ def calibrated_K(intr: dict) -> list[list[float]]:
     """K in continuous pixels (OpenCV's cx + 0.5) for the image scaled to `calibrated_size`."""
     w, h = calibrated_size(intr)
     sx, sy = w / intr["width"], h / intr["height"]
-    return [[intr["fx"] * sx, 0.0, (intr["cx"] + 0.5) * sx], [0.0, intr["fy"] * sy, (intr["cy"] + 0.5) * sy],
-            [0.0, 0.0, 1.0]]
+    return [
+        [intr["fx"] * sx, 0.0, (intr["cx"] + 0.5) * sx],
+        [0.0, intr["fy"] * sy, (intr["cy"] + 0.5) * sy],
+        [0.0, 0.0, 1.0],
+    ]
 
 
 def _camera(rng: np.random.Generator, cam: dict, width: int, height: int) -> tuple[dict, np.ndarray]:
     """A look-at camera drawn from `render.camera` (aim, distance, elevation, azimuth, roll, focal),
     with the calibrated K and the distortion when params give them; also its position."""
     target = np.array([rng.normal(0, cam["look_jitter"]), rng.normal(0, cam["look_jitter"]), 0.0])
-    position = spherical_position(target, uniform(rng, cam["distance"]),
-                                  math.radians(uniform(rng, cam["elevation_deg"])),
-                                  math.radians(uniform(rng, cam["azimuth_deg"])))
+    position = spherical_position(
+        target,
+        uniform(rng, cam["distance"]),
+        math.radians(uniform(rng, cam["elevation_deg"])),
+        math.radians(uniform(rng, cam["azimuth_deg"])),
+    )
     roll = math.radians(uniform(rng, cam["roll_deg"]))
     out = {
         "camera_to_world": look_at(position, target, roll).tolist(),
@@ -207,8 +227,16 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
                 rot = upright_rotation(rng, math.radians(pose["tilt_deg"]))
             looks = {name: sample_look(mrng, arng, entry) for name, entry in sorted(rig["materials"].items())}
             mats = {name: look for name, look in looks.items() if look is not None}
-            objects.append({"rig": rig_name, "slot": slot, "location": loc.tolist(), "rotation": rot,
-                            "scale": scale, "materials": mats})
+            objects.append(
+                {
+                    "rig": rig_name,
+                    "slot": slot,
+                    "location": loc.tolist(),
+                    "rotation": rot,
+                    "scale": scale,
+                    "materials": mats,
+                }
+            )
             if rig.get("decals"):  # drawn only when set: default renders keep their bytes
                 objects[-1]["decals"] = sample_decals(drng, rig["decals"])
     out["objects"] = objects
@@ -229,11 +257,15 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
             loc = obj + rng.uniform(0.25, 0.6) * (cam_pos - obj) + rng.normal(0, 0.01, size=3)
         else:
             loc = _place(rng, placed, size, placement["spread"] * 1.5, placement["height"])
-        distractors.append({
-            "shape": DISTRACTOR_SHAPES[rng.integers(len(DISTRACTOR_SHAPES))],
-            "location": [float(v) for v in loc], "rotation": random_rotation(rng), "size": size,
-            "material": sample_material(rng, DEFAULT_MATERIAL),
-        })
+        distractors.append(
+            {
+                "shape": DISTRACTOR_SHAPES[rng.integers(len(DISTRACTOR_SHAPES))],
+                "location": [float(v) for v in loc],
+                "rotation": random_rotation(rng),
+                "size": size,
+                "material": sample_material(rng, DEFAULT_MATERIAL),
+            }
+        )
     meshes = dis.get("meshes")
     if meshes:  # drawn only when set, from their own stream: the primitives' draws stay as they were
         rng = rng_for(seed, index, "distractor_meshes")
@@ -251,23 +283,32 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
     lights = []
     for _ in range(integer(rng, lights_cfg["count"])):
         kind = lights_cfg["types"][rng.integers(len(lights_cfg["types"]))]
-        loc = spherical_position((0, 0, 0), uniform(rng, lights_cfg["distance"]),
-                                 math.radians(rng.uniform(20, 85)), rng.uniform(0, 2 * math.pi))
-        lights.append({
-            "type": kind,
-            "camera_like_matrix": look_at(loc, (0, 0, 0)).tolist(),  # lights shine along local -z
-            "energy": uniform(rng, lights_cfg["sun_strength"] if kind == "SUN" else lights_cfg["energy_w"]),
-            "color": [float(c) for c in
-                      colorsys.hsv_to_rgb(rng.uniform(), uniform(rng, lights_cfg["saturation"]), 1.0)],
-            "size": float(rng.uniform(0.05, 0.3)),
-            "spot_size": float(rng.uniform(math.radians(30), math.radians(90))),
-        })
+        loc = spherical_position(
+            (0, 0, 0),
+            uniform(rng, lights_cfg["distance"]),
+            math.radians(rng.uniform(20, 85)),
+            rng.uniform(0, 2 * math.pi),
+        )
+        lights.append(
+            {
+                "type": kind,
+                "camera_like_matrix": look_at(loc, (0, 0, 0)).tolist(),  # lights shine along local -z
+                "energy": uniform(rng, lights_cfg["sun_strength"] if kind == "SUN" else lights_cfg["energy_w"]),
+                "color": [
+                    float(c) for c in colorsys.hsv_to_rgb(rng.uniform(), uniform(rng, lights_cfg["saturation"]), 1.0)
+                ],
+                "size": float(rng.uniform(0.05, 0.3)),
+                "spot_size": float(rng.uniform(math.radians(30), math.radians(90))),
+            }
+        )
     out["lights"] = lights
 
     rng = rng_for(seed, index, "world")
-    out["world"] = {"hdri": HDRI_NAMES[rng.integers(len(HDRI_NAMES))],
-                    "strength": uniform(rng, lights_cfg["world_strength"]),
-                    "rotation": float(rng.uniform(0, 2 * math.pi))}
+    out["world"] = {
+        "hdri": HDRI_NAMES[rng.integers(len(HDRI_NAMES))],
+        "strength": uniform(rng, lights_cfg["world_strength"]),
+        "rotation": float(rng.uniform(0, 2 * math.pi)),
+    }
 
     rng = rng_for(seed, index, "background")
     bg = render["background"]
@@ -291,8 +332,11 @@ def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
 
 
 DEFAULT_MATERIAL = {
-    "hue": {"min": 0.0, "max": 1.0}, "saturation": {"min": 0.0, "max": 0.9},
-    "value": {"min": 0.1, "max": 0.95}, "roughness": {"min": 0.1, "max": 0.9},
-    "metallic": {"min": 0.0, "max": 0.5}, "texture_strength": {"min": 0.0, "max": 0.6},
+    "hue": {"min": 0.0, "max": 1.0},
+    "saturation": {"min": 0.0, "max": 0.9},
+    "value": {"min": 0.1, "max": 0.95},
+    "roughness": {"min": 0.1, "max": 0.9},
+    "metallic": {"min": 0.0, "max": 0.5},
+    "texture_strength": {"min": 0.0, "max": 0.6},
     "texture_scale": {"min": 5.0, "max": 80.0},
 }

@@ -104,8 +104,10 @@ def _cycles_device(c, device: str) -> None:
     prefs.get_devices()
     found = [d for d in prefs.devices if d.type == device]
     if not found:
-        raise RuntimeError(f"render.device: {device} requested but Blender finds no {device} device; "
-                           "check drivers or set render.device: CPU")
+        raise RuntimeError(
+            f"render.device: {device} requested but Blender finds no {device} device; "
+            "check drivers or set render.device: CPU"
+        )
     for d in prefs.devices:
         d.use = d.type == device
     c.device = "GPU"
@@ -201,12 +203,19 @@ class Scene:
         self.scene.camera = self.camera
         self.world = _world(self.scene, Path(bpy.utils.system_resource("DATAFILES", path="studiolights/world")))
 
-        self.templates = {name: (articulation.build if posing.articulated(rig) else rigs.build)(name, rig)
-                          for name, rig in spec["rigs"].items()}
-        self.groups = {name: rigs.symmetry_group(name, rig, self.templates[name])
-                       for name, rig in spec["rigs"].items() if rig.get("symmetry")}
-        plans = {name: looks.prepare(name, rig, self.templates[name], rig["mesh"].get("path"))
-                 for name, rig in spec["rigs"].items()}
+        self.templates = {
+            name: (articulation.build if posing.articulated(rig) else rigs.build)(name, rig)
+            for name, rig in spec["rigs"].items()
+        }
+        self.groups = {
+            name: rigs.symmetry_group(name, rig, self.templates[name])
+            for name, rig in spec["rigs"].items()
+            if rig.get("symmetry")
+        }
+        plans = {
+            name: looks.prepare(name, rig, self.templates[name], rig["mesh"].get("path"))
+            for name, rig in spec["rigs"].items()
+        }
         decal_images = {name: looks.load_decal_images(name, rig) for name, rig in spec["rigs"].items()}
         self.instances: dict[str, list] = {}
         self.posed: dict = {}  # mesh object of an articulated instance -> its articulation.Posed
@@ -287,7 +296,7 @@ class Scene:
             looks.apply(mats, o, self.spec["rigs"][o["rig"]])
             shown.append((o["rig"], obj))
         for name, pool in self.instances.items():
-            for obj, _ in pool[used[name]:]:
+            for obj, _ in pool[used[name] :]:
                 self._handle(obj).location = PARKED
 
         placed = [obj for _, obj in shown]

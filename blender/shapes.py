@@ -57,8 +57,9 @@ def _ring(x: float, a: float, b: float, n: int) -> np.ndarray:
     return np.stack([np.full(n, x), a * np.cos(t), b * np.sin(t)], axis=1)
 
 
-def glue_tube(length: float, radius: float, cap_length: float, cap_radius: float,
-              squeeze: float, around: int = 32) -> Shape:
+def glue_tube(
+    length: float, radius: float, cap_length: float, cap_radius: float, squeeze: float, around: int = 32
+) -> Shape:
     """A squeezed tube along +x: flat crimped seal at the tail (-x), round body, shoulder, cap.
 
     Groups: `head` = centre of the cap's end face, `tail` = middle of the crimped edge; on the axis,

@@ -31,7 +31,7 @@ from pipeline.augment_ops import AugmentError, augment_image, build_pipeline, co
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.schema import AugmentConfig
-from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
+from pipeline.stage_args import dataset_stage_parser, params_from_args
 from pipeline.stats import dataset_stats
 
 
@@ -285,10 +285,14 @@ def _merge(data: dict, dst: Path, count: int, stride: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = stage_parser("rig2kp augment", __doc__)
-    add_params_args(p)
-    add_input(p, "data/synthetic", "dataset folder (or its COCO JSON) to augment")
-    add_out(p, "data/augmented", "folder for the augmented copies and annotations.json", old="--output")
+    p = dataset_stage_parser(
+        "rig2kp augment",
+        __doc__,
+        "data/synthetic",
+        "dataset folder (or its COCO JSON) to augment",
+        "data/augmented",
+        "folder for the augmented copies and annotations.json",
+    )
     p.add_argument("--workers", type=int, default=None, help="processes (default: params, 0 = cores)")
     args = p.parse_args(argv)
 

@@ -59,13 +59,23 @@ def make_spec(params: Params, params_path: Path) -> dict:
         files.update({p: output.file_sha256(p) for p in photos})
     render = params.render.model_dump(mode="json")
     try:  # calibration files are read here, before any rendering
-        render["camera"] = resolve_camera(render["camera"], base, "resolutions" in params.render.model_fields_set,
-                                          params.render.resolutions)
+        render["camera"] = resolve_camera(
+            render["camera"], base, "resolutions" in params.render.model_fields_set, params.render.resolutions
+        )
         check_lens(render)
     except CalibrationError as exc:
         raise ParamsError(f"{params_path}: {exc}") from None
-    spec = complete_spec({"seed": params.seed, "rigs": rigs, "render": render, "photos": photos,
-                          "params_file": str(params_path), "files": files}, base)
+    spec = complete_spec(
+        {
+            "seed": params.seed,
+            "rigs": rigs,
+            "render": render,
+            "photos": photos,
+            "params_file": str(params_path),
+            "files": files,
+        },
+        base,
+    )
     for rig in spec["rigs"].values():  # decal images and clutter meshes are inputs too
         files.update({d["image"]: output.file_sha256(d["image"]) for d in rig.get("decals", [])})
     files.update({f: output.file_sha256(f) for f in spec["render"]["distractors"].get("meshes", {}).get("files", [])})
@@ -109,8 +119,18 @@ def check_rigs(spec_path: Path, out: Path, blender: str | None) -> dict:
 def render_shard(spec_path: Path, out: Path, shard: tuple[int, int], threads: int, blender: str | None) -> None:
     """Render images shard[0]..shard[1]-1: one Blender process, retried once (finished images are kept,
     so the retry resumes). What every launcher runs for a shard, locally or on a Ray worker."""
-    args = ["--spec", str(spec_path), "--out", str(out), "--start", str(shard[0]), "--end", str(shard[1]),
-            "--threads", str(threads)]
+    args = [
+        "--spec",
+        str(spec_path),
+        "--out",
+        str(out),
+        "--start",
+        str(shard[0]),
+        "--end",
+        str(shard[1]),
+        "--threads",
+        str(threads),
+    ]
     try:
         run_blender(blender, args)
     except RenderError:

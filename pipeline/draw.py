@@ -85,11 +85,7 @@ def to_pil(image: ImageLike) -> Image.Image:
     if isinstance(image, Image.Image):
         return image.convert("RGB") if image.mode != "RGB" else image.copy()
     arr = np.asarray(image)
-    if (
-        arr.dtype != np.uint8
-        or arr.ndim not in (2, 3)
-        or (arr.ndim == 3 and arr.shape[2] not in (3, 4))
-    ):
+    if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
         raise ValueError(f"expected an HxWx3 uint8 array, got shape {arr.shape} dtype {arr.dtype}")
     img = Image.fromarray(arr)  # an RGB array is copied (PIL stores RGB in 4 bytes a pixel)
     return img if img.mode == "RGB" else img.convert("RGB")
@@ -126,11 +122,7 @@ def annotation_mask(ann: dict, height: int, width: int) -> np.ndarray | None:
     if not seg:
         return None
     if isinstance(seg, dict):
-        rle = (
-            seg
-            if isinstance(seg.get("counts"), str | bytes)
-            else mask_utils.frPyObjects(seg, *seg["size"])
-        )
+        rle = seg if isinstance(seg.get("counts"), str | bytes) else mask_utils.frPyObjects(seg, *seg["size"])
     else:  # list of polygons [[x0, y0, x1, y1, ...], ...]
         rle = mask_utils.merge(mask_utils.frPyObjects(seg, height, width))
     return mask_utils.decode(rle)
@@ -338,9 +330,7 @@ def _draw_keypoint_labels(draw, kps: np.ndarray, names, sx, sy, size, style: Sty
             continue
         cx, cy = _pil_xy(x, y, sx, sy)
         # Upper right of the marker; flipped left / down where it would leave the image.
-        left, top, right, bottom = draw.textbbox(
-            (0, 0), str(names[k]), font=f, anchor="lb", stroke_width=stroke
-        )
+        left, top, right, bottom = draw.textbbox((0, 0), str(names[k]), font=f, anchor="lb", stroke_width=stroke)
         tx = cx + gap if cx + gap + right <= size[0] else cx - gap - right
         ty = cy - gap if cy - gap + top >= 0 else cy + gap + (bottom - top)
         draw.text(

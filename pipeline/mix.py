@@ -33,7 +33,7 @@ from pipeline.outputs import refuse_overlap
 from pipeline.real_exports import NOTES, REAL_BASE, check_readable, load_real
 from pipeline.schema import MixConfig
 from pipeline.splits import MAX_REPEATS, Item, real_share_repeats, repeated, split_auto, split_groups, subsample
-from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
+from pipeline.stage_args import dataset_stage_parser, params_from_args
 from pipeline.stats import dataset_stats
 
 log = logging.getLogger("rig2kp.mix")
@@ -233,10 +233,14 @@ def write_output(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = stage_parser("rig2kp mix", __doc__)
-    add_params_args(p)
-    add_input(p, "data/augmented", "dataset folder of renders (the augment stage's output)")
-    add_out(p, "data/mixed", "folder for train/val/test/val_synthetic.json and the image links", old="--output")
+    p = dataset_stage_parser(
+        "rig2kp mix",
+        __doc__,
+        "data/augmented",
+        "dataset folder of renders (the augment stage's output)",
+        "data/mixed",
+        "folder for train/val/test/val_synthetic.json and the image links",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
 

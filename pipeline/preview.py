@@ -27,8 +27,9 @@ from pipeline.outputs import refuse_overlap
 from pipeline.schema import ParamsError, load_params
 
 
-def turntable_scenes(rig: str, rig_spec: dict, center, extent: float, views: int, size: int,
-                     elevation_deg: float, seed: int) -> list[dict]:
+def turntable_scenes(
+    rig: str, rig_spec: dict, center, extent: float, views: int, size: int, elevation_deg: float, seed: int
+) -> list[dict]:
     """One instance at the origin; the camera circles its box centre at a distance that frames it.
 
     Replaced materials are drawn once for the sheet; jitter and decal placements are drawn per view
@@ -45,26 +46,48 @@ def turntable_scenes(rig: str, rig_spec: dict, center, extent: float, views: int
         looks = {**materials, **{name: sample_jitter(arng, r) for name, r in entries if material_mode(r) == "jitter"}}
         az = 2 * math.pi * k / views - math.pi / 2
         pos = spherical_position(center, distance, math.radians(elevation_deg), az)
-        scenes.append({
-            "index": k, "width": size, "height": size,
-            "camera": {"camera_to_world": look_at(pos, center).tolist(), "focal_mm": focal, "sensor_mm": sensor},
-            "cycles_seed": k,
-            "objects": [{"rig": rig, "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0], "scale": 1.0,
-                         "materials": looks}],
-            "distractors": [],
-            "lights": [{"type": "SUN", "camera_like_matrix": look_at(spherical_position((0, 0, 0), 1, 1.0, az + 0.8),
-                                                                     (0, 0, 0)).tolist(),
-                        "energy": 3.0, "color": [1, 1, 1], "size": 0.1, "spot_size": 1.0}],
-            "world": {"hdri": "studio", "strength": 0.6, "rotation": 0.0},
-            "background": {"kind": "color", "color": [0.35, 0.35, 0.38], "seed": 0},
-        })
+        scenes.append(
+            {
+                "index": k,
+                "width": size,
+                "height": size,
+                "camera": {"camera_to_world": look_at(pos, center).tolist(), "focal_mm": focal, "sensor_mm": sensor},
+                "cycles_seed": k,
+                "objects": [
+                    {
+                        "rig": rig,
+                        "slot": 0,
+                        "location": [0, 0, 0],
+                        "rotation": [1, 0, 0, 0],
+                        "scale": 1.0,
+                        "materials": looks,
+                    }
+                ],
+                "distractors": [],
+                "lights": [
+                    {
+                        "type": "SUN",
+                        "camera_like_matrix": look_at(
+                            spherical_position((0, 0, 0), 1, 1.0, az + 0.8), (0, 0, 0)
+                        ).tolist(),
+                        "energy": 3.0,
+                        "color": [1, 1, 1],
+                        "size": 0.1,
+                        "spot_size": 1.0,
+                    }
+                ],
+                "world": {"hdri": "studio", "strength": 0.6, "rotation": 0.0},
+                "background": {"kind": "color", "color": [0.35, 0.35, 0.38], "seed": 0},
+            }
+        )
         if rig_spec.get("decals"):
             scenes[-1]["objects"][0]["decals"] = sample_decals(rng_for(seed, k, "decals"), rig_spec["decals"])
     return scenes
 
 
-def preview(params_path: Path, rig: str, views: int, size: int, elevation: float, out: Path,
-            blender: str | None = None) -> Path:
+def preview(
+    params_path: Path, rig: str, views: int, size: int, elevation: float, out: Path, blender: str | None = None
+) -> Path:
     params = load_params(params_path)
     if rig not in params.rigs:
         raise ParamsError(f"{params_path}: --rig {rig!r}: expected one of {list(params.rigs)}")
@@ -76,11 +99,22 @@ def preview(params_path: Path, rig: str, views: int, size: int, elevation: float
         tmp = Path(tmp)
         (tmp / "spec.json").write_text(json.dumps(spec))
         facts = check_rigs(tmp / "spec.json", tmp / "out", blender)
-        scenes = turntable_scenes(rig, spec["rigs"][rig], facts[rig]["center"], facts[rig]["extent"], views,
-                                  size, elevation, params.seed)
+        scenes = turntable_scenes(
+            rig, spec["rigs"][rig], facts[rig]["center"], facts[rig]["extent"], views, size, elevation, params.seed
+        )
         (tmp / "scenes.json").write_text(json.dumps(scenes))
-        run_blender(blender, ["--spec", str(tmp / "spec.json"), "--out", str(tmp / "out"),
-                              "--scenes", str(tmp / "scenes.json"), "--merge"])
+        run_blender(
+            blender,
+            [
+                "--spec",
+                str(tmp / "spec.json"),
+                "--out",
+                str(tmp / "out"),
+                "--scenes",
+                str(tmp / "scenes.json"),
+                "--merge",
+            ],
+        )
         coco = json.loads((tmp / "out" / "annotations.json").read_text())
         tiles, captions = [], []
         for image in coco["images"]:
@@ -95,8 +129,9 @@ def preview(params_path: Path, rig: str, views: int, size: int, elevation: float
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m pipeline.preview", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m pipeline.preview", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--params", type=Path, default=Path("params.yaml"))
     p.add_argument("--rig", default=None, help="rig name (default: every rig)")
     p.add_argument("--views", type=int, default=8)

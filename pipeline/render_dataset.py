@@ -46,9 +46,18 @@ def input_paths(params: Params, params_path: Path) -> dict[str, Path]:
     return found
 
 
-def render_dataset(params: Params, params_path: Path, out: Path, workers: int | None = None,
-                   blender: str | None = None, only: tuple[int, int] | None = None, merge: bool = True,
-                   progress: bool = True, launcher: str = "local", ray_address: str | None = None) -> dict | None:
+def render_dataset(
+    params: Params,
+    params_path: Path,
+    out: Path,
+    workers: int | None = None,
+    blender: str | None = None,
+    only: tuple[int, int] | None = None,
+    merge: bool = True,
+    progress: bool = True,
+    launcher: str = "local",
+    ray_address: str | None = None,
+) -> dict | None:
     """Render every unfinished image (or those in `only`), then merge annotations.json.
 
     launcher `local`: a pool of `workers` Blender processes here. `ray`: every shard a Ray task on
@@ -82,8 +91,17 @@ def render_dataset(params: Params, params_path: Path, out: Path, workers: int | 
         return merge_dataset(spec, out) if merge else None
 
 
-def render_local(pending, spec_path: Path, out: Path, params: Params, workers: int | None, blender: str | None,
-                 done: int, total: int, progress: bool) -> None:
+def render_local(
+    pending,
+    spec_path: Path,
+    out: Path,
+    params: Params,
+    workers: int | None,
+    blender: str | None,
+    done: int,
+    total: int,
+    progress: bool,
+) -> None:
     """A pool of Blender processes here, one shard each; the bar counts meta files as they appear."""
     cores = os.cpu_count() or 1
     workers = workers or params.render.workers or cores
@@ -135,8 +153,9 @@ def shard_from(text: str, num_images: int, shard_size: int) -> tuple[int, int]:
         text = found[0]
     all_shards = shards(num_images, shard_size)
     if not text.isdigit() or int(text) >= len(all_shards):
-        raise ParamsError(f"--shard {text}: expected 0..{len(all_shards) - 1} "
-                          f"({num_images} images in shards of {shard_size})")
+        raise ParamsError(
+            f"--shard {text}: expected 0..{len(all_shards) - 1} ({num_images} images in shards of {shard_size})"
+        )
     return all_shards[int(text)]
 
 
@@ -147,22 +166,46 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=None, help="parallel Blender processes (default: params)")
     p.add_argument("--blender", default=None, help="path of a Blender binary to use instead of the bpy package")
     p.add_argument("--range", type=parse_range, default=None, help="render only images START:END (no merge)")
-    p.add_argument("--shard", default=None,
-                   help="render only shard N of render.shard_size images (no merge); `env` takes N from "
-                        "SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX")
-    p.add_argument("--launcher", choices=("local", "ray"), default="local",
-                   help="local: a pool of Blender processes here; ray: each shard a task on a Ray cluster")
-    p.add_argument("--ray-address", default=None,
-                   help="with --launcher ray: `auto`, host:6379, ray://host:10001, or `local` (a new Ray here); "
-                        "default: RAY_ADDRESS, else a Ray started on this machine, else a new local one")
-    p.add_argument("--num-shards", action="store_true",
-                   help="only print how many shards the params make (a scheduler's array size) and exit")
-    p.add_argument("--merge-only", action="store_true",
-                   help="render nothing: merge finished shards into annotations.json (fails if any is missing)")
-    p.add_argument("--metrics", type=Path, default=None,
-                   help="also write the dataset stats here (for `dvc metrics show`; outside the --out folder)")
-    p.add_argument("--write-spec", type=Path, default=None,
-                   help="only validate params and write the resolved spec for blender/render.py")
+    p.add_argument(
+        "--shard",
+        default=None,
+        help="render only shard N of render.shard_size images (no merge); `env` takes N from "
+        "SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX",
+    )
+    p.add_argument(
+        "--launcher",
+        choices=("local", "ray"),
+        default="local",
+        help="local: a pool of Blender processes here; ray: each shard a task on a Ray cluster",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="with --launcher ray: `auto`, host:6379, ray://host:10001, or `local` (a new Ray here); "
+        "default: RAY_ADDRESS, else a Ray started on this machine, else a new local one",
+    )
+    p.add_argument(
+        "--num-shards",
+        action="store_true",
+        help="only print how many shards the params make (a scheduler's array size) and exit",
+    )
+    p.add_argument(
+        "--merge-only",
+        action="store_true",
+        help="render nothing: merge finished shards into annotations.json (fails if any is missing)",
+    )
+    p.add_argument(
+        "--metrics",
+        type=Path,
+        default=None,
+        help="also write the dataset stats here (for `dvc metrics show`; outside the --out folder)",
+    )
+    p.add_argument(
+        "--write-spec",
+        type=Path,
+        default=None,
+        help="only validate params and write the resolved spec for blender/render.py",
+    )
     args = p.parse_args(argv)
     if args.ray_address and args.launcher != "ray":
         p.error("--ray-address needs --launcher ray")
@@ -192,12 +235,21 @@ def _run(args: argparse.Namespace) -> int:
         only = args.range
         if args.shard is not None:
             only = shard_from(args.shard, params.render.num_images, params.render.shard_size)
-        data = render_dataset(params, args.params, args.out, args.workers, args.blender,
-                              only=only, merge=only is None, launcher=args.launcher,
-                              ray_address=args.ray_address)
+        data = render_dataset(
+            params,
+            args.params,
+            args.out,
+            args.workers,
+            args.blender,
+            only=only,
+            merge=only is None,
+            launcher=args.launcher,
+            ray_address=args.ray_address,
+        )
     if data is not None:
-        print(f"wrote {args.out / 'annotations.json'}: {len(data['images'])} images, "
-              f"{len(data['annotations'])} instances")
+        print(
+            f"wrote {args.out / 'annotations.json'}: {len(data['images'])} images, {len(data['annotations'])} instances"
+        )
         if args.metrics:
             args.metrics.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(args.out / "stats.json", args.metrics)

@@ -22,6 +22,10 @@ def stage_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
 
 def add_params_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file (default: params.yaml)")
+    add_set(parser)
+
+
+def add_set(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -32,10 +36,22 @@ def add_params_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def dataset_stage_parser(
+    prog: str, doc: str | None, input_default: str, input_help: str, out_default: str, out_help: str
+) -> argparse.ArgumentParser:
+    """The parser of a stage that reads params and turns one dataset folder into another."""
+    parser = stage_parser(prog, doc)
+    add_params_args(parser)
+    add_input(parser, input_default, input_help)
+    add_out(parser, out_default, out_help, old="--output")
+    return parser
+
+
 def add_input(parser: argparse.ArgumentParser, default: str | None, help: str, old: str | None = None) -> None:
     """`--input` (and a hidden older spelling) naming what the stage reads."""
-    parser.add_argument("--input", type=Path, default=Path(default) if default else None, required=default is None,
-                        help=help)
+    parser.add_argument(
+        "--input", type=Path, default=Path(default) if default else None, required=default is None, help=help
+    )
     if old:
         parser.add_argument(old, dest="input", type=Path, help=argparse.SUPPRESS)
 

@@ -28,8 +28,10 @@ BPY_MODULES = {
     "scene shader_nodes wear".split()
 }
 # commands: run by `rig2kp <command>` / `python -m`, imported by no other module
-STAGES = {f"pipeline.{m}" for m in "render_dataset preview inspect_dataset augment mix validate export_dataset "
-          "params_reference cli".split()} | {f"train.{m}" for m in "train evaluate predict export report".split()}
+STAGES = {
+    f"pipeline.{m}"
+    for m in "render_dataset preview inspect_dataset augment mix validate export_dataset params_reference cli".split()
+} | {f"train.{m}" for m in "train evaluate predict export report".split()}
 
 
 MODULES = {

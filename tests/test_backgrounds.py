@@ -38,8 +38,9 @@ def test_photo_folder_shows_behind_the_objects(tmp_path):
     photos.mkdir()
     Image.new("RGB", (64, 48), (200, 30, 40)).save(photos / "red.png")
     params = tiny_params(num_images=2, shard_size=2)
-    params["render"].update(background={"hdri": 0, "procedural": 0, "photos": 1, "photos_dir": "photos"},
-                            distractors={"count": [0, 0]})
+    params["render"].update(
+        background={"hdri": 0, "procedural": 0, "photos": 1, "photos_dir": "photos"}, distractors={"count": [0, 0]}
+    )
     pfile = write_params(tmp_path / "params.yaml", params)
     assert render_main(["--params", str(pfile), "--out", str(tmp_path / "out")]) == 0
     data = json.loads((tmp_path / "out" / "annotations.json").read_text())

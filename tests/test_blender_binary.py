@@ -14,7 +14,9 @@ from tests.support.params import tiny_params, write_params
 BLENDER = shutil.which("blender")
 
 pytestmark = [
-    pytest.mark.slow, pytest.mark.blender_binary, needs_bpy,
+    pytest.mark.slow,
+    pytest.mark.blender_binary,
+    needs_bpy,
     pytest.mark.skipif(BLENDER is None, reason="no `blender` binary on PATH (e.g. apt-get install blender)"),
 ]
 
@@ -39,9 +41,16 @@ def test_stock_blender_without_numpy_says_what_to_install(tmp_path):
         "import runpy, sys; sys.modules['numpy'] = None; "  # as if python3-numpy were not installed
         f"sys.argv = ['render.py', '--spec', 'x.json', '--out', 'y']; runpy.run_path({str(BLENDER_SCRIPT)!r})"
     )
-    done = subprocess.run([BLENDER, "--background", "--factory-startup", "--python-expr", expr],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [BLENDER, "--background", "--factory-startup", "--python-expr", expr],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     errors = [ln for ln in done.stderr.splitlines() if ln.startswith("error:")]
-    assert errors == ["error: this Blender's Python has no numpy; install it for that Python (Debian/Ubuntu: "
-                      "`apt install python3-numpy`), or use the bpy package (pip install bpy)"], done.stderr[-2000:]
+    assert errors == [
+        "error: this Blender's Python has no numpy; install it for that Python (Debian/Ubuntu: "
+        "`apt install python3-numpy`), or use the bpy package (pip install bpy)"
+    ], done.stderr[-2000:]
     assert not list(tmp_path.iterdir())  # nothing written

@@ -73,15 +73,11 @@ def test_skeleton_joins_labelled_keypoints_only():
     cat = {"id": 1, "name": "tri", "keypoints": ["a", "b", "c"], "skeleton": [[1, 2], [2, 3]]}
     opts = {"labels": False, "boxes": False, "masks": False}
     # a-b both seen: solid line through the midpoint pixel (25, 20); c not labelled: no b-c line
-    out = draw_annotations(
-        black(), [ann([10.5, 20.5, 2, 40.5, 20.5, 2, 40.5, 40.5, 0])], cat, **opts
-    )
+    out = draw_annotations(black(), [ann([10.5, 20.5, 2, 40.5, 20.5, 2, 40.5, 40.5, 0])], cat, **opts)
     assert px(out, 25, 20) == category_color(1)
     assert px(out, 40, 31) == (0, 0, 0)
     # c hidden: b-c dashed, so both coloured and untouched pixels lie along column 40
-    out = draw_annotations(
-        black(), [ann([10.5, 20.5, 2, 40.5, 20.5, 2, 40.5, 40.5, 1])], cat, **opts
-    )
+    out = draw_annotations(black(), [ann([10.5, 20.5, 2, 40.5, 20.5, 2, 40.5, 40.5, 1])], cat, **opts)
     column = [px(out, 40, row) for row in range(25, 36)]
     assert category_color(1) in column and (0, 0, 0) in column
 
@@ -92,11 +88,7 @@ def test_box_outline_on_its_border_pixels():
     c = category_color(1)
     assert px(out, 5, 20) == c and px(out, 44, 20) == c
     assert px(out, 25, 15) == c and px(out, 25, 24) == c
-    assert (
-        px(out, 25, 20) == (0, 0, 0)
-        and px(out, 45, 20) == (0, 0, 0)
-        and px(out, 4, 20) == (0, 0, 0)
-    )
+    assert px(out, 25, 20) == (0, 0, 0) and px(out, 45, 20) == (0, 0, 0) and px(out, 4, 20) == (0, 0, 0)
 
 
 def test_results_draw_every_keypoint_as_seen_in_one_colour_and_caption_the_score():
@@ -179,17 +171,13 @@ def test_markers_scale_with_image_size_and_side_scales_annotations():
     assert Style.for_size(1920, 1080).radius > 2 * Style.for_size(W, H).radius
     assert Style.for_size(1920, 1080).font_size > Style.for_size(W, H).font_size
     big = black(1920, 1080)
-    out = draw_annotations(
-        big, [ann([960.5, 540.5, 2, 0, 0, 0, 0, 0, 0])], CAT, side=480, **ONLY_KPS
-    )
+    out = draw_annotations(big, [ann([960.5, 540.5, 2, 0, 0, 0, 0, 0, 0])], CAT, side=480, **ONLY_KPS)
     assert out.size == (480, 270)
     assert px(out, 240, 135) == keypoint_color(0)  # 960.5 / 4 = 240.1 lies in pixel 240
     # enlarged 5x: keypoint (10.5, 20.5) -> (52.5, 102.5), pixel (52, 102); no smoothing
     small = np.zeros((H, W, 3), np.uint8)
     small[20, 10] = (0, 0, 255)
-    up = draw_annotations(
-        small, [ann([10.5, 20.5, 2, 0, 0, 0, 0, 0, 0])], CAT, side=5 * W, **ONLY_KPS
-    )
+    up = draw_annotations(small, [ann([10.5, 20.5, 2, 0, 0, 0, 0, 0, 0])], CAT, side=5 * W, **ONLY_KPS)
     assert up.size == (5 * W, 5 * H) and px(up, 52, 102) == keypoint_color(0)
     plain = np.asarray(draw_annotations(small, [], CAT, side=5 * W))
     assert set(np.unique(plain)) <= {0, 255}

@@ -239,15 +239,25 @@ def test_dvc_repro_experiments_and_diffs(tmp_path):
     env = {**proj.env, "PATH": os.pathsep.join([str(bare / "bin"), "/usr/bin", "/bin"])}
 
     def repro_render() -> subprocess.CompletedProcess:
-        return subprocess.run([str(proj.root / ".venv" / "bin" / "dvc"), "repro", "--force", "render"],
-                              cwd=proj.root, env=env, capture_output=True, text=True)
+        return subprocess.run(
+            [str(proj.root / ".venv" / "bin" / "dvc"), "repro", "--force", "render"],
+            cwd=proj.root,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
 
     done = repro_render()
     assert done.returncode == 0 and "Running stage 'render'" in done.stdout, done.stdout + done.stderr
     (proj.root / ".venv").unlink()
     (proj.root / ".venv").symlink_to(tmp_path / "nowhere", target_is_directory=True)  # dvc still found below
-    done = subprocess.run([str(venv / "bin" / "dvc"), "repro", "--force", "render"], cwd=proj.root, env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(venv / "bin" / "dvc"), "repro", "--force", "render"],
+        cwd=proj.root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     out = done.stdout + done.stderr
     assert done.returncode != 0 and "Traceback" not in out, out
     (line,) = [ln for ln in out.splitlines() if ln.startswith("error:") and "environment" in ln]

@@ -88,9 +88,7 @@ def test_cli_stops_before_work_on_missing_image(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.skipif(
-    not (REAL / "annotations.json").is_file(), reason="shared/data/glue_tubes_real absent"
-)
+@pytest.mark.skipif(not (REAL / "annotations.json").is_file(), reason="shared/data/glue_tubes_real absent")
 def test_cli_on_real_glue_tubes(tmp_path):
     assert main([str(REAL), "--out", str(tmp_path), "--num", "3", "--seed", "1"]) == 0
     stats = json.loads((tmp_path / "stats.json").read_text())

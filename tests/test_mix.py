@@ -207,8 +207,13 @@ def test_mismatches_and_bad_images_are_listed_before_writing(tmp_path):
 def test_cli_resolves_real_paths_against_params(tmp_path, capsys):
     synthetic(tmp_path / "syn", n=3)
     quirky_export(tmp_path / "proj/real", n=4)
-    real = {"path": "real", "annotations": "export.json", "images": "images", "categories": {"gadget": "thing"},
-            "keypoints": {"thing": {"tip": "mid", "l": "left_a", "r": "right_a"}}}
+    real = {
+        "path": "real",
+        "annotations": "export.json",
+        "images": "images",
+        "categories": {"gadget": "thing"},
+        "keypoints": {"thing": {"tip": "mid", "l": "left_a", "r": "right_a"}},
+    }
     params = write_params(tmp_path / "proj/params.yaml", {"rigs": THING, "mix": {"real": [real]}})
     argv = ["--params", str(params), "--input", str(tmp_path / "syn"), "--output", str(tmp_path / "out")]
     assert mix.main(argv) == 0

@@ -58,9 +58,7 @@ def test_round_trip_with_pillow(tmp_path, filter_type, level):
         with Image.open(path) as im:
             im.verify()  # chunk CRCs
         with Image.open(path) as im:
-            assert (
-                im.mode == {2: "L", 3: "RGB", 4: "RGBA"}[image.shape[2] if image.ndim == 3 else 2]
-            )
+            assert im.mode == {2: "L", 3: "RGB", 4: "RGBA"}[image.shape[2] if image.ndim == 3 else 2]
             np.testing.assert_array_equal(np.asarray(im), image)
         assert not list(tmp_path.glob("*.tmp"))
 
@@ -113,16 +111,10 @@ def test_linear_to_srgb8_matches_formula():
     starts = np.where(encoded <= 0.04045, encoded / 12.92, ((encoded + 0.055) / 1.055) ** 2.4)
     near = starts.astype(np.float32)[:, None]
     for _ in range(4):
-        near = np.concatenate(
-            [np.nextafter(near[:, :1], 0), near, np.nextafter(near[:, -1:], 2)], 1
-        )
-    every_nth = (np.arange(0, 0x3F800001, 997, dtype=np.uint32)).view(
-        np.float32
-    )  # float32 in [0, 1]
+        near = np.concatenate([np.nextafter(near[:, :1], 0), near, np.nextafter(near[:, -1:], 2)], 1)
+    every_nth = (np.arange(0, 0x3F800001, 997, dtype=np.uint32)).view(np.float32)  # float32 in [0, 1]
     special = np.float32([0, -0.0, 1, -1, 2, 1e-30, np.nan, np.inf, -np.inf, 0.0031308, 0.5, 0.18])
-    values = np.concatenate(
-        [near.ravel(), every_nth, special, rng.random(100_000, dtype=np.float32) * 1.2 - 0.1]
-    )
+    values = np.concatenate([near.ravel(), every_nth, special, rng.random(100_000, dtype=np.float32) * 1.2 - 0.1])
     got = linear_to_srgb8(values)
     assert got.dtype == np.uint8 and got.shape == values.shape
     np.testing.assert_array_equal(got, reference_srgb8(values))
@@ -137,9 +129,7 @@ def check_against_blender_png(out) -> None:
     """Blender's Standard PNG vs our encoding of the EXR from the same render: at most one level
     apart, and only where the exact value is within a hair of a half level (Blender's fast
     pow() rounds the other way there)."""
-    linear = np.stack(
-        [find_channel(read_exr(out / "multilayer_NONE.exr"), "Combined", c) for c in "RGB"], -1
-    )
+    linear = np.stack([find_channel(read_exr(out / "multilayer_NONE.exr"), "Combined", c) for c in "RGB"], -1)
     with Image.open(out / "standard.png") as im:
         assert im.mode == "RGB" and im.size == RENDER_SIZE
         blender = np.asarray(im)

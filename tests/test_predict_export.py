@@ -122,8 +122,19 @@ def test_export_check_catches_a_difference():
     with pytest.raises(ExportCheckError, match="differ from PyTorch"):
         compare("moved", ref, moved, 0.01)
     with pytest.raises(ExportCheckError, match="1 detections"):
-        compare("fewer", {**ref, "boxes": np.zeros((2, 4)), "labels": np.array([1, 1]), "scores": np.array([0.9, 0.8]),
-                          "keypoints": np.zeros((2, 4, 3)), "keypoints_scores": np.zeros((2, 4))}, ref, 0.01)
+        compare(
+            "fewer",
+            {
+                **ref,
+                "boxes": np.zeros((2, 4)),
+                "labels": np.array([1, 1]),
+                "scores": np.array([0.9, 0.8]),
+                "keypoints": np.zeros((2, 4, 3)),
+                "keypoints_scores": np.zeros((2, 4)),
+            },
+            ref,
+            0.01,
+        )
 
 
 def test_export_check_pairs_detections_and_forgives_the_score_cut():

@@ -15,8 +15,24 @@ from tests.support import ROOT, needs_bpy
 @needs_bpy
 @pytest.mark.slow
 def test_preview_draws_each_keypoint_on_real_renders(tmp_path):
-    assert cli_main(["preview", "--params", str(ROOT / "params.yaml"), "--rig", "glue_tube", "--views", "2",
-                     "--size", "96", "--out", str(tmp_path)]) == 0
+    assert (
+        cli_main(
+            [
+                "preview",
+                "--params",
+                str(ROOT / "params.yaml"),
+                "--rig",
+                "glue_tube",
+                "--views",
+                "2",
+                "--size",
+                "96",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     sheet = np.asarray(Image.open(tmp_path / "glue_tube.png").convert("RGB"))
     assert sheet.shape[0] >= 96 and sheet.shape[1] >= 2 * 96
     for k in range(2):  # head and tail markers are drawn in their keypoint colours

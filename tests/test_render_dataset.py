@@ -63,8 +63,16 @@ def test_folder_follows_the_coco_contract(rendered):
 def test_cocoeval_of_ground_truth_against_itself_is_perfect(rendered):
     _, out = rendered
     gt = COCO(str(out / "annotations.json"))
-    results = [{"image_id": a["image_id"], "category_id": a["category_id"], "keypoints": a["keypoints"],
-                "bbox": a["bbox"], "score": 1.0} for a in gt.dataset["annotations"]]
+    results = [
+        {
+            "image_id": a["image_id"],
+            "category_id": a["category_id"],
+            "keypoints": a["keypoints"],
+            "bbox": a["bbox"],
+            "score": 1.0,
+        }
+        for a in gt.dataset["annotations"]
+    ]
     dt = gt.loadRes(results)
     for cat in gt.dataset["categories"]:
         if not gt.getAnnIds(catIds=[cat["id"]]):

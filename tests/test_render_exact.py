@@ -18,7 +18,7 @@ from blender.camera import look_at
 from blender.exr import find_channel, read_exr
 from blender.sampling import axis_angle, quat_multiply
 from tests.support import needs_bpy
-from tests.support.renders import base_scene, material, render_scenes, write_sphere_obj
+from tests.support.renders import base_scene, material, render_scenes, scene_object, write_sphere_obj
 
 pytestmark = [pytest.mark.slow, needs_bpy]
 
@@ -28,14 +28,23 @@ def test_marker_sphere_is_centred_on_its_keypoint(tmp_path):
     write_sphere_obj(tmp_path / "marker.obj", 0.004)
     params = {
         "seed": 4,  # draws all three image shapes in six images
-        "rigs": {"marker": {"mesh": {"type": "file", "path": "marker.obj"},
-                            "keypoints": [{"name": "centre", "position": [0, 0, 0]}]}},
-        "render": {"num_images": 6, "resolutions": [[96, 64], [64, 96], [90, 90]], "samples": 48,
-                   "denoise": False, "min_visible_px": 1,
-                   "camera": {"distance": [0.12, 0.22], "focal_mm": [24, 70], "roll_deg": [-40, 40],
-                              "look_jitter": 0.01},
-                   "placement": {"spread": 0.02, "height": [0.0, 0.01]},
-                   "distractors": {"count": [0, 0]}, "background": {"hdri": 0, "procedural": 1}},
+        "rigs": {
+            "marker": {
+                "mesh": {"type": "file", "path": "marker.obj"},
+                "keypoints": [{"name": "centre", "position": [0, 0, 0]}],
+            }
+        },
+        "render": {
+            "num_images": 6,
+            "resolutions": [[96, 64], [64, 96], [90, 90]],
+            "samples": 48,
+            "denoise": False,
+            "min_visible_px": 1,
+            "camera": {"distance": [0.12, 0.22], "focal_mm": [24, 70], "roll_deg": [-40, 40], "look_jitter": 0.01},
+            "placement": {"spread": 0.02, "height": [0.0, 0.01]},
+            "distractors": {"count": [0, 0]},
+            "background": {"hdri": 0, "procedural": 1},
+        },
     }
     out = render_scenes(tmp_path, params, None)
     coco = json.loads((out / "annotations.json").read_text())
@@ -48,7 +57,7 @@ def test_marker_sphere_is_centred_on_its_keypoint(tmp_path):
         assert alpha.shape == (image["height"], image["width"])
         if v == 0 or alpha[0].any() or alpha[-1].any() or alpha[:, 0].any() or alpha[:, -1].any():
             continue  # the marker is cut by the frame edge: its centroid is biased
-        rows, cols = np.mgrid[0:alpha.shape[0], 0:alpha.shape[1]] + 0.5  # pixel centres
+        rows, cols = np.mgrid[0 : alpha.shape[0], 0 : alpha.shape[1]] + 0.5  # pixel centres
         cx, cy = (alpha * cols).sum() / alpha.sum(), (alpha * rows).sum() / alpha.sum()
         errors.append(math.hypot(cx - x, cy - y))
         shapes.add((image["width"], image["height"]))
@@ -75,22 +84,37 @@ def look_along_y() -> np.ndarray:
 
 
 def test_known_scene_visibility_and_corner_pixels(tmp_path):
-    corners = {f"{lr}_{bt}_{fb}": ((-0.05 if lr == "left" else 0.05), (-0.05 if fb == "front" else 0.05),
-                                   (-0.05 if bt == "bottom" else 0.05))
-               for lr in ("left", "right") for bt in ("bottom", "top") for fb in ("front", "back")}
+    corners = {
+        f"{lr}_{bt}_{fb}": (
+            (-0.05 if lr == "left" else 0.05),
+            (-0.05 if fb == "front" else 0.05),
+            (-0.05 if bt == "bottom" else 0.05),
+        )
+        for lr in ("left", "right")
+        for bt in ("bottom", "top")
+        for fb in ("front", "back")
+    }
     box_keypoints = [{"name": n, "vertex_group": n} for n in corners]
-    box_keypoints += [{"name": "beside", "position": [0.5, 0, 0]},  # outside the frame
-                      {"name": "behind", "position": [0, -1.0, 0]}]  # behind the camera, on its axis
+    box_keypoints += [
+        {"name": "beside", "position": [0.5, 0, 0]},  # outside the frame
+        {"name": "behind", "position": [0, -1.0, 0]},
+    ]  # behind the camera, on its axis
     params = {
         "seed": 0,
         "rigs": {
             "box": {"mesh": {"type": "box", "size": [0.1, 0.1, 0.1]}, "keypoints": box_keypoints},
-            "glue_tube": {"mesh": {"type": "glue_tube"},
-                          "keypoints": [{"name": "head", "vertex_group": "head"},
-                                        {"name": "tail", "vertex_group": "tail"}]},
+            "glue_tube": {
+                "mesh": {"type": "glue_tube"},
+                "keypoints": [{"name": "head", "vertex_group": "head"}, {"name": "tail", "vertex_group": "tail"}],
+            },
         },
-        "render": {"samples": 4, "denoise": False, "min_visible_px": 20,
-                   "distractors": {"count": [1, 1]}, "lights": {"count": [1, 1]}},
+        "render": {
+            "samples": 4,
+            "denoise": False,
+            "min_visible_px": 20,
+            "distractors": {"count": [1, 1]},
+            "lights": {"count": [1, 1]},
+        },
     }
     W, H, F = 160, 120, 35.0
     scene = base_scene(W, H, look_along_y(), F)
@@ -99,15 +123,28 @@ def test_known_scene_visibility_and_corner_pixels(tmp_path):
     scene["objects"] = [
         {"rig": "box", "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0], "scale": 1.0, "materials": grey},
         # tube turned -45 deg about z so its cap faces the camera: head at (0.1536, -0.1336, 0)
-        {"rig": "glue_tube", "slot": 0, "location": [0.12, -0.1, 0],
-         "rotation": [math.cos(math.pi / 8), 0, 0, -math.sin(math.pi / 8)], "scale": 1.0, "materials": tube_mats},
+        {
+            "rig": "glue_tube",
+            "slot": 0,
+            "location": [0.12, -0.1, 0],
+            "rotation": [math.cos(math.pi / 8), 0, 0, -math.sin(math.pi / 8)],
+            "scale": 1.0,
+            "materials": tube_mats,
+        },
     ]
     r = 0.0475 * math.sqrt(0.5)
     head, tail = (0.12 + r, -0.1 - r, 0.0), (0.12 - r, -0.1 + r, 0.0)
     unoccluded = json.loads(json.dumps(scene))
     # A 1.2 cm cube half-way along the ray from the camera to the tube's head.
-    scene["distractors"] = [{"shape": "cube", "location": [head[0] / 2, (head[1] - 0.6) / 2, 0.0],
-                             "rotation": [1, 0, 0, 0], "size": 0.012, "material": material((0.1, 0.3, 0.9))}]
+    scene["distractors"] = [
+        {
+            "shape": "cube",
+            "location": [head[0] / 2, (head[1] - 0.6) / 2, 0.0],
+            "rotation": [1, 0, 0, 0],
+            "size": 0.012,
+            "material": material((0.1, 0.3, 0.9)),
+        }
+    ]
     out = render_scenes(tmp_path, params, [scene, unoccluded])
     coco = json.loads((out / "annotations.json").read_text())
     cats = {c["name"]: c for c in coco["categories"]}
@@ -140,19 +177,23 @@ def test_known_scene_visibility_and_corner_pixels(tmp_path):
 
 def test_glue_tube_parts_take_their_own_materials(tmp_path):
     """Body, printed label and cap are separate material slots: each shows its own colour."""
-    params = {"rigs": {"glue_tube": {"mesh": {"type": "glue_tube"},
-                                     "keypoints": [{"name": "head", "vertex_group": "head"},
-                                                   {"name": "tail", "vertex_group": "tail"}],
-                                     "materials": {"body": {}, "label": {}, "cap": {}}}},
-              "render": {"samples": 8, "denoise": False, "distractors": {"count": [0, 0]}}}
+    params = {
+        "rigs": {
+            "glue_tube": {
+                "mesh": {"type": "glue_tube"},
+                "keypoints": [{"name": "head", "vertex_group": "head"}, {"name": "tail", "vertex_group": "tail"}],
+                "materials": {"body": {}, "label": {}, "cap": {}},
+            }
+        },
+        "render": {"samples": 8, "denoise": False, "distractors": {"count": [0, 0]}},
+    }
     cam = look_along_y()
     cam[:3, 3] = (0, -0.25, 0)
     scene = base_scene(200, 80, cam, 50.0)
     scene["lights"] = []
     scene["world"]["strength"] = 1.0
     colors = {"body": (0.8, 0.6, 0.0), "label": (0.0, 0.1, 0.8), "cap": (0.01, 0.01, 0.01)}
-    scene["objects"] = [{"rig": "glue_tube", "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0],
-                         "scale": 1.0, "materials": {k: material(c) for k, c in colors.items()}}]
+    scene["objects"] = [scene_object("glue_tube", {k: material(c) for k, c in colors.items()})]
     out = render_scenes(tmp_path, params, [scene], keep_passes=False)
     coco = json.loads((out / "annotations.json").read_text())
     (hx, hy, _), (tx, ty, _) = np.array(coco["annotations"][0]["keypoints"]).reshape(-1, 3)
@@ -160,7 +201,7 @@ def test_glue_tube_parts_take_their_own_materials(tmp_path):
 
     def colour_at(t):  # fraction of the way from tail to head, along the tube's axis
         x, y = tx + t * (hx - tx), ty + t * (hy - ty)
-        return rgb[int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2].reshape(-1, 3).mean(axis=0)
+        return rgb[int(y) - 1 : int(y) + 2, int(x) - 1 : int(x) + 2].reshape(-1, 3).mean(axis=0)
 
     body, label, cap = colour_at(0.18), colour_at(0.5), colour_at(0.92)
     assert body[0] > body[2] + 60 and body[1] > body[2] + 40  # yellow
@@ -170,18 +211,22 @@ def test_glue_tube_parts_take_their_own_materials(tmp_path):
 
 def test_label_pictograms_print_white_and_red_diamonds_on_the_top_face(tmp_path):
     """`pictograms: true` puts hazard diamonds on the label's +z face; without it the label is plain."""
+
     def render(pictograms: bool, sub: str) -> tuple[np.ndarray, np.ndarray]:
-        params = {"rigs": {"glue_tube": {"mesh": {"type": "glue_tube"},
-                                         "keypoints": [{"name": "head", "vertex_group": "head"},
-                                                       {"name": "tail", "vertex_group": "tail"}],
-                                         "materials": {"body": {}, "label": {"pictograms": pictograms},
-                                                       "cap": {}}}},
-                  "render": {"samples": 8, "denoise": False, "distractors": {"count": [0, 0]}}}
+        params = {
+            "rigs": {
+                "glue_tube": {
+                    "mesh": {"type": "glue_tube"},
+                    "keypoints": [{"name": "head", "vertex_group": "head"}, {"name": "tail", "vertex_group": "tail"}],
+                    "materials": {"body": {}, "label": {"pictograms": pictograms}, "cap": {}},
+                }
+            },
+            "render": {"samples": 8, "denoise": False, "distractors": {"count": [0, 0]}},
+        }
         scene = base_scene(240, 80, look_at((0, 0, 0.2), (0, 0, 0)), 50.0)
         scene["lights"], scene["world"]["strength"] = [], 1.0
         colors = {"body": (0.8, 0.6, 0.0), "label": (0.0, 0.1, 0.8), "cap": (0.01, 0.01, 0.01)}
-        scene["objects"] = [{"rig": "glue_tube", "slot": 0, "location": [0, 0, 0], "rotation": [1, 0, 0, 0],
-                             "scale": 1.0, "materials": {k: material(c) for k, c in colors.items()}}]
+        scene["objects"] = [scene_object("glue_tube", {k: material(c) for k, c in colors.items()})]
         (tmp_path / sub).mkdir()
         out = render_scenes(tmp_path / sub, params, [scene], keep_passes=False)
         kps = json.loads((out / "annotations.json").read_text())["annotations"][0]["keypoints"]

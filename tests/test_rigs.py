@@ -16,7 +16,7 @@ from pipeline.schema import load_params
 from tests.support import needs_bpy
 from tests.support.params import write_params
 
-EXPORT = r'''
+EXPORT = r"""
 import sys, bpy, bmesh
 out = sys.argv[-1]
 bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -34,7 +34,7 @@ bpy.ops.export_scene.gltf(filepath=out + "/part.glb", export_format="GLB")
 tip = bpy.data.objects.new("tip", None); tip.location = (0, 0, 3); bpy.context.scene.collection.objects.link(tip)
 obj.modifiers.new("array", "ARRAY").count = 2  # only the evaluated mesh has 16 vertices
 bpy.ops.wm.save_as_mainfile(filepath=out + "/part.blend")
-'''
+"""
 
 
 def test_box_corners_and_faces():
@@ -86,10 +86,12 @@ def test_imported_mesh_keypoints_in_metres(meshes, tmp_path, suffix):
     if suffix in ("obj", "ply"):  # formats that keep vertex order
         keypoints.append({"name": "v5", "vertex": 5})
     if suffix == "blend":
-        keypoints += [{"name": "top", "vertex_group": "top"}, {"name": "tip", "empty": "tip"},
-                      {"name": "v12", "vertex": 12}]
-    rig = {"mesh": {"type": "file", "path": str(meshes / f"part.{suffix}"), "unit_scale": 0.05},
-           "keypoints": keypoints}
+        keypoints += [
+            {"name": "top", "vertex_group": "top"},
+            {"name": "tip", "empty": "tip"},
+            {"name": "v12", "vertex": 12},
+        ]
+    rig = {"mesh": {"type": "file", "path": str(meshes / f"part.{suffix}"), "unit_scale": 0.05}, "keypoints": keypoints}
     facts = check(tmp_path, rig)
     got = dict(zip([k["name"] for k in keypoints], np.array(facts["keypoints_local"])))
     assert got["centre_top"] == pytest.approx([0, 0, 0.05], abs=1e-6)
@@ -106,11 +108,14 @@ def test_imported_mesh_keypoints_in_metres(meshes, tmp_path, suffix):
 
 @needs_bpy
 @pytest.mark.slow
-@pytest.mark.parametrize("keypoint, fragments", [
-    ({"name": "k", "vertex": 99}, ["rigs.part.keypoints[0] (k).vertex", "index 99 out of range", "16 vertices"]),
-    ({"name": "k", "vertex_group": "nope"}, ["rigs.part.keypoints[0] (k).vertex_group", "'nope'", "top"]),
-    ({"name": "k", "empty": "nope"}, ["rigs.part.keypoints[0] (k).empty", "'nope'", "tip"]),
-])
+@pytest.mark.parametrize(
+    "keypoint, fragments",
+    [
+        ({"name": "k", "vertex": 99}, ["rigs.part.keypoints[0] (k).vertex", "index 99 out of range", "16 vertices"]),
+        ({"name": "k", "vertex_group": "nope"}, ["rigs.part.keypoints[0] (k).vertex_group", "'nope'", "top"]),
+        ({"name": "k", "empty": "nope"}, ["rigs.part.keypoints[0] (k).empty", "'nope'", "tip"]),
+    ],
+)
 def test_rig_that_does_not_match_its_mesh_fails_before_rendering(meshes, tmp_path, keypoint, fragments):
     rig = {"mesh": {"type": "file", "path": str(meshes / "part.blend")}, "keypoints": [keypoint]}
     with pytest.raises(RenderError) as err:
@@ -123,10 +128,17 @@ def test_rig_that_does_not_match_its_mesh_fails_before_rendering(meshes, tmp_pat
 @needs_bpy
 @pytest.mark.slow
 def test_procedural_rigs_resolve_their_vertex_groups(tmp_path):
-    facts = check(tmp_path, {"mesh": {"type": "glue_tube", "length": 0.1},
-                             "keypoints": [{"name": "head", "vertex_group": "head"},
-                                           {"name": "tail", "vertex_group": "tail"},
-                                           {"name": "cap", "vertex_group": "cap_middle"}]})
+    facts = check(
+        tmp_path,
+        {
+            "mesh": {"type": "glue_tube", "length": 0.1},
+            "keypoints": [
+                {"name": "head", "vertex_group": "head"},
+                {"name": "tail", "vertex_group": "tail"},
+                {"name": "cap", "vertex_group": "cap_middle"},
+            ],
+        },
+    )
     mid_cap = 0.05 - 0.017 / 2  # default cap_length 0.017
     assert np.allclose(facts["keypoints_local"], [[0.05, 0, 0], [-0.05, 0, 0], [mid_cap, 0, 0]])
     assert facts["slots"] == ["body", "label", "cap"]

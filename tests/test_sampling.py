@@ -31,8 +31,10 @@ def test_seed_changes_scenes(spec):
 
 
 def test_changing_distractors_leaves_cameras_and_objects(spec):
-    other = {**spec, "render": {**spec["render"], "distractors": {**spec["render"]["distractors"],
-                                                                   "count": {"min": 5, "max": 5}}}}
+    other = {
+        **spec,
+        "render": {**spec["render"], "distractors": {**spec["render"]["distractors"], "count": {"min": 5, "max": 5}}},
+    }
     a, b = sample_scene(spec, 3, RADII), sample_scene(other, 3, RADII)
     assert a["camera"] == b["camera"] and a["objects"] == b["objects"]
     assert len(b["distractors"]) == 5
@@ -77,8 +79,14 @@ def test_random_rotation_is_uniform_enough():
 
 def test_background_patterns_and_saturation_are_drawn_as_asked(spec):
     """Desk-like backgrounds for sim-to-real: only the listed patterns, greyed by the drawn share."""
-    bg = {**spec["render"]["background"], "hdri": 0.0, "procedural": 1.0, "photos": 0.0,
-          "patterns": ["granite", "wood"], "saturation": {"min": 0.0, "max": 0.3}}
+    bg = {
+        **spec["render"]["background"],
+        "hdri": 0.0,
+        "procedural": 1.0,
+        "photos": 0.0,
+        "patterns": ["granite", "wood"],
+        "saturation": {"min": 0.0, "max": 0.3},
+    }
     other = {**spec, "render": {**spec["render"], "background": bg}}
     drawn = [sample_scene(other, i, RADII)["background"] for i in range(40)]
     assert {d["pattern"] for d in drawn} == {"granite", "wood"}
@@ -115,4 +123,5 @@ def test_long_side_sensor_fit_keeps_portrait_objects_as_large_as_landscape(spec)
         f_width = intrinsics(w["camera"]["focal_mm"], w["camera"]["sensor_mm"], w["width"], w["height"])[0, 0]
         assert f_width == pytest.approx(cam["focal_mm"] / 36.0 * w["width"])  # the default: width spans the sensor
         assert {k: v for k, v in cam.items() if k != "sensor_mm"} == {
-            k: v for k, v in w["camera"].items() if k != "sensor_mm"}
+            k: v for k, v in w["camera"].items() if k != "sensor_mm"
+        }

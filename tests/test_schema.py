@@ -48,25 +48,33 @@ def test_unknown_key(tmp_path):
 
 
 def test_skeleton_names_unknown_keypoint(tmp_path):
-    expect_error(tmp_path, lambda d: d["rigs"]["glue_tube"]["skeleton"].append(["head", "nose"]),
-                 "rigs.glue_tube", "'nose' is not a keypoint name", "head")
+    expect_error(
+        tmp_path,
+        lambda d: d["rigs"]["glue_tube"]["skeleton"].append(["head", "nose"]),
+        "rigs.glue_tube",
+        "'nose' is not a keypoint name",
+        "head",
+    )
 
 
 def test_keypoint_needs_exactly_one_source(tmp_path):
     def both(d):
         d["rigs"]["glue_tube"]["keypoints"][0]["position"] = [0, 0, 0]
+
     expect_error(tmp_path, both, "rigs.glue_tube.keypoints.0", "exactly one of position")
 
 
 def test_missing_mesh_file(tmp_path):
     def file_mesh(d):
         d["rigs"]["box"]["mesh"] = {"type": "file", "path": "meshes/nothere.obj"}
+
     expect_error(tmp_path, file_mesh, "rigs.box.mesh.path", "nothere.obj", "not found")
 
 
 def test_unsupported_mesh_suffix(tmp_path):
     def file_mesh(d):
         d["rigs"]["box"]["mesh"] = {"type": "file", "path": "thing.fbx"}
+
     expect_error(tmp_path, file_mesh, "rigs.box.mesh.file", ".obj")
 
 

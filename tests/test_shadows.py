@@ -20,8 +20,14 @@ from tests.support.renders import objects_mask
 def _render(tmp_path, name: str, shadows: bool) -> tuple[dict, list[np.ndarray], list[np.ndarray]]:
     params = tiny_params(num_images=4, shard_size=4, resolutions=[[128, 96]], samples=8)
     params["render"].update(
-        background={"hdri": 0, "procedural": 1, "patterns": ["gradient"], "saturation": [0, 0],
-                    "brightness": [0.8, 0.8], "shadows": shadows},
+        background={
+            "hdri": 0,
+            "procedural": 1,
+            "patterns": ["gradient"],
+            "saturation": [0, 0],
+            "brightness": [0.8, 0.8],
+            "shadows": shadows,
+        },
         lights={"count": [1, 1], "types": ["SUN"], "sun_strength": [4, 4], "world_strength": [0.2, 0.2]},
         camera={"elevation_deg": [55, 75], "distance": [0.35, 0.5]},
         distractors={"count": [0, 0]},

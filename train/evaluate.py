@@ -39,17 +39,8 @@ from pipeline.outputs import refuse_overlap
 from pipeline.schema import Params
 from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
 
+from . import coco_eval
 from .checkpoint import load, model_from_checkpoint
-from .coco_eval import (
-    box_area_ground_truth,
-    coco_from_dict,
-    evaluate_bbox,
-    evaluate_keypoints,
-    keypoint_errors,
-    load_results,
-    per_keypoint_ap,
-    pooled_keypoint_errors,
-)
 from .dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, check_same_categories, load_split, read_rgb
 from .ddp import World
 from .devices import place_model, setup_device
@@ -65,11 +56,13 @@ TILE = 320  # px, the longer side of each image in a contact sheet
 def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, params: Params) -> tuple[dict, dict, dict]:
     """(metrics by source, per-keypoint metrics, PR curves) of one split's results."""
     cfg = params.evaluate
-    gt = coco_from_dict(split.data)
-    res = load_results(gt, results)
+    gt = coco_eval.coco_from_dict(split.data)
+    res = coco_eval.load_results(gt, results)
     # a symmetry belongs to the objects in the data: a model trained without it is scored with it too
-    cats = [replace(c, symmetry=split.categories[c.id].symmetry) if c.id in split.categories else c
-            for c in labels.categories]
+    cats = [
+        replace(c, symmetry=split.categories[c.id].symmetry) if c.id in split.categories else c
+        for c in labels.categories
+    ]
     cat_ids = [c.id for c in cats]
     sources = {"all": None}
     for source in ("synthetic", "real"):
@@ -81,20 +74,21 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
     symmetric = any(c.symmetry for c in cats)
     thresholds = sorted({*cfg.pck_thresholds, PCK_AT})
     for source, ids in sources.items():
-        kp = evaluate_keypoints(gt, res, cats, ids, cfg.oks_scale)
-        other = evaluate_keypoints(gt, res, cats, ids, other_scale(cfg.oks_scale))
-        box = evaluate_bbox(gt, res, ids, cat_ids)
+        kp = coco_eval.evaluate_keypoints(gt, res, cats, ids, cfg.oks_scale)
+        other = coco_eval.evaluate_keypoints(gt, res, cats, ids, other_scale(cfg.oks_scale))
+        box = coco_eval.evaluate_bbox(gt, res, ids, cat_ids)
         n = len(ids) if ids is not None else len(split.images)
         metrics[source] = {
             "images": n,
             "keypoints": kp.stats,
             other_key(cfg.oks_scale): other.stats,
             "bbox": box.stats,
-            "keypoint_error": pooled_keypoint_errors(gt, res, box, cats, thresholds),
+            "keypoint_error": coco_eval.pooled_keypoint_errors(gt, res, box, cats, thresholds),
         }
         if symmetric:
-            metrics[source]["keypoints_symmetric"] = evaluate_keypoints(
-                gt, res, cats, ids, cfg.oks_scale, symmetric=True).stats
+            metrics[source]["keypoints_symmetric"] = coco_eval.evaluate_keypoints(
+                gt, res, cats, ids, cfg.oks_scale, symmetric=True
+            ).stats
         if source == "all":
             box_all = box
             curves["keypoints_oks50"] = kp.pr_curve(0.5)
@@ -104,15 +98,15 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
         syn, real = metrics["synthetic"]["keypoints"]["AP"], metrics["real"]["keypoints"]["AP"]
         if syn is not None and real is not None:
             metrics["sim_to_real_gap"] = syn - real
-    per_kp = keypoint_errors(gt, res, box_all, cats, cfg.pck_thresholds)
+    per_kp = coco_eval.keypoint_errors(gt, res, box_all, cats, cfg.pck_thresholds)
     if symmetric:
-        aware = keypoint_errors(gt, res, box_all, cats, cfg.pck_thresholds, symmetric=True)
+        aware = coco_eval.keypoint_errors(gt, res, box_all, cats, cfg.pck_thresholds, symmetric=True)
         for cat in (c for c in cats if c.symmetry):
             for name, entry in per_kp[cat.name].items():
                 entry.update({f"{k}_symmetric": v for k, v in aware[cat.name][name].items() if k != "matched"})
     if cfg.per_keypoint_ap:
         for cat in cats:
-            for name, ap in per_keypoint_ap(split.data, results, cat, oks_scale=cfg.oks_scale).items():
+            for name, ap in coco_eval.per_keypoint_ap(split.data, results, cat, oks_scale=cfg.oks_scale).items():
                 per_kp[cat.name][name]["AP"] = ap
     return metrics, per_kp, curves
 
@@ -205,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
             + (f"  symmetry-aware AP {_fmt(sym['AP'])}" if sym else "")
             + (f"  sim-to-real gap {gap:+.4f}" if gap is not None else "")
         )
-        _write_json(out / "predictions" / f"{name}_gt_box_area.json", box_area_ground_truth(split.data))
+        _write_json(out / "predictions" / f"{name}_gt_box_area.json", coco_eval.box_area_ground_truth(split.data))
     gap = overall_gap(report)
     if gap is not None:
         report["sim_to_real_gap"] = gap

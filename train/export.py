@@ -92,8 +92,11 @@ def compare(
     pairs = pair_detections(ref, got, atol)
     lonely = [("PyTorch", ref, i) for i in sorted(set(range(len(ref["boxes"]))) - {i for i, _ in pairs})]
     lonely += [("the export", got, j) for j in sorted(set(range(len(got["boxes"]))) - {j for _, j in pairs})]
-    unexplained = [(who, float(out["scores"][k]), int(out["labels"][k])) for who, out, k in lonely
-                   if abs(float(out["scores"][k]) - borderline) > 1e-3]
+    unexplained = [
+        (who, float(out["scores"][k]), int(out["labels"][k]))
+        for who, out, k in lonely
+        if abs(float(out["scores"][k]) - borderline) > 1e-3
+    ]
     if unexplained:
         who, score, label = unexplained[0]
         raise ExportCheckError(

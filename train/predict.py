@@ -27,7 +27,7 @@ from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.schema import load_params
 from pipeline.schema.train_params import EvaluateConfig, ModelConfig, RuntimeConfig
-from pipeline.stage_args import parse_overrides, stage_parser
+from pipeline.stage_args import add_set, parse_overrides, stage_parser
 
 from .checkpoint import load, model_from_checkpoint
 from .dataset import DatasetError, LabelMap, fit_size, read_rgb
@@ -147,8 +147,9 @@ def run(args: argparse.Namespace) -> int:
                 results += found
                 for image_id, rgb in zip(ids, chunk, strict=True):
                     h, w = rgb.shape[:2]
-                    images.append({"id": image_id, "file_name": f"{src.name}#frame={image_id - 1}", "width": w,
-                                   "height": h})
+                    images.append(
+                        {"id": image_id, "file_name": f"{src.name}#frame={image_id - 1}", "width": w, "height": h}
+                    )
                     if writer is None:
                         writer = cv2.VideoWriter(str(video_tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
                     drawn = annotate(rgb, [r for r in found if r["image_id"] == image_id])
@@ -198,8 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         default="params.yaml",
         help="params for thresholds and device (default: params.yaml if present)",
     )
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one param, e.g. --set model.box_score_thresh=0.3 (repeatable; YAML values)")
+    add_set(parser)
     parser.add_argument("--score-thresh", type=float, help="keep detections scoring at least this")
     parser.add_argument("--nms-thresh", type=float, help="box IoU above which NMS drops a detection")
     parser.add_argument("--max-detections", type=int, help="most detections per image")

@@ -189,9 +189,7 @@ def run(args: argparse.Namespace) -> int:
         metrics = {f"train/{k}": v for k, v in losses.items()}
         improved = False
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            metrics.update(
-                validate(ema.module if ema else model, vl, setup, labels, world, gt_val, cfg.val_oks_scale)
-            )
+            metrics.update(validate(ema.module if ema else model, vl, setup, labels, world, gt_val, cfg.val_oks_scale))
             ap = ddp.broadcast_object(metrics.get("val/keypoints_AP"))
             # patience counts evaluations without a better AP; best.pt takes the later model on a tie
             # (a run whose validation AP stays at 0 must not keep its first, least trained weights)

@@ -18,8 +18,20 @@ from .train_params import EvaluateConfig, ModelConfig, RuntimeConfig, TrainConfi
 from .views_params import check_rigs
 
 __all__ = [
-    "AugmentConfig", "EvaluateConfig", "IntRange", "Keypoint", "MixConfig", "ModelConfig",
-    "Params", "ParamsError", "Range", "RenderConfig", "Rig", "RuntimeConfig", "TrainConfig", "load_params",
+    "AugmentConfig",
+    "EvaluateConfig",
+    "IntRange",
+    "Keypoint",
+    "MixConfig",
+    "ModelConfig",
+    "Params",
+    "ParamsError",
+    "Range",
+    "RenderConfig",
+    "Rig",
+    "RuntimeConfig",
+    "TrainConfig",
+    "load_params",
 ]
 
 

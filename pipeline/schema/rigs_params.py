@@ -144,8 +144,10 @@ class Rig(Strict):
             moving = [k for k in ("pose_bones", "pose_actions", "shape_keys") if getattr(self, k)]
             moving += [f"keypoints ({k.name}).bone" for k in self.keypoints if k.bone is not None]
             if moving:
-                raise ValueError(f"{', '.join(moving)}: a built-in {self.mesh.type} mesh has no armature or shape "
-                                 "keys; use a mesh file (.blend, .glb) that has them")
+                raise ValueError(
+                    f"{', '.join(moving)}: a built-in {self.mesh.type} mesh has no armature or shape "
+                    "keys; use a mesh file (.blend, .glb) that has them"
+                )
         return self
 
     def articulated(self) -> bool:

@@ -38,9 +38,16 @@ def tiny_params(num_images: int = 4, **render_overrides) -> dict:
     a real render in about a second an image."""
     data = yaml.safe_load((ROOT / "params.yaml").read_text())
     data = {"seed": 7, "rigs": {**data["rigs"], **shipped_box()}}
-    data["render"] = {"num_images": num_images, "resolutions": [[96, 72], [64, 80]], "samples": 4,
-                      "denoise": False, "shard_size": 2, "workers": 1, "min_visible_px": 10,
-                      **render_overrides}
+    data["render"] = {
+        "num_images": num_images,
+        "resolutions": [[96, 72], [64, 80]],
+        "samples": 4,
+        "denoise": False,
+        "shard_size": 2,
+        "workers": 1,
+        "min_visible_px": 10,
+        **render_overrides,
+    }
     return data
 
 

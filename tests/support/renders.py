@@ -36,20 +36,55 @@ def render_scenes(tmp_path: Path, params: dict, scenes: list[dict] | None, keep_
 def base_scene(width: int, height: int, camera_to_world, focal_mm: float, sensor_mm: float = 36.0) -> dict:
     """A plain scene: one sun light, studio world, flat grey background; objects added by caller."""
     return {
-        "index": 0, "width": width, "height": height,
-        "camera": {"camera_to_world": np.asarray(camera_to_world).tolist(), "focal_mm": focal_mm,
-                   "sensor_mm": sensor_mm},
-        "cycles_seed": 1, "objects": [], "distractors": [],
-        "lights": [{"type": "SUN", "camera_like_matrix": np.eye(4).tolist(), "energy": 3.0,
-                    "color": [1, 1, 1], "size": 0.1, "spot_size": 1.0}],
+        "index": 0,
+        "width": width,
+        "height": height,
+        "camera": {
+            "camera_to_world": np.asarray(camera_to_world).tolist(),
+            "focal_mm": focal_mm,
+            "sensor_mm": sensor_mm,
+        },
+        "cycles_seed": 1,
+        "objects": [],
+        "distractors": [],
+        "lights": [
+            {
+                "type": "SUN",
+                "camera_like_matrix": np.eye(4).tolist(),
+                "energy": 3.0,
+                "color": [1, 1, 1],
+                "size": 0.1,
+                "spot_size": 1.0,
+            }
+        ],
         "world": {"hdri": "studio", "strength": 0.5, "rotation": 0.0},
         "background": {"kind": "color", "color": [0.2, 0.2, 0.2], "seed": 0},
     }
 
 
+def scene_object(
+    rig: str, materials: dict, location=(0, 0, 0), rotation=(1, 0, 0, 0), scale: float = 1.0, slot: int = 0
+) -> dict:
+    """One rig instance of an explicit scene (`base_scene()["objects"]`), at the origin by default."""
+    return {
+        "rig": rig,
+        "slot": slot,
+        "location": list(location),
+        "rotation": list(rotation),
+        "scale": scale,
+        "materials": materials,
+    }
+
+
 def material(rgb=(0.8, 0.8, 0.8)) -> dict:
-    return {"color": list(rgb), "roughness": 0.5, "metallic": 0.0, "texture_strength": 0.0,
-            "texture_scale": 10.0, "texture_offset": 0.0}
+    return {
+        "color": list(rgb),
+        "roughness": 0.5,
+        "metallic": 0.0,
+        "texture_strength": 0.0,
+        "texture_scale": 10.0,
+        "texture_offset": 0.0,
+    }
 
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
@@ -74,8 +109,15 @@ def layouts(tmp_path: Path, params: dict, scenes: list[dict] | None = None) -> l
     spec = make_spec(load_params(pfile), pfile)
     (tmp_path / "spec.json").write_text(json.dumps(spec))
     out = tmp_path / "layout_out"
-    cmd = [sys.executable, str(BLENDER_SCRIPT), "--spec", str(tmp_path / "spec.json"), "--out", str(out),
-           "--layout-only"]
+    cmd = [
+        sys.executable,
+        str(BLENDER_SCRIPT),
+        "--spec",
+        str(tmp_path / "spec.json"),
+        "--out",
+        str(out),
+        "--layout-only",
+    ]
     if scenes is not None:
         (tmp_path / "scenes.json").write_text(json.dumps(scenes))
         cmd += ["--scenes", str(tmp_path / "scenes.json")]
@@ -91,8 +133,10 @@ def write_sphere_obj(path, radius: float, rings: int = 16, segments: int = 32) -
         th = math.pi * i / rings
         for j in range(segments):
             ph = 2 * math.pi * j / segments
-            lines.append(f"v {radius * math.sin(th) * math.cos(ph):.7f} {radius * math.sin(th) * math.sin(ph):.7f} "
-                         f"{radius * math.cos(th):.7f}")
+            lines.append(
+                f"v {radius * math.sin(th) * math.cos(ph):.7f} {radius * math.sin(th) * math.sin(ph):.7f} "
+                f"{radius * math.cos(th):.7f}"
+            )
     lines.append(f"v 0 0 {-radius:f}")
     bottom = 1 + (rings - 1) * segments + 1
 
