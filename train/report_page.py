@@ -16,7 +16,7 @@ from pathlib import Path
 from blender.atomic import write_bytes, write_text
 from pipeline.errors import Rig2kpError
 
-from .headline import ROWS
+from .headline import ROWS, other_key, other_scale
 
 PAGE = "index.md"
 CURVES = {  # plots/<split>_<curve>.json -> legend
@@ -65,7 +65,7 @@ def _headline(summary: dict) -> list[str]:
     lines += _table(["", *keys], table)
     lines += [
         f"`AP`, `AP50`: keypoint OKS AP scaled by the {scale} area (`evaluate.oks_scale`); `AP_"
-        f"{'mask' if scale == 'box' else 'box'}`: the same at the other scale; `px`: median pixel error and "
+        f"{other_scale(scale)}`: the same at the other scale; `px`: median pixel error and "
         "`pck`: PCK@0.1 of the keypoints of detections matched at box IoU 0.5; `gap`: renders AP minus real AP.",
         "",
     ]
@@ -99,7 +99,7 @@ def _model(summary: dict) -> list[str]:
 
 
 def _splits(report: dict, scale: str) -> list[str]:
-    other = f"keypoints_{'mask' if scale == 'box' else 'box'}_area"
+    other = other_key(scale)
     rows = []
     for split, entry in report.items():
         if not isinstance(entry, dict):
