@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import time
 from pathlib import Path
@@ -32,6 +33,7 @@ MAX_INSTANCES_PER_IMAGE = 999
 SPEC = "spec.json"
 SYMMETRY = "symmetry.json"  # {rig: group}: what Blender resolved from each symmetric rig's keypoints
 LOCK = ".rig2kp.lock"  # listed in .dvcignore: not part of the dataset
+TEMPORARY = re.compile(r"^\..+\.\d+\.tmp(\.\w+)?$")  # blender/atomic.py: .NAME.PID.tmp[.SUFFIX]
 # what a render writes into its folder, and nothing else: all of it goes when params change
 RENDER_OUTPUTS = ("images", "meta", "passes", "annotations.json", "stats.json", SYMMETRY, SPEC)
 # how the work is split and where files lie on this machine: they change no image or annotation
@@ -148,6 +150,14 @@ class FolderLock:
         except BlockingIOError:
             return False
 
+    def sweep(self) -> list[Path]:
+        """Remove what killed writers left (temporary files) if no other process works in the
+        folder now; the lock is shared again afterwards. A dying process holds the lock until its
+        last thread has gone, so a run may find nothing to sweep at its start and sweep at its end."""
+        swept = sweep_temporaries(self.out) if self.try_exclusive() else []
+        self.shared()  # a failed upgrade may have dropped the shared lock
+        return swept
+
     def release(self) -> None:
         if self.fd is not None:
             os.close(self.fd)  # closing drops the lock
@@ -177,10 +187,24 @@ def _reset(out_dir: Path, spec: dict) -> None:
     write_json(Path(out_dir) / SPEC, spec, indent=1)
 
 
+def sweep_temporaries(out_dir: Path) -> list[Path]:
+    """Remove the temporary files (blender/atomic.py names) a killed writer left in a render
+    folder; call only while holding its lock exclusively, so no live writer loses one."""
+    out_dir = Path(out_dir)
+    found = [p for p in out_dir.glob(".*.tmp*") if TEMPORARY.match(p.name)]
+    for name in RENDER_OUTPUTS:
+        if (out_dir / name).is_dir():
+            found += [p for p in (out_dir / name).rglob(".*.tmp*") if TEMPORARY.match(p.name)]
+    for path in found:
+        path.unlink(missing_ok=True)
+    return found
+
+
 def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 10) -> FolderLock:
     """Take a shared lock on a render folder for `spec` and return it (release when done).
 
-    A folder of the same spec is kept (finished images stay). A folder of other params is
+    A folder of the same spec is kept (finished images stay; temporary files of killed writers
+    are removed when no other process works there). A folder of other params is
     emptied of everything a render writes and given the new spec, but only when `may_reset` and
     no other process works in it; a non-empty folder without a spec.json is never touched.
     """
@@ -192,7 +216,10 @@ def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 10) -> Fol
         lock.shared()
         old = stored_spec(out_dir)
         if old is not None and spec_hash(old) == digest:
-            return lock
+            lock.sweep()
+            if spec_hash(stored_spec(out_dir) or {}) == digest:  # the upgrade let others in: check again
+                return lock
+            continue
         if old is None and (out_dir / SPEC).exists() and not may_reset:
             lock.release()
             raise OutputError(f"{out_dir}/{SPEC}: not readable; render with `rig2kp render` or choose another --out")

@@ -69,7 +69,7 @@ def render_dataset(
         launch_ray.import_ray()  # a missing ray fails before any work
     refuse_overlap(out, input_paths(params, params_path))
     spec = make_spec(params, params_path)
-    with output.claim(out, spec, may_reset=True):
+    with output.claim(out, spec, may_reset=True) as lock:
         spec_path = out / output.SPEC
         check_rigs(spec_path, out, blender)
         ranges = shards(params.render.num_images, params.render.shard_size)
@@ -88,6 +88,7 @@ def render_dataset(
             launch_ray.render_shards(numbered, run, threads, gpus, ray_address, progress)
         else:
             render_local(pending, spec_path, out, params, workers, blender, total - len(todo), total, progress)
+        lock.sweep()  # every Blender of this run has ended: what an earlier, killed one left can go
         return merge_dataset(spec, out) if merge else None
 
 

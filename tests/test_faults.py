@@ -83,7 +83,9 @@ def start_render(pfile: Path, out: Path, tmp: Path) -> subprocess.Popen:
     tmp.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "TMPDIR": str(tmp)}
     cmd = [sys.executable, "-m", "pipeline.render_dataset", "--params", str(pfile), "--out", str(out)]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
 
 
 def error_lines(capsys) -> list[str]:
@@ -119,15 +121,36 @@ def test_killed_render_resumes_to_the_same_bytes_and_keeps_what_was_finished(ref
     out = tmp_path / "out"
     proc = start_render(pfile, out, tmp_path / "tmp")
     wait_for(lambda: (out / "meta" / "000000.json").exists(), proc)
-    for pid in [proc.pid, *children(proc.pid)]:  # the driver and its Blender, by PID
-        os.kill(pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and every Blender it started, at once
     proc.wait()
     assert not (out / "annotations.json").exists()
     kept = {p.name: p.stat().st_mtime_ns for p in (out / "meta").glob("*.json")}
-    assert kept and not list(out.rglob("*.tmp"))
+    assert kept and all(json.loads((out / "meta" / n).read_text()) for n in kept)  # whole files only
+    (out / "meta" / f".000001.json.{proc.pid}.tmp").write_text('{"cut')  # as when the kill hits a write
     assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
     assert same_render(out, ref)
+    assert not list(out.rglob("*.tmp*"))  # what the kill left mid-write (if it hit one) is gone
     assert all((out / "meta" / n).stat().st_mtime_ns == t for n, t in kept.items())  # not rendered again
+
+
+def test_a_render_folder_sheds_what_killed_writers_left_but_never_what_a_live_one_writes(tmp_path):
+    """A SIGKILL mid-write leaves `.NAME.PID.tmp`; the next claim removes it, but only when no
+    other process works in the folder (its temporary file may be half written right now)."""
+    out, spec = tmp_path / "out", {"seed": 1, "num_images": 2}
+    output.claim(out, spec, may_reset=True).release()
+    left = [out / "meta" / ".000001.json.4242.tmp", out / "images" / ".000001.png.4242.tmp", out / ".stats.json.7.tmp"]
+    mine = out / "meta" / "notes.tmp"  # not a name our writer uses
+    for path in [*left, mine]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"cut sh")
+    other = output.FolderLock(out)
+    other.shared()  # a live shard of the same spec
+    output.claim(out, spec, may_reset=False).release()
+    assert all(p.exists() for p in left)
+    other.release()
+    output.claim(out, spec, may_reset=False).release()
+    assert not any(p.exists() for p in left) and mine.exists()
+    assert json.loads((out / output.SPEC).read_text()) == spec
 
 
 @pytest.mark.slow
