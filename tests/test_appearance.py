@@ -323,9 +323,14 @@ def test_the_label_decal_variant_differs_from_the_glue_tube_example_only_where_i
     assert np.mean(front["width"]) == pytest.approx(mesh["length"] - mesh["cap_length"])
 
 
+def names_of(words: list[str]) -> str:
+    return words[words.index("-n") + 1]
+
+
 def test_the_label_decal_script_runs_valid_experiments(tmp_path):
-    """run_label_decal.sh: six `dvc exp run` (renders alone, renders + 10 photos; seeds 0-2) whose -S
-    values DVC applies to params_label_decal.yaml and that validate."""
+    """run_label_decal.sh: nine `dvc exp run` (renders alone, renders + 10 photos, and the decal
+    without the clutter; seeds 0-2) whose -S values DVC applies to params_label_decal.yaml and
+    that validate."""
     import shlex
 
     from dvc.utils.hydra import apply_overrides
@@ -341,10 +346,12 @@ def test_the_label_decal_script_runs_valid_experiments(tmp_path):
     names = set()
     for words in runs:
         assert words[:3] == ["dvc", "exp", "run"], words
-        names.add(words[words.index("-n") + 1])
+        names.add(names_of(words))
         run = tmp_path / "params.yaml"
         run.write_text((folder / "params_label_decal.yaml").read_text())
         apply_overrides(str(run), [words[i + 1] for i, w in enumerate(words) if w == "-S"])
         p = load_params(run)
         assert p.train.iterations == 4000 and p.mix.real[0].test_files == ["IMG_488[4-9]_*", "IMG_489*", "IMG_49*"]
-    assert len(names) == 6
+        clutter = p.render.distractors.meshes is not None
+        assert clutter == ("noclutter" not in names_of(words)), words
+    assert len(names) == 9

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Round 8 (prepared, not yet run): round 7's held-out-desk comparison with the real label as a decal
-# cut from a training photo and desk clutter as mesh distractors (params_label_decal.yaml says what
-# differs). Renders alone and renders + 10 photos, 4000 steps, training seeds 0, 1, 2: six trainings
-# of about 35 minutes each on 2 cores, after one render of 300 images.
+# Round 8 (docs/results/2026-12-01-round8-label-decal-and-clutter.md): round 7's held-out-desk
+# comparison with the real label as a decal cut from a training photo and desk clutter as mesh
+# distractors (params_label_decal.yaml says what differs). Renders alone and renders + 10 photos,
+# 4000 steps, training seeds 0, 1, 2: six trainings of about 35 minutes each on 2 cores, after one
+# render of 300 images. Then the control that separates the two changes: the decal without the
+# clutter (today's 0-1 primitive distractors), renders alone, the same three seeds.
 #
 #   bash examples/glue_tubes_real/run_label_decal.sh [PHOTOS]    (from the repository root)
 #
@@ -24,5 +26,11 @@ done
 for seed in 0 1 2; do
   dvc exp run -n "desk-decal-renders+real10-4k-s$seed" -S mix.train_sources=all -S mix.real_train_images=10 \
     -S train.iterations=4000 -S train.eval_every=3 -S "train.seed=$seed" -S "$TEST"
+done
+# control: the decal alone (no mesh clutter, 0-1 distractors as in params.yaml), renders alone
+for seed in 0 1 2; do
+  dvc exp run -n "desk-decal-noclutter-renders-only-4k-s$seed" -S mix.train_sources=synthetic \
+    -S mix.real_train_images=null -S train.iterations=4000 -S train.eval_every=3 -S "train.seed=$seed" -S "$TEST" \
+    -S 'render.distractors.count=[0,1]' -S '~render.distractors.meshes'
 done
 dvc exp show --only-changed
