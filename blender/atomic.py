@@ -10,19 +10,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+# the name every writer here gives its temporary file; a render sweeps what a killed one left
+TEMPORARY_NAME = re.compile(r"^\..+\.\d+\.tmp(\.\w+)?$")
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+def temporary(path: Path, suffix: str = "") -> Path:
+    """`.NAME.PID.tmp[SUFFIX]` beside `path`: hidden, and never shared by two processes."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(path)
+    tmp = temporary(path)
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
@@ -45,7 +50,7 @@ def write_json(path: str | Path, data, indent: int | None = None) -> None:
 def copy_file(src: str | Path, dst: str | Path) -> None:
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temporary(dst)
+    tmp = temporary(dst)
     try:
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
@@ -62,7 +67,7 @@ def replacing(path: str | Path, suffix: str = "") -> Iterator[Path]:
     `suffix` keeps an extension the writer reads (`.mp4`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+    tmp = temporary(path, suffix)
     try:
         yield tmp
         os.replace(tmp, path)

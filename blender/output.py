@@ -17,12 +17,11 @@ import hashlib
 import json
 import os
 import random
-import re
 import shutil
 import time
 from pathlib import Path
 
-from .atomic import write_json
+from .atomic import TEMPORARY_NAME, write_json
 
 try:
     import fcntl
@@ -33,7 +32,6 @@ MAX_INSTANCES_PER_IMAGE = 999
 SPEC = "spec.json"
 SYMMETRY = "symmetry.json"  # {rig: group}: what Blender resolved from each symmetric rig's keypoints
 LOCK = ".rig2kp.lock"  # listed in .dvcignore: not part of the dataset
-TEMPORARY = re.compile(r"^\..+\.\d+\.tmp(\.\w+)?$")  # blender/atomic.py: .NAME.PID.tmp[.SUFFIX]
 # what a render writes into its folder, and nothing else: all of it goes when params change
 RENDER_OUTPUTS = ("images", "meta", "passes", "annotations.json", "stats.json", SYMMETRY, SPEC)
 # how the work is split and where files lie on this machine: they change no image or annotation
@@ -191,10 +189,10 @@ def sweep_temporaries(out_dir: Path) -> list[Path]:
     """Remove the temporary files (blender/atomic.py names) a killed writer left in a render
     folder; call only while holding its lock exclusively, so no live writer loses one."""
     out_dir = Path(out_dir)
-    found = [p for p in out_dir.glob(".*.tmp*") if TEMPORARY.match(p.name)]
+    found = [p for p in out_dir.glob(".*.tmp*") if TEMPORARY_NAME.match(p.name)]
     for name in RENDER_OUTPUTS:
         if (out_dir / name).is_dir():
-            found += [p for p in (out_dir / name).rglob(".*.tmp*") if TEMPORARY.match(p.name)]
+            found += [p for p in (out_dir / name).rglob(".*.tmp*") if TEMPORARY_NAME.match(p.name)]
     for path in found:
         path.unlink(missing_ok=True)
     return found

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from blender.atomic import copy_file
+from blender.atomic import copy_file, temporary
 from pipeline import coco, coco_checks
 from pipeline.errors import Rig2kpError
 
@@ -168,7 +168,7 @@ def replaced_folder(out: Path) -> Iterator[Path]:
     is removed only then), on failure it is removed and `out` is left as it was."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp = temporary(out)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:

@@ -22,7 +22,7 @@ import pytest
 import torch
 from PIL import Image
 
-from blender import output
+from blender import atomic, output
 from pipeline import augment, mix
 from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.coco import DatasetError
@@ -139,6 +139,7 @@ def test_a_render_folder_sheds_what_killed_writers_left_but_never_what_a_live_on
     out, spec = tmp_path / "out", {"seed": 1, "num_images": 2}
     output.claim(out, spec, may_reset=True).release()
     left = [out / "meta" / ".000001.json.4242.tmp", out / "images" / ".000001.png.4242.tmp", out / ".stats.json.7.tmp"]
+    left.append(atomic.temporary(out / "passes" / "000001.exr", ".exr"))  # the writer's own name for it
     mine = out / "meta" / "notes.tmp"  # not a name our writer uses
     for path in [*left, mine]:
         path.parent.mkdir(parents=True, exist_ok=True)
