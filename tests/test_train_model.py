@@ -13,11 +13,12 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 
 from pipeline.schema.train_params import ModelConfig
 from tests.support.params import TINY_MODEL
-from train.model import (
+from train.backbones import BackboneError
+from train.model import build_model
+from train.weights import (
     COCO_KEYPOINT_WEIGHTS,
     PretrainedWeightsMissing,
     WeightsError,
-    build_model,
     cached_file,
     plan_weights,
 )
@@ -101,7 +102,7 @@ def test_named_weights_file_must_exist(tmp_path):
 
 
 def test_anchor_levels_must_match_feature_levels():
-    with pytest.raises(WeightsError, match="model.anchor_sizes: mobilenet_v3_small_fpn has 4 feature"):
+    with pytest.raises(BackboneError, match="model.anchor_sizes: mobilenet_v3_small_fpn has 4 feature"):
         build_model(tiny(anchor_sizes=[[16], [32]]), 3, 4)
 
 

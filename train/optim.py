@@ -3,6 +3,8 @@ the optional weight EMA, all from torch's own classes so their state dicts resum
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.optim import lr_scheduler as sched
@@ -11,12 +13,36 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from pipeline.schema.train_params import TrainConfig
 
 
+def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
+    """The backbone's body at lr * backbone_lr, everything else at lr. With `unfreeze_at` the
+    frozen body parameters join from the start: without gradients the optimizer skips them."""
+    body = {id(p) for p in model.backbone.body.parameters()}
+    later = cfg.unfreeze_at is not None
+    groups = [
+        {"params": [p for p in model.parameters() if id(p) in body and (p.requires_grad or later)]},
+        {"params": [p for p in model.parameters() if id(p) not in body and p.requires_grad]},
+    ]
+    groups[0]["lr"] = cfg.lr * cfg.backbone_lr
+    return [g for g in groups if g["params"]]
+
+
 def build_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+    groups = param_groups(model, cfg)
     fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
-    return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=cfg.weight_decay, **fast)
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=cfg.weight_decay, **fast)
+
+
+def unfreeze_epoch(cfg: TrainConfig) -> int | None:
+    """The first epoch (0-based) in which the whole body trains: the first that starts at or
+    after `unfreeze_at` of the budget."""
+    return None if cfg.unfreeze_at is None else math.ceil(cfg.unfreeze_at * cfg.epochs)
+
+
+def set_body_trainable(model: nn.Module) -> None:
+    for p in model.backbone.body.parameters():
+        p.requires_grad_(True)
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, iters_per_epoch: int) -> sched.LRScheduler:

@@ -31,7 +31,7 @@ from .devices import make_scaler, place_model, setup_device
 from .engine import predict, train_one_epoch
 from .loaders import eval_loader, train_loader
 from .model import build_model
-from .optim import build_ema, build_optimizer, build_scheduler
+from .optim import build_ema, build_optimizer, build_scheduler, set_body_trainable, unfreeze_epoch
 from .transforms import TrainAugment
 
 # train params that may change between a run and its resume (runtime.* may change too: workers changes
@@ -153,10 +153,12 @@ def run(args: argparse.Namespace) -> int:
         )
         log(f"resumed from {path} after epoch {state['epoch']} (best AP {state['best_ap']:.4f})")
 
-    net = model
-    if world.distributed:
+    def wrap(model):
         ids = [setup.device.index] if setup.device.type == "cuda" else None
-        net = DistributedDataParallel(model, device_ids=ids)
+        return DistributedDataParallel(model, device_ids=ids) if world.distributed else model
+
+    net = wrap(model)
+    unfreeze = unfreeze_epoch(cfg)
 
     names = ", ".join(c.name for c in labels.categories)
     log(f"device: {setup.describe()}; processes: {world.world_size}")
@@ -165,6 +167,9 @@ def run(args: argparse.Namespace) -> int:
         f"K = {labels.num_keypoints}; {note}"
     )
     log(f"data: {len(train_ds)} train / {len(val_ds)} val images; {len(tl)} batches per epoch")
+    steps = cfg.epochs * len(tl)
+    asked = f" (train.iterations {cfg.iterations}, rounded up to whole epochs)" if cfg.iterations else ""
+    log(f"budget: {steps} steps = {cfg.epochs} epochs x {len(tl)} batches of {cfg.batch_size}{asked}")
 
     live = None
     if world.is_main:
@@ -182,6 +187,10 @@ def run(args: argparse.Namespace) -> int:
     }
     first_epoch = state["epoch"]
     for epoch in range(first_epoch, cfg.epochs):
+        if unfreeze is not None and epoch >= unfreeze and not all(p.requires_grad for p in model.parameters()):
+            set_body_trainable(model)
+            net = wrap(model)  # DDP hooks only the parameters that train when it is made
+            log(f"epoch {epoch + 1}: the whole backbone trains from now on (train.unfreeze_at {cfg.unfreeze_at})")
         torch.manual_seed(seed_for(seed, epoch, world.rank))
         tl.batch_sampler.set_epoch(epoch)
         step = {"epoch": epoch, "clip_grad_norm": cfg.clip_grad_norm, "ema": ema, "world": world}

