@@ -111,3 +111,19 @@ def test_lite1_and_lite2_are_deeper_and_wider():
     nets = {v: EfficientNetLite(v) for v in ("lite0", "lite1", "lite2")}
     assert [len(n._blocks) for n in nets.values()] == [16, 21, 21]
     assert nets["lite2"].stage_channels == (16, 24, 48, 88, 120, 208, 352)
+
+
+def test_onnx_trace_keeps_the_same_padding_dynamic(tmp_path):
+    """The exported graph must pad for the size it is given, not the size it was traced at:
+    traced at 224 x 224, run at 231 x 197 (odd sizes pad one more pixel at the end)."""
+    ort = pytest.importorskip("onnxruntime")
+    net = imagenet("lite0")
+    path = tmp_path / "lite0.onnx"
+    torch.onnx.export(
+        net, photo(224), str(path), input_names=["x"], output_names=["logits"],
+        dynamic_axes={"x": {2: "h", 3: "w"}}, dynamo=False,
+    )  # fmt: skip
+    x = torch.nn.functional.interpolate(photo(224), size=(231, 197), mode="bilinear", align_corners=False)
+    got = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x.numpy()})[0]
+    with torch.no_grad():
+        np.testing.assert_allclose(got, net(x).numpy(), atol=1e-3, rtol=1e-3)

@@ -65,12 +65,17 @@ def round_channels(channels: int, width: float, divisor: int = 8) -> int:
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d with TensorFlow's "same" padding: output = ceil(input / stride), extra pad at the end."""
+    """Conv2d with TensorFlow's "same" padding: output = ceil(input / stride), extra pad at the end.
+
+    The padding, (ceil(n / s) - 1) * s + k - n = k - s + (-n mod s), is written with integer
+    operations only, so an ONNX trace keeps it as a function of the input size (kernel >= stride
+    for every convolution here, so it is never negative).
+    """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = []
         for size, k, s in zip(x.shape[-1:-3:-1], self.kernel_size[::-1], self.stride[::-1], strict=True):
-            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+            total = k - s + (-size) % s
             pads += [total // 2, total - total // 2]
         return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
