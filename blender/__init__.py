@@ -1,5 +1,6 @@
 """Code that runs inside Blender (bpy, mathutils, numpy and the standard library only).
 
-Modules without `bpy` in their imports (atomic, annotate, backgrounds, camera, exr, output, png,
-rle, sampling, shapes) are pure and are imported by tests and by the pipeline outside Blender.
+Modules that never import `bpy` (annotate, appearance, atomic, backgrounds, camera, drop, exr,
+lens, output, png, posing, rle, sampling, shapes, symmetry, views) are pure: tests and the
+pipeline import them outside Blender. tests/test_architecture.py checks this list.
 """
