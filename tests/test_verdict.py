@@ -93,10 +93,12 @@ def test_training_facts_from_a_checkpoint():
         "iters_per_epoch": 50,
         "categories": [{"keypoints": ["a", "b"]}, {"keypoints": ["a", "b", "c"]}],
         "frozen_bn": True,
+        "weights_note": "ImageNet weights of EfficientNet-Lite0",
         "model_config": {"min_size": 320},
     }
     t = Training.from_checkpoint(ckpt, symmetric=False)
     assert (t.keypoints, t.steps, t.epoch, t.epochs, t.pretrained, t.min_size) == (3, 400, 8, 12, True, 320)
+    assert t.weights == "ImageNet weights of EfficientNet-Lite0"
 
 
 def test_object_size_in_the_model_input(tmp_path):

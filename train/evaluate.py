@@ -217,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
             "path": str(args.model),
             "backbone": model_cfg.backbone,
             "pretrained": training.pretrained,
+            "weights": training.weights,
             "keypoints": training.keypoints,
             "epoch": training.epoch,
             "epochs": training.epochs,

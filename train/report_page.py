@@ -91,6 +91,8 @@ def _model(summary: dict) -> list[str]:
     if not m:
         return []
     weights = "pretrained" if m["pretrained"] else "from scratch"
+    if m.get("weights"):
+        weights += f" ({m['weights']})"
     return [
         f"Model `{m['path']}`: {m['backbone']}, {weights}, K = {m['keypoints']}; weights of epoch {m['epoch']} of "
         f"{m['epochs']} ({m['steps']} steps of {m['batch_size']} images).",

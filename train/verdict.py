@@ -46,6 +46,7 @@ class Training:
     pretrained: bool
     symmetric: bool  # some category declares a symmetry
     min_size: int
+    weights: str = ""  # where the starting weights came from, as the train log said it
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict, symmetric: bool) -> Training:
@@ -61,6 +62,7 @@ class Training:
             pretrained=bool(ckpt.get("frozen_bn")),
             symmetric=symmetric,
             min_size=int(ckpt["model_config"]["min_size"]),
+            weights=str(ckpt.get("weights_note", "")),
         )
 
     @property
@@ -145,8 +147,9 @@ def advice(training: Training, object_px: float | None, on_cpu: bool) -> list[st
         "steps teach K = 2 a little and K = 8 nothing)"
     ]
     if not training.pretrained:
-        out.append("pretrained weights: the model trained from scratch; put ImageNet or COCO weights in "
-                   "torchvision's cache (model.weights: auto) or name a file in model.weights")  # fmt: skip
+        out.append("pretrained weights: the model trained from scratch; model.backbone: efficientnet_lite0_fpn "
+                   "starts from the ImageNet weights that make setup installs (model.weights: auto), or put "
+                   "COCO / ImageNet weights in torchvision's cache, or name a file in model.weights")  # fmt: skip
     if on_cpu:
         out.append("a GPU: runtime.device cuda and the full-size model (examples/glue_tubes_real/params_gpu.yaml) "
                    "train many times more steps in the same time")  # fmt: skip
