@@ -43,6 +43,7 @@ MODULES = {
 STAGES = {
     "pipeline.render_dataset", "pipeline.preview", "pipeline.inspect_dataset", "pipeline.augment", "pipeline.mix",
     "pipeline.validate", "pipeline.export_dataset", "pipeline.params_reference", "pipeline.cli",
+    "pipeline.write_dvc_deps",
     "train.train", "train.evaluate", "train.predict", "train.export", "train.report",
 }  # fmt: skip
 
