@@ -17,7 +17,7 @@ from pipeline.dvc_deps import DepsError, check_stage, dep_path, needed_deps
 from pipeline.param_files import mix_files, render_files
 from pipeline.schema import load_params
 from pipeline.write_dvc_deps import main as dvc_deps_main
-from tests.support import ROOT
+from tests.support import ROOT, needs_bpy
 from tests.support.doc_blocks import environment
 from tests.support.mesh_writers import write_gltf_quad, write_png
 
@@ -188,3 +188,50 @@ def test_dvc_status_names_render_when_a_texture_mesh_or_decal_changes(tmp_path):
     with open(root / "ex" / "sticker.png", "ab") as f:
         f.write(b"\0")
     assert status() == {"render": [{"changed deps": {"ex/can.obj": "modified", "ex/sticker.png": "modified"}}]}
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_dvc_repro_renders_again_after_the_texture_changes(tmp_path):
+    """The shipped render stage, the textured example's rig (tiny renders): after `rig2kp dvc-deps`,
+    inverting the label's texture makes `dvc repro` render again, and the images change."""
+    root = tmp_path / "project"
+    root.mkdir()
+    for folder in ("blender", "pipeline"):
+        shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(TEXTURED, root / "ex", ignore=shutil.ignore_patterns("__pycache__"))
+    params = yaml.safe_load((TEXTURED / "params.yaml").read_text())
+    params["rigs"]["can"]["mesh"]["path"] = "ex/can.obj"
+    params["rigs"]["can"]["decals"][0]["image"] = "ex/sticker.png"
+    params["render"].update(num_images=2, resolutions=[[64, 64]], samples=2, denoise=False, shard_size=2, workers=1)
+    params["render"]["distractors"]["meshes"]["paths"] = ["ex/clutter"]
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    render = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["render"]
+    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"render": render}}, sort_keys=False))
+    env = environment(root)
+
+    def run(*cmd: str) -> str:
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}:\n{out[-3000:]}"
+        return out
+
+    def images() -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted((root / "data" / "synthetic" / "images").rglob("*.png"))}
+
+    run("git", "init", "-q", "-b", "main")
+    run("dvc", "init", "-q")
+    run("python3", "-m", "pipeline.write_dvc_deps")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "textured project")
+    assert "Running stage 'render'" in run("dvc", "repro")
+    before = images()
+    assert len(before) == 2
+
+    texture = root / "ex" / "can_label.png"
+    with Image.open(texture) as im:
+        Image.fromarray(255 - np.asarray(im.convert("RGB"))).save(texture)
+    assert set(json.loads(run("dvc", "status", "--json"))) == {"render"}
+    assert "Running stage 'render'" in run("dvc", "repro")
+    after = images()
+    assert after.keys() == before.keys() and after != before
