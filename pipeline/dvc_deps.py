@@ -107,8 +107,8 @@ def check_stage(kind: str, params, params_path: Path) -> None:
         stage = (yaml.safe_load(dvc_yaml.read_text()) or {}).get("stages", {}).get(name.split("@")[0])
     except (OSError, yaml.YAMLError):
         return  # DVC read it: nothing to add here
-    if not isinstance(stage, dict):
-        return
+    if not isinstance(stage, dict) or "do" in stage or "matrix" in stage:
+        return  # a foreach or matrix stage: its deps are templates
     deps = [str(d) for d in stage.get("deps") or []]
     if any("${" in d for d in deps):
         return
@@ -154,10 +154,12 @@ def _stage_span(lines: list[str], name: str) -> tuple[int, int]:
     top = next((i for i, ln in enumerate(lines) if re.match(r"stages:\s*(#.*)?$", ln)), None)
     if top is None:
         raise DepsError("dvc.yaml: no `stages:` section")
-    for i in range(top + 1, len(lines)):
-        m = re.match(rf"(\s+){re.escape(name)}:\s*(#.*)?$", lines[i])
-        if m:
-            indent = len(m.group(1))
+    body = [i for i in range(top + 1, len(lines)) if lines[i].strip() and not lines[i].lstrip().startswith("#")]
+    indent = _indent(lines[body[0]]) if body else 0
+    for i in body:
+        if _indent(lines[i]) < indent:
+            break  # the end of `stages:`
+        if _indent(lines[i]) == indent and re.match(rf"\s+{re.escape(name)}:\s*(#.*)?$", lines[i]):
             after = range(i + 1, len(lines))
             end = next((j for j in after if lines[j].strip() and _indent(lines[j]) <= indent), len(lines))
             return i, end

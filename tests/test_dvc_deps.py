@@ -13,7 +13,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from pipeline.dvc_deps import DepsError, check_stage, dep_path, needed_deps
+from pipeline.dvc_deps import DepsError, check_stage, dep_path, needed_deps, rewrite
 from pipeline.param_files import mix_files, render_files
 from pipeline.schema import load_params
 from pipeline.write_dvc_deps import main as dvc_deps_main
@@ -122,6 +122,15 @@ def test_under_dvc_render_and_mix_refuse_deps_that_miss_a_named_file(tmp_path, m
         check_stage(stage, params, path)
     assert needed_deps(dvc_yaml)["render"][0] == ("ex/can.obj", "rigs.can.mesh.path")
 
+    # a foreach stage's deps are templates: not checked; a stage not in dvc.yaml: not checked
+    dvc_yaml.write_text(
+        after + "  pens:\n    foreach: [a, b]\n    do:\n      cmd: python3 -m pipeline.render_dataset\n"
+    )
+    for stage in ("pens@a", "elsewhere"):
+        monkeypatch.setenv("DVC_STAGE", stage)
+        check_stage("render", params, path)
+    dvc_yaml.write_text(after)
+
     # a path that params no longer name leaves dvc.yaml with the next run
     data = yaml.safe_load(path.read_text())
     data["mix"] = {"real": []}
@@ -138,6 +147,19 @@ def test_deps_are_relative_to_the_stage_also_beside_the_repository():
     assert dep_path(Path("/work/repo/ex/can.obj"), wdir) == "ex/can.obj"
     assert dep_path(Path("/work/shared/photos"), wdir) == "../shared/photos"  # DVC watches it too
     assert dep_path(Path("/data/photos"), wdir) == "/data/photos"
+
+
+def test_rewrite_keeps_the_shipped_dvc_yaml_and_its_comments():
+    text = (ROOT / "dvc.yaml").read_text()
+    wanted = {"render": [("ex/can.obj", "rigs.can.mesh.path")], "mix": [("../real/phone", "mix.real[0].path")]}
+    new = rewrite(text, wanted)
+    stages = yaml.safe_load(new)["stages"]
+    old = yaml.safe_load(text)["stages"]
+    assert stages["render"]["deps"] == [*old["render"]["deps"], "ex/can.obj"]
+    assert stages["mix"]["deps"] == [*old["mix"]["deps"], "../real/phone"]
+    assert "      - ex/can.obj  # dvc-deps: rigs.can.mesh.path\n" in new  # the file's own indentation
+    assert [ln for ln in new.splitlines() if "# dvc-deps:" not in ln] == text.splitlines()
+    assert rewrite(new, {"render": [], "mix": []}) == text
 
 
 def test_the_shipped_dvc_yaml_lists_what_the_shipped_params_name():
