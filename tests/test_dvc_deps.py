@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,6 +21,7 @@ from pipeline.write_dvc_deps import main as dvc_deps_main
 from tests.support import ROOT, needs_bpy
 from tests.support.doc_blocks import environment
 from tests.support.mesh_writers import write_gltf_quad, write_png
+from tests.support.real_exports import quirky_export, source, synthetic
 
 TEXTURED = ROOT / "examples" / "textured"
 
@@ -42,6 +44,7 @@ def textured_project(root: Path) -> Path:
     params["render"]["distractors"]["meshes"]["paths"] = ["clutter", "props/card.gltf"]
     params["render"]["background"] = {"photos": 1.0, "photos_dir": "photos"}
     params["render"]["camera"] = {"intrinsics": {"file": "cam.json"}}
+    params["render"].pop("resolutions")  # the calibration's size
     params["mix"] = {"real": [{"path": "../real/phone", "images": "../photos"}]}
     (root / "ex" / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     return root / "ex" / "params.yaml"
@@ -166,19 +169,26 @@ def test_the_shipped_dvc_yaml_lists_what_the_shipped_params_name():
     assert all(lines == [] for lines in needed_deps(ROOT / "dvc.yaml").values())
 
 
-def test_dvc_status_names_render_when_a_texture_mesh_or_decal_changes(tmp_path):
-    """The real `dvc`: a render stage (its command stops after the spec, no Blender) refuses deps
-    that miss the textured rig's files; with `rig2kp dvc-deps`'s lines, editing the texture, the
-    mesh or the decal makes `dvc status` name the stage and `dvc repro` run it again."""
+def test_dvc_status_names_the_stage_whose_named_file_changed(tmp_path):
+    """The real `dvc` on the textured rig (with a background photo, a calibration and a real export):
+    render (its command stops after the spec, no Blender) and mix refuse deps that miss their files;
+    with `rig2kp dvc-deps`'s lines, editing the texture, the mesh, the decal or a photo makes
+    `dvc status` name render, editing the real export names mix, and `dvc repro` runs them again."""
     root = tmp_path / "project"
     root.mkdir()
     for folder in ("blender", "pipeline"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(TEXTURED, root / "ex", ignore=shutil.ignore_patterns("__pycache__"))
-    stage_yaml(
-        root,
-        {"render": "python3 -m pipeline.render_dataset --params ex/params.yaml --write-spec data/synthetic/spec.json"},
-    )
+    params = textured_project(root)
+    data = yaml.safe_load(params.read_text())
+    data["mix"] = {"real": [{**source(root / "real" / "phone"), "path": "../real/phone"}], "val": 0.2, "test": 0.2}
+    params.write_text(yaml.safe_dump(data, sort_keys=False))
+    shutil.rmtree(root / "real" / "phone")
+    quirky_export(root / "real" / "phone")
+    synthetic(root / "data" / "augmented")
+    stage_yaml(root, {
+        "render": "python3 -m pipeline.render_dataset --params ex/params.yaml --write-spec data/synthetic/spec.json",
+        "mix": "python3 -m pipeline.mix --params ex/params.yaml --input data/augmented --out data/mixed",
+    })  # fmt: skip
     env = environment(root)
 
     def run(*cmd: str, ok: bool = True) -> str:
@@ -194,22 +204,34 @@ def test_dvc_status_names_render_when_a_texture_mesh_or_decal_changes(tmp_path):
     run("dvc", "init", "-q")
     run("git", "add", "-A")
     run("git", "commit", "-qm", "textured project")
-    out = run("dvc", "repro", ok=False)
+    out = run("dvc", "repro", "render", ok=False)
     assert "rigs.can.mesh.path: ex/can_label.png (named by can.mtl) is not in its deps" in out, out
+    out = run("dvc", "repro", "mix", ok=False)
+    assert "mix.real[0].path: real/phone is not in its deps: add `- real/phone` to stages.mix.deps" in out, out
     run("python3", "-m", "pipeline.write_dvc_deps")
-    assert "Running stage 'render'" in run("dvc", "repro")
+    assert ran(run("dvc", "repro")) == {"render", "mix"}
     assert status() == {}
 
     texture = root / "ex" / "can_label.png"
     with Image.open(texture) as im:
         Image.fromarray(255 - np.asarray(im.convert("RGB"))).save(texture)
     assert status() == {"render": [{"changed deps": {"ex/can_label.png": "modified"}}]}
-    assert "Running stage 'render'" in run("dvc", "repro")
-    with open(root / "ex" / "can.obj", "a") as f:
-        f.write("# edited\n")
-    with open(root / "ex" / "sticker.png", "ab") as f:
-        f.write(b"\0")
-    assert status() == {"render": [{"changed deps": {"ex/can.obj": "modified", "ex/sticker.png": "modified"}}]}
+    assert ran(run("dvc", "repro")) == {"render"}
+    for name in ("can.obj", "sticker.png", "photos/desk.png"):
+        with open(root / "ex" / name, "ab") as f:
+            f.write(b"\n")
+    changed = {"ex/can.obj": "modified", "ex/sticker.png": "modified", "ex/photos": "modified"}
+    assert status() == {"render": [{"changed deps": changed}]}
+    assert ran(run("dvc", "repro")) == {"render"}
+    photo = next((root / "real" / "phone" / "images").rglob("*.jpg"))
+    with Image.open(photo) as im:
+        Image.fromarray(255 - np.asarray(im.convert("RGB"))).save(photo)
+    assert status() == {"mix": [{"changed deps": {"real/phone": "modified"}}]}
+    assert ran(run("dvc", "repro")) == {"mix"}
+
+
+def ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
 
 
 @pytest.mark.slow
