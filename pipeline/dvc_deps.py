@@ -50,7 +50,7 @@ def params_of(cmd: str | list, wdir: Path) -> Path:
 def dep_path(path: Path, wdir: Path) -> str:
     """How `deps` names `path`: relative to the stage's folder (`../` for a folder beside the
     repository, which DVC watches as well), absolute when the two share no folder but the root."""
-    if os.path.commonpath([path, wdir]) == os.path.dirname(os.path.abspath(os.sep)):
+    if os.path.commonpath([path, wdir]) == Path(path).anchor:
         return Path(path).as_posix()
     return Path(os.path.relpath(path, wdir)).as_posix()
 
@@ -65,19 +65,17 @@ def covered(path: Path, deps: list[str], wdir: Path) -> bool:
 
 
 def missing(named: list[NamedFile], deps: list[str], wdir: Path) -> list[NamedFile]:
-    """The named files no dep covers, less those inside a named folder listed before them."""
+    """The named files no dep covers, less those inside a named folder listed before them; a file
+    named twice counts once, with its first key."""
     out: list[NamedFile] = []
     for n in named:
         if not covered(n.path, deps, wdir) and not covered(n.path, [str(m.path) for m in out], wdir):
             out.append(n)
-    return list({n.path: n for n in reversed(out)}.values())[::-1]  # a file named twice: its first key
+    return out
 
 
 def yaml_item(path: str) -> str:
     return path if PLAIN.fullmatch(path) else json.dumps(path)  # a JSON string is a YAML string
-
-
-# ---------------------------------------------------------------- the check, under `dvc repro`
 
 
 def running_stage() -> tuple[Path, str] | None:
@@ -106,7 +104,7 @@ def check_stage(kind: str, params, params_path: Path) -> None:
     try:
         stage = (yaml.safe_load(dvc_yaml.read_text()) or {}).get("stages", {}).get(name.split("@")[0])
     except (OSError, yaml.YAMLError):
-        return  # DVC read it: nothing to add here
+        return  # no readable dvc.yaml here: DVC says what is wrong with it
     if not isinstance(stage, dict) or "do" in stage or "matrix" in stage:
         return  # a foreach or matrix stage: its deps are templates
     deps = [str(d) for d in stage.get("deps") or []]
@@ -124,15 +122,12 @@ def check_stage(kind: str, params, params_path: Path) -> None:
     raise DepsError(problems_message(header, problems) + f"\n  or run `rig2kp dvc-deps` to write them into {dvc_yaml}")
 
 
-# ---------------------------------------------------------------- writing dvc.yaml
-
-
 def needed_deps(dvc_yaml: Path) -> dict[str, list[tuple[str, str]]]:
     """{stage: [(deps line, params key)]} for the render and mix stages of `dvc_yaml`: each file
     that params name and the stage's own deps (other than this command's lines) do not cover."""
     stages = (yaml.safe_load(dvc_yaml.read_text()) or {}).get("stages", {})
     text_lines = dvc_yaml.read_text().splitlines()
-    marked = {ln.split(MARK)[0].strip().lstrip("-").strip().strip('"') for ln in text_lines if MARK in ln}
+    marked = {yaml.safe_load(ln.split(MARK)[0].strip().removeprefix("- ")) for ln in text_lines if MARK in ln}
     out = {}
     for name, stage in stages.items():
         kind = stage_kind(stage.get("cmd", "")) if isinstance(stage, dict) else None
@@ -140,7 +135,8 @@ def needed_deps(dvc_yaml: Path) -> dict[str, list[tuple[str, str]]]:
             continue
         wdir = Path(os.path.normpath(dvc_yaml.resolve().parent / stage.get("wdir", ".")))
         own = [str(d) for d in stage.get("deps") or [] if str(d) not in marked]
-        named = STAGE_FILES[kind](load_params(params_of(stage["cmd"], wdir)), params_of(stage["cmd"], wdir))
+        params_path = params_of(stage["cmd"], wdir)
+        named = STAGE_FILES[kind](load_params(params_path), params_path)
         out[name] = [(dep_path(n.path, wdir), n.key) for n in missing(named, own, wdir)]
     return out
 
