@@ -30,7 +30,8 @@ BPY_MODULES = {
 # commands: run by `rig2kp <command>` / `python -m`, imported by no other module
 STAGES = {
     f"pipeline.{m}"
-    for m in "render_dataset preview inspect_dataset augment mix validate export_dataset params_reference cli".split()
+    for m in "render_dataset preview inspect_dataset augment mix validate export_dataset params_reference cli "
+    "write_dvc_deps".split()
 } | {f"train.{m}" for m in "train evaluate predict export report".split()}
 
 
@@ -43,7 +44,6 @@ MODULES = {
 STAGES = {
     "pipeline.render_dataset", "pipeline.preview", "pipeline.inspect_dataset", "pipeline.augment", "pipeline.mix",
     "pipeline.validate", "pipeline.export_dataset", "pipeline.params_reference", "pipeline.cli",
-    "pipeline.write_dvc_deps",
     "train.train", "train.evaluate", "train.predict", "train.export", "train.report",
 }  # fmt: skip
 
