@@ -181,11 +181,13 @@ def prepare_output(out: Path, spec: dict) -> None:
 
 def _context():
     """forkserver where there is one: a plain fork of a process whose OpenCV or BLAS threads
-    already ran can deadlock; the server preloads albumentations so workers start fast."""
+    already ran can deadlock; the server preloads albumentations and augment_ops so workers start
+    fast. Not this module: a worker runs the main module again (as `__mp_main__`), and runpy warns
+    when `python -m pipeline.augment` finds it imported already."""
     if "forkserver" not in get_all_start_methods():
         return get_context("spawn")
     ctx = get_context("forkserver")
-    ctx.set_forkserver_preload(["albumentations", "pipeline.augment"])
+    ctx.set_forkserver_preload(["albumentations", "pipeline.augment_ops"])
     return ctx
 
 

@@ -19,6 +19,10 @@ COMMANDS = {
     "predict": ("train.predict", "run a trained model on images, a folder or a video"),
     "export": ("train.export", "export a trained model to ONNX and TorchScript"),
     "export-dataset": ("pipeline.export_dataset", "a dataset for Ultralytics YOLO-pose, FiftyOne or datumaro/MMPose"),
+    "dvc-deps": (
+        "pipeline.write_dvc_deps",
+        "write into dvc.yaml the deps that params name (meshes, textures, exports)",
+    ),
 }
 
 

@@ -1,9 +1,11 @@
 """Make sure the stages run in the project's environment, before anything heavy is imported.
 
-`.venv/bin/dvc repro` starts every stage's `python` from PATH, which is not the environment's
-when it is not activated. Such a Python lacks our dependencies: when the project's own `.venv`
-exists, the command is run again with its Python; otherwise it stops with one line that says
-how to get the right one. Plain syntax only: this runs under whatever `python` PATH gives.
+`.venv/bin/dvc repro` starts every stage's `python3` from PATH (dvc.yaml names `python3`, which
+stock Debian and Ubuntu have and `python` they lack), which is not the environment's when it is
+not activated. Such a Python lacks our dependencies: the `pipeline` and `train` packages call
+`require()` on import, before anything heavy; when the project's own `.venv` exists, the command
+is run again with its Python; otherwise it stops with one line that says how to get the right
+one. Plain syntax only: this runs under whatever `python3` PATH gives.
 """
 
 import importlib.util

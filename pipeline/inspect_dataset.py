@@ -1,9 +1,10 @@
 """Look at a COCO keypoint dataset: annotated overlays, a contact sheet and a stats sheet.
 
-    rig2kp inspect PATH [--out DIR] [--num 16] [--seed 0] [--ids 3,7] [--no-labels]
+    rig2kp inspect PATH [--images DIR] [--out DIR] [--num 16] [--seed 0] [--ids 3,7] [--no-labels]
 
 PATH (or --input PATH) is a COCO keypoint JSON file or a dataset folder holding `annotations.json`
-(any stage's output or a real export; `file_name` is relative to the JSON's folder). Writes into
+(any stage's output or a real export; `file_name` is relative to the JSON's folder, or to
+--images: a CVAT export keeps them in `images/default/`, as `mix.real[].images` says). Writes into
 --out (default `inspect/<json folder name>/`, or `inspect/<folder>-<stem>/` for a JSON not named
 annotations.json): `overlays/<image id>.png` (`.jpg` for JPEG photos), `overlays.png` (contact
 sheet), `stats.png` and `stats.json` (`pipeline/stats.py`). The file must pass the checks every
@@ -63,16 +64,22 @@ def load_dataset(path: Path) -> tuple[Path, dict]:
     return json_path, coco_checks.load(json_path, coco_checks.INSPECT)
 
 
-def check_files(json_path: Path, chosen: list[dict]) -> None:
-    """The chosen images' files exist (the others are not opened)."""
-    root = json_path.parent
-    problems = [
-        f"images[id={img['id']}].file_name: {root / img['file_name']} not found"
-        for img in chosen
-        if not (root / img["file_name"]).is_file()
-    ]
-    if problems:
-        raise coco_checks.InvalidDatasetError(str(json_path), problems)
+# where exports keep their images, relative to the JSON's folder (CVAT: annotations/ beside images/default/)
+IMAGE_FOLDERS = ("images/default", "images", "../images/default", "../images")
+
+
+def check_files(json_path: Path, chosen: list[dict], root: Path) -> None:
+    """The chosen images' files exist in `root` (the others are not opened); when they are not
+    there but in an export's usual images folder, the message names it."""
+    missing = [img for img in chosen if not (root / img["file_name"]).is_file()]
+    if not missing:
+        return
+    problems = [f"images[id={img['id']}].file_name: {root / img['file_name']} not found" for img in missing]
+    for folder in (json_path.parent / f for f in IMAGE_FOLDERS):
+        if (folder / missing[0]["file_name"]).is_file():
+            problems.insert(0, f"the images are in {folder.resolve()}: add --images {folder.resolve()}")
+            break
+    raise coco_checks.InvalidDatasetError(str(json_path), problems)
 
 
 def write_overlays(coco: dict, chosen: list[dict], root: Path, out: Path, args: argparse.Namespace) -> int:
@@ -132,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = stage_parser("rig2kp inspect", __doc__)
     parser.add_argument("path", type=Path, nargs="?", help="COCO keypoint JSON, or a folder with annotations.json")
     parser.add_argument("--input", type=Path, help="the same as PATH")
+    parser.add_argument(
+        "--images", type=Path, help="folder the file_names are relative to (default: the JSON's; CVAT: images/default)"
+    )
     add_out(parser, None, "output folder (default: inspect/<json folder>/, or inspect/<folder>-<stem>/ for X.json)")
     parser.add_argument("--num", type=int, default=16, help="images to overlay (default 16)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the image sample")
@@ -152,14 +162,15 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         json_path, coco = load_dataset(args.input or args.path)
         chosen = select_images(coco, args.num, args.seed, args.ids)
-        check_files(json_path, chosen)
+        root = args.images or json_path.parent
+        check_files(json_path, chosen, root)
         out = args.out or default_out(json_path)
-        refuse_overlap(out, {"dataset folder": json_path.parent})
+        refuse_overlap(out, {"dataset folder": json_path.parent, "--images folder": root})
         out.mkdir(parents=True, exist_ok=True)
         stats = dataset_stats(coco)
         write_json(out / "stats.json", stats, indent=2)
         plot_stats(stats, box_sizes(coco), out / "stats.png", str(json_path))
-        drawn = write_overlays(coco, chosen, json_path.parent, out, args)
+        drawn = write_overlays(coco, chosen, root, out, args)
         print(summary(json_path, stats))
         print(f"wrote {drawn} overlays, overlays.png, stats.png, stats.json to {out}")
         return 0

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from blender.atomic import copy_file, write_json
 from pipeline import coco
+from pipeline.dvc_deps import check_stage
 from pipeline.errors import Rig2kpError, run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.real_exports import NOTES, REAL_BASE, check_readable, load_real
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         params = params_from_args(args)
+        check_stage("mix", params, args.params)  # under DVC: every real export is in deps
         mix_dataset(params.mix, params.seed, args.input, args.out, base=args.params.resolve().parent)
         print(f"wrote {args.out}: " + ", ".join(SPLIT_FILES.values()))
         return 0

@@ -27,6 +27,7 @@ from blender import output
 from blender.atomic import write_json
 from pipeline import launch_ray
 from pipeline.blender_runner import RenderError, check_rigs, make_spec, render_shard, shards
+from pipeline.dvc_deps import check_stage
 from pipeline.errors import run_command
 from pipeline.outputs import refuse_overlap
 from pipeline.schema import Params, ParamsError
@@ -222,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
+    check_stage("render", params, args.params)  # under DVC: every file params name is in deps
     if args.num_shards:
         print(len(shards(params.render.num_images, params.render.shard_size)))
         return 0

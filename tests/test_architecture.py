@@ -31,7 +31,8 @@ BPY_MODULES = {
 # commands: run by `rig2kp <command>` / `python -m`, imported by no other module
 STAGES = {
     f"pipeline.{m}"
-    for m in "render_dataset preview inspect_dataset augment mix validate export_dataset params_reference cli".split()
+    for m in "render_dataset preview inspect_dataset augment mix validate export_dataset params_reference cli "
+    "write_dvc_deps".split()
 } | {f"train.{m}" for m in "train evaluate predict export report".split()}
 
 

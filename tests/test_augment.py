@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from pipeline import augment, augment_ops
 from pipeline.coco import DatasetError
 from pipeline.schema import AugmentConfig, ParamsError, load_params
 from pipeline.validate import validate_path
+from tests.support import ROOT
 from tests.support.coco_data import KEYPOINTS, find_dots, write_dataset
 from tests.support.params import THING
 
@@ -221,6 +224,25 @@ def test_same_bytes_whatever_the_workers_and_resumes(tmp_path):
     # params changed: the old output is cleared, not mixed in
     augment.augment_dataset(AugmentConfig(copies=1), 3, src, tmp_path / "crash", workers=1, progress=False)
     assert not (tmp_path / "crash/images/sub/000000_aug2.png").exists()
+
+
+def test_the_command_with_workers_prints_no_runpy_warning(tmp_path):
+    """`python -m pipeline.augment`, dvc.yaml's command, with worker processes: no RuntimeWarning
+    that the module was imported before runpy ran it (the forkserver preloaded it)."""
+    write_dataset(tmp_path / "src", n_images=16, size=(48, 40))  # 16+ images: worker processes
+    data = yaml.safe_load((ROOT / "params.yaml").read_text())
+    data["augment"].update(copies=1, workers=2)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(data))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.augment", "--params", str(tmp_path / "params.yaml")]
+        + ["--input", str(tmp_path / "src"), "--out", str(tmp_path / "out")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TQDM_DISABLE": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Warning" not in proc.stderr, proc.stderr
 
 
 def test_bad_input_is_reported_before_any_work(tmp_path):

@@ -49,7 +49,7 @@ def imported_files(*modules: str) -> set[str]:
 
 
 def stage_modules(name: str, stage: dict) -> list[str]:
-    modules = re.findall(r"python -m (\S+)", stage["cmd"])
+    modules = re.findall(r"python3? -m (\S+)", stage["cmd"])
     if "pipeline.render_dataset" in modules:
         modules.append("blender.render")  # the script pipeline/blender_runner.py runs inside Blender
     return modules
@@ -140,6 +140,20 @@ class Project:
         (self.root / "params.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
 
 
+def tiny_project(root: Path) -> Project:
+    """A Git and DVC project of the Git-tracked files with the tiny params, committed."""
+    proj = Project(root)
+    for f in tracked_files():
+        (proj.root / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, proj.root / f)
+    proj.write_params(tiny_flow_params(yaml.safe_load((ROOT / "params.yaml").read_text())))
+    proj.run("git", "init", "-q", "-b", "main")
+    if not (proj.root / ".dvc").is_dir():
+        proj.dvc("init", "-q")
+    proj.commit("tiny project")
+    return proj
+
+
 def ran(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
 
@@ -162,15 +176,7 @@ def find_experiment(node, name: str) -> dict | None:
 def test_dvc_repro_experiments_and_diffs(tmp_path):
     """repro runs all; again runs nothing; train.* re-runs train onward; a rig re-runs all; exps compare."""
     t0 = time.perf_counter()
-    proj = Project(tmp_path / "project")
-    for f in tracked_files():
-        (proj.root / f).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / f, proj.root / f)
-    proj.write_params(tiny_flow_params(yaml.safe_load((ROOT / "params.yaml").read_text())))
-    proj.run("git", "init", "-q", "-b", "main")
-    if not (proj.root / ".dvc").is_dir():
-        proj.dvc("init", "-q")
-    proj.commit("tiny project")
+    proj = tiny_project(tmp_path / "project")
 
     # 1. everything runs once and writes the metrics dvc reads
     assert ran(proj.dvc("repro")) == ALL_STAGES
@@ -229,9 +235,10 @@ def test_dvc_repro_experiments_and_diffs(tmp_path):
     t3 = time.perf_counter()
     print(f"\nfull repro {t1 - t0:.0f} s, train experiment {t2 - t1:.0f} s, diffs + rig edit {t3 - t2:.0f} s")
 
-    # 6. `.venv/bin/dvc repro` from a shell that did not activate .venv: the stages' `python` is
-    # another one (here a bare venv: no packages). With the project's .venv there, each stage runs
-    # again in its Python; without it, each stops with one line that says what to do.
+    # 6. `.venv/bin/dvc repro` from a shell that did not activate .venv: the stages' `python3` is
+    # another one (here a bare venv: no packages; the system's alone: the test below). With the
+    # project's .venv there, each stage runs again in its Python; without it, each stops with one
+    # line that says what to do.
     venv = Path(sys.executable).parent.parent  # not resolved: the venv's own folder
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
@@ -262,3 +269,35 @@ def test_dvc_repro_experiments_and_diffs(tmp_path):
     assert done.returncode != 0 and "Traceback" not in out, out
     (line,) = [ln for ln in out.splitlines() if ln.startswith("error:") and "environment" in ln]
     assert "lacks" in line and "source .venv/bin/activate" in line
+
+
+def unactivated_env(proj: Project) -> dict:
+    """A shell that never activated .venv, on a machine whose only Python is the system's `python3`:
+    PATH holds the system's folders only (no `python`, no venv)."""
+    env = {k: v for k, v in proj.env.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
+    return {**env, "PATH": os.pathsep.join(["/usr/bin", "/bin"])}
+
+
+@pytest.mark.slow
+@needs_bpy
+@pytest.mark.skipif(not Path("/usr/bin/python3").is_file(), reason="needs a system /usr/bin/python3")
+def test_unactivated_repro_runs_the_whole_flow_with_only_python3(tmp_path):
+    """`.venv/bin/dvc repro` from a shell that never activated .venv, PATH=/usr/bin:/bin: each
+    stage's `python3` is the system's (there is no `python`), and each stage, train, evaluate and
+    export (which import torch) included, runs itself again in .venv's Python."""
+    t0 = time.perf_counter()
+    proj = tiny_project(tmp_path / "project")
+    (proj.root / ".venv").symlink_to(Path(sys.executable).parent.parent, target_is_directory=True)
+    done = subprocess.run(
+        [str(proj.root / ".venv" / "bin" / "dvc"), "repro"],
+        cwd=proj.root,
+        env=unactivated_env(proj),
+        capture_output=True,
+        text=True,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-4000:]
+    assert ran(out) == ALL_STAGES, out[-4000:]
+    assert "not found" not in out and "ModuleNotFoundError" not in out, out[-4000:]
+    assert (proj.root / "exports" / "model.onnx").is_file()
+    print(f"\nunactivated full repro {time.perf_counter() - t0:.0f} s")

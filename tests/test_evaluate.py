@@ -246,7 +246,7 @@ def test_no_detections_gives_zero_not_a_crash(val):
 
 
 @pytest.mark.slow
-def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path):
+def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path, capsys):
     data = toy_data(tmp_path / "data", train=8, val=6, test=4)
     params = write_params(
         tmp_path / "params.yaml",
@@ -257,7 +257,13 @@ def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path):
     args = ["--params", str(params), "--data", str(data)]
     assert train_cli.main([*args, "--out", str(tmp_path / "m"), "--live-dir", str(tmp_path / "live")]) == 0
     out = tmp_path / "metrics"
+    capsys.readouterr()
     assert evaluate_cli.main([*args, "--model", str(tmp_path / "m" / "best.pt"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    gaps = [ln for ln in printed.splitlines() if "gap within" in ln or "gap across" in ln]  # two, each named
+    assert len(gaps) == 2 and "gap within val (its renders minus its photos)" in gaps[0], printed
+    assert gaps[1].startswith("sim-to-real gap across splits (held-out renders minus real photos"), printed
+    assert "gap +" not in printed and "gap -" not in printed, printed  # no gap without its name
 
     report = json.loads((out / "eval.json").read_text())
     assert set(report) == {"val", "test", "val_synthetic", "sim_to_real_gap"}

@@ -88,6 +88,22 @@ def test_cli_stops_before_work_on_missing_image(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def test_cli_reads_the_images_of_a_cvat_export_with_images(tmp_path, capsys):
+    """CVAT's layout: annotations/person_keypoints_default.json, the photos in images/default/."""
+    export = tmp_path / "export"
+    write_tiny(export / "images" / "default")
+    json_path = export / "annotations" / "person_keypoints_default.json"
+    json_path.parent.mkdir()
+    (export / "images" / "default" / "annotations.json").rename(json_path)
+    assert main([str(json_path), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    folder = (export / "images" / "default").resolve()
+    assert f"the images are in {folder}: add --images {folder}" in err, err
+    assert not (tmp_path / "o").exists()
+    assert main([str(json_path), "--images", str(export / "images" / "default"), "--out", str(tmp_path / "o")]) == 0
+    assert len(list((tmp_path / "o" / "overlays").iterdir())) == 3
+
+
 @pytest.mark.skipif(not (REAL / "annotations.json").is_file(), reason="shared/data/glue_tubes_real absent")
 def test_cli_on_real_glue_tubes(tmp_path):
     assert main([str(REAL), "--out", str(tmp_path), "--num", "3", "--seed", "1"]) == 0

@@ -47,6 +47,33 @@ def test_unknown_key(tmp_path):
     expect_error(tmp_path, lambda d: d["rigs"]["box"].update(colour="red"), "rigs.box.colour", "colour")
 
 
+EXTRA = "Extra inputs are not permitted"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        (lambda d: d["render"].update(num_imges=3), f"render.num_imges: {EXTRA} (got 3); did you mean 'num_images'?"),
+        (lambda d: d.update(rendr=d.pop("render")), f"rendr: {EXTRA} (got {{'num_images': 200"),
+        (
+            lambda d: d["rigs"]["box"]["keypoints"][0].update(nme="a"),
+            f"keypoints.0.nme: {EXTRA} (got 'a'); did you mean 'name'?",
+        ),
+        (lambda d: d["mix"].update(real=[{"path": ".", "nmae": "x"}]), "mix.real.0.nmae: "),
+    ],
+)
+def test_a_misspelt_key_gets_the_closest_known_key(tmp_path, mutate, fragment):
+    msg = expect_error(tmp_path, mutate, fragment)
+    assert "did you mean" in msg and len(max(msg.splitlines(), key=len)) < 160  # a long value is cut short
+
+
+def test_a_key_like_no_known_one_gets_no_guess(tmp_path):
+    msg = expect_error(
+        tmp_path, lambda d: d["train"].update(zzzz=1), "train.zzzz: Extra inputs are not permitted (got 1)"
+    )
+    assert "did you mean" not in msg
+
+
 def test_skeleton_names_unknown_keypoint(tmp_path):
     expect_error(
         tmp_path,

@@ -136,7 +136,11 @@ def test_iteration_budget_sets_the_epochs(tmp_path, data, capsys):
     assert _train(tmp_path, data, params, "m") == 0
     last = checkpoint.load(tmp_path / "m" / "last.pt")
     assert last["state"]["epoch"] == 3 and last["iters_per_epoch"] == 2
-    assert "epoch 3/3" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "epoch 3/3" in out
+    assert "budget: 6 steps = 3 epochs x 2 batches of 4 (train.iterations 5, rounded up to whole epochs)" in out
+    # 4 val images: best.pt is chosen on noise, and the log says so
+    assert "warning: val.json holds 4 images, too few to choose best.pt on" in out
     assert last["scheduler"]["last_epoch"] == 6
     # resuming with the same params compares the resolved budget, not 50 epochs
     assert _train(tmp_path, data, params, "m", "--resume") == 0

@@ -197,13 +197,13 @@ def run(args: argparse.Namespace) -> int:
             f"{name}: keypoint AP {_fmt(kp['AP'])}  AP50 {_fmt(kp['AP50'])}  box AP "
             f"{_fmt(metrics['all']['bbox']['AP'])}"
             + (f"  symmetry-aware AP {_fmt(sym['AP'])}" if sym else "")
-            + (f"  sim-to-real gap {gap:+.4f}" if gap is not None else "")
+            + (f"  gap within {name} (its renders minus its photos) {gap:+.4f}" if gap is not None else "")
         )
         _write_json(out / "predictions" / f"{name}_gt_box_area.json", coco_eval.box_area_ground_truth(split.data))
     gap = overall_gap(report)
     if gap is not None:
         report["sim_to_real_gap"] = gap
-        print(f"sim-to-real gap (synthetic minus real keypoint AP): {gap:+.4f}")
+        print(f"sim-to-real gap across splits (held-out renders minus real photos, keypoint AP): {gap:+.4f}")
     _write_json(out / "eval.json", report)
     _write_json(out / "per_keypoint.json", per_keypoint)
 

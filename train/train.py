@@ -37,6 +37,7 @@ from .transforms import TrainAugment
 # train params that may change between a run and its resume (runtime.* may change too: workers changes
 # no weight, threads and device only the order of floating-point sums)
 RESUMABLE_CHANGES = {"eval_every", "patience"}
+MIN_VAL_IMAGES = 10  # fewer, and best.pt is chosen on an AP that one image moves by a tenth or more
 
 
 def seed_for(*parts: int) -> int:
@@ -167,6 +168,11 @@ def run(args: argparse.Namespace) -> int:
         f"K = {labels.num_keypoints}; {note}"
     )
     log(f"data: {len(train_ds)} train / {len(val_ds)} val images; {len(tl)} batches per epoch")
+    if len(val_ds) < MIN_VAL_IMAGES:
+        log(
+            f"warning: val.json holds {len(val_ds)} images, too few to choose best.pt on: one image moves "
+            f"its AP by about 1/{len(val_ds)}; give val {MIN_VAL_IMAGES} or more (mix.val, val_files), or use last.pt"
+        )
     steps = cfg.epochs * len(tl)
     asked = f" (train.iterations {cfg.iterations}, rounded up to whole epochs)" if cfg.iterations else ""
     log(f"budget: {steps} steps = {cfg.epochs} epochs x {len(tl)} batches of {cfg.batch_size}{asked}")

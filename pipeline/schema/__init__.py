@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+import typing
 from pathlib import Path
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from pipeline.errors import Rig2kpError
 
@@ -95,12 +97,39 @@ class Params(Strict):
         return self
 
 
+def _models(annotation) -> list[type[BaseModel]]:
+    """The schema models inside a field's annotation (optional, a union, a list or dict of them)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models(arg)]
+
+
+def _keys_beside(loc: tuple) -> list[str]:
+    """The keys the schema knows where `loc` ends: a rig's name, a list index or a mesh type
+    on the way name no field and are stepped over."""
+    models: list[type[BaseModel]] = [Params]
+    for part in loc[:-1]:
+        inner = [
+            m for model in models if part in model.model_fields for m in _models(model.model_fields[part].annotation)
+        ]
+        models = inner or models
+    return sorted({k for model in models for k in model.model_fields})
+
+
+def _unknown_key(loc: tuple, value) -> str:
+    """`(got VALUE)`, and the known key closest to a misspelt one."""
+    got = repr(value)
+    got = got if len(got) <= 60 else got[:57] + "..."
+    close = difflib.get_close_matches(str(loc[-1]), _keys_beside(loc), n=1, cutoff=0.6)
+    return f" (got {got})" + (f"; did you mean {close[0]!r}?" if close else "")
+
+
 def _format(path: Path, err: ValidationError) -> str:
     lines = [f"{path}: {err.error_count()} problem(s) in params"]
     for e in err.errors():
         key = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
-        lines.append(f"  {key}: {msg}" + (f" (got {e['input']!r})" if e["type"] == "extra_forbidden" else ""))
+        lines.append(f"  {key}: {msg}" + (_unknown_key(e["loc"], e["input"]) if e["type"] == "extra_forbidden" else ""))
     return "\n".join(lines)
 
 
