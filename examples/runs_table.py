@@ -6,7 +6,8 @@ Every folder under RUNS_FOLDER that holds an `eval.json` and a `per_keypoint.jso
 `python -m train.evaluate --out ...`) is one row: keypoint AP and AP50, the symmetry-aware AP
 when the data declare a symmetry, and PCK@0.1 and the pixel error averaged over the keypoints
 (plain, and symmetry-aware). Rows are grouped by their path without its `seed<N>` part (e.g.
-`sym/metrics`); each group ends with its mean and the spread (max - min) over its seeds.
+`sym/metrics`); each group ends with its mean and the spread (max - min) over its seeds, and a
+note names every two groups whose AP ranges over their seeds overlap (their order is noise).
 """
 
 from __future__ import annotations
@@ -79,7 +80,25 @@ def main(argv: list[str] | None = None) -> int:
                 else "—"
             )
         print(f"| **{group}: mean ± spread ({len(rows)})** | " + " | ".join(cells) + " |")
+    for line in overlaps({g: [r["AP"] for r in rows if r["AP"] is not None] for g, rows in groups.items()}):
+        print(line)
     return 0
+
+
+def overlaps(aps: dict[str, list[float]]) -> list[str]:
+    """Pairs of groups whose keypoint AP ranges over their seeds overlap: their order is seed noise."""
+    ranged = {g: (min(v), max(v)) for g, v in aps.items() if len(v) >= 2}
+    names = sorted(ranged)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            (lo_a, hi_a), (lo_b, hi_b) = ranged[a], ranged[b]
+            if lo_a <= hi_b and lo_b <= hi_a:
+                out.append(
+                    f"\nnote: {a} ({lo_a:.3f}-{hi_a:.3f}) and {b} ({lo_b:.3f}-{hi_b:.3f}) overlap across their "
+                    "seeds: which one is better is not settled by these runs"
+                )
+    return out
 
 
 if __name__ == "__main__":

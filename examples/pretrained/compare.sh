@@ -8,8 +8,9 @@
 #
 # Environment: DATA (default data/mixed, what `make all` mixed), OUT (default runs/pretrained),
 # REAL (a COCO export folder with annotations.json to score on too; leave unset for renders only).
-# Run it from the repository root after `make all` (or dvc repro mix). Each run takes 10-25 minutes
-# on a 2-core CPU; two at a time fill 2 cores.
+# Run it from the repository root after `make all` (or dvc repro mix); then
+# `python examples/runs_table.py $OUT --split test` (or --split real) tables every arm and its seeds.
+# Each run takes 10-20 minutes on a 2-core CPU; two at a time fill 2 cores.
 set -euo pipefail
 DATA=${DATA:-data/mixed}
 OUT=${OUT:-runs/pretrained}
@@ -64,7 +65,7 @@ fi
 seeds=("$@")
 [[ ${#seeds[@]} -gt 0 ]] || seeds=(0 1 2)
 for seed in "${seeds[@]}"; do
-  run="$OUT/$name-s$seed"
+  run="$OUT/$name/seed$seed"
   mkdir -p "$run"
   rig2kp train --input "$DATA" --out "$run/models" --live-dir "$run/live" --set "train.seed=$seed" "${sets[@]}"
   rig2kp evaluate --input "$eval_data" --model "$run/models/best.pt" --out "$run/metrics" --set "evaluate.splits=$splits"
