@@ -29,7 +29,7 @@ from blender.atomic import copy_file, write_bytes, write_json
 from pipeline import coco, coco_checks
 from pipeline.augment_ops import AugmentError, augment_image, build_pipeline, copy_seed, input_masks
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.schema import AugmentConfig
 from pipeline.stage_args import dataset_stage_parser, params_from_args
 from pipeline.stats import dataset_stats
@@ -162,21 +162,19 @@ def spec_of(cfg: AugmentConfig, seed: int, json_path: Path) -> dict:
     }
 
 
+# an augment folder is one whose spec.json is an augment run's (a render writes a spec.json too)
+OWNER = Owner("augment", "spec.json", {"augment": None, "input_sha256": None})
+
+
 def prepare_output(out: Path, spec: dict) -> None:
-    """Keep finished parts only if made from the same spec; otherwise start clean."""
-    spec_file = out / "spec.json"
-    if spec_file.is_file():
-        if json.loads(spec_file.read_text()) != spec:
-            shutil.rmtree(out)
-    elif out.is_dir() and any(out.iterdir()):
-        raise AugmentError(
-            f"{out}: exists, is not empty and holds no spec.json of an augment run; "
-            "refusing to overwrite it (remove it or choose another --out)"
-        )
+    """Keep finished parts only if made from the same spec; otherwise start clean (`take_output`
+    refused a folder that an augment run did not make before any work)."""
+    if OWNER.owns(out) and json.loads((out / OWNER.marker).read_text()) != spec:
+        shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / coco.ANNOTATIONS).unlink(missing_ok=True)
     (out / "stats.json").unlink(missing_ok=True)
-    write_json(spec_file, spec, indent=1)
+    write_json(out / OWNER.marker, spec, indent=1)
 
 
 def _context():
@@ -202,6 +200,7 @@ def augment_dataset(
     data = coco.load_json(json_path)
     root, dst = json_path.parent, Path(dst)
     refuse_overlap(dst, {"input folder": root, "input file": json_path})
+    take_output(dst, OWNER)
     check_input(data, root, json_path)
     spec = spec_of(cfg, seed, json_path)
     spec_file, out_json = dst / "spec.json", dst / coco.ANNOTATIONS

@@ -28,10 +28,13 @@ from blender.atomic import write_json
 from pipeline import launch_ray
 from pipeline.blender_runner import RenderError, check_rigs, make_spec, render_shard, shards
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.schema import Params, ParamsError
 from pipeline.stage_args import add_out, add_params_args, params_from_args, stage_parser
 from pipeline.stats import dataset_stats, layout_stats
+
+# a render folder is one whose spec.json is a render's (an augment run writes a spec.json too)
+OWNER = Owner("render", output.SPEC, {"rigs": None, "render": None}, ignore=(output.LOCK,))
 
 
 def input_paths(params: Params, params_path: Path) -> dict[str, Path]:
@@ -68,6 +71,7 @@ def render_dataset(
     if launcher == "ray":
         launch_ray.import_ray()  # a missing ray fails before any work
     refuse_overlap(out, input_paths(params, params_path))
+    take_output(out, OWNER)
     spec = make_spec(params, params_path)
     with output.claim(out, spec, may_reset=True) as lock:
         spec_path = out / output.SPEC

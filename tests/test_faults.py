@@ -26,6 +26,7 @@ from blender import atomic, output
 from pipeline import augment, mix
 from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.coco import DatasetError
+from pipeline.errors import Rig2kpError
 from pipeline.render_dataset import main as render_main
 from pipeline.schema import AugmentConfig, MixConfig, load_params
 from tests.support import ROOT, needs_bpy
@@ -394,6 +395,63 @@ def test_mix_into_its_input_or_a_real_export_is_refused_and_deletes_nothing(tmp_
         err = capsys.readouterr().err
         assert f"--out {out}:" in err and "destroy it" in err
     assert snapshot(tmp_path) == before
+
+
+# ---------------------------------------------------------------------------- folders a stage did not make
+
+
+def photo_export(folder: Path) -> Path:
+    """A real COCO export laid out as a render's: `images/` and `annotations.json`, no spec.json."""
+    write_dataset(folder, n_images=2)
+    return folder
+
+
+def test_render_into_a_coco_export_or_another_stage_output_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    params = write_params(tmp_path / "params.yaml", tiny_params(num_images=2))
+    photos = photo_export(tmp_path / "photos")
+    augmented = tmp_path / "augmented"
+    augment.augment_dataset(AugmentConfig(copies=0), 0, photos, augmented, workers=1, progress=False)
+    (tmp_path / "half").mkdir()  # a folder holding only what a render writes, but no render made it
+    (tmp_path / "half" / "annotations.json").write_text("{}")
+    work = []
+    monkeypatch.setattr("pipeline.render_dataset.check_rigs", lambda *a, **k: work.append(a))
+    before = snapshot(tmp_path)
+    for out in (photos, augmented, tmp_path / "half"):
+        assert render_main(["--params", str(params), "--out", str(out)]) == 2
+        (line,) = error_lines(capsys)
+        assert line.startswith(f"error: --out {out}: holds ") and "refusing to write there" in line
+    assert snapshot(tmp_path) == before and not work
+    spec = make_spec(load_params(params), params)
+    for out in (photos, augmented):  # the render inside Blender applies the same rule
+        with pytest.raises(output.OutputError, match="refusing to write"):
+            output.claim(out, spec, may_reset=True)
+    assert snapshot(tmp_path) == before
+
+
+def test_augment_and_mix_into_a_folder_they_did_not_make_are_refused_and_delete_nothing(tmp_path, capsys):
+    photos = photo_export(tmp_path / "photos")
+    render_like = tmp_path / "render"
+    render_like.mkdir()
+    (render_like / "spec.json").write_text(json.dumps({"rigs": {}, "render": {}, "seed": 0}))
+    shutil.copytree(photos / "images", render_like / "images")
+    src = tmp_path / "src"
+    synthetic(src, n=3)
+    params = write_params(tmp_path / "params.yaml", {"rigs": THING})
+    only_images = tmp_path / "only_images"
+    shutil.copytree(photos / "images", only_images / "images")
+    before = snapshot(tmp_path)
+    for out in (photos, render_like, only_images):
+        with pytest.raises(Rig2kpError, match=f"--out {out}: holds .*refusing to write there"):
+            augment.augment_dataset(AugmentConfig(), 0, src, out, workers=1, progress=False)
+        argv = ["--params", str(params), "--input", str(src), "--out", str(out)]
+        assert mix.main(argv) == 2
+        (line,) = error_lines(capsys)
+        assert line.startswith(f"error: --out {out}: holds ") and "`rig2kp mix`" in line
+    assert snapshot(tmp_path) == before
+    out = tmp_path / "mixed"  # a folder mix made is replaced by the next run
+    for _ in range(2):
+        assert mix.main(["--params", str(params), "--input", str(src), "--out", str(out)]) == 0
+    assert (out / mix.OWNER.marker).is_file() and (out / "train.json").is_file()
 
 
 def test_augment_into_its_input_or_a_folder_holding_it_is_refused(tmp_path):
