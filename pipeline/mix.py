@@ -62,10 +62,14 @@ def load_synthetic(path: Path) -> tuple[list[dict], list[Item], list[str]]:
     by_image = defaultdict(list)
     for a in data["annotations"]:
         by_image[a.get("image_id")].append(a)
-    items = []
+    items, inside = [], {}
     for img in sorted(data["images"], key=lambda i: i["id"]):
         if not isinstance(img.get("id"), int) or not 1 <= img["id"] < REAL_BASE:
             problems.append(f"{json_path}: images[id={img.get('id')}]: expected an integer id in [1, 10**12)")
+            continue
+        why = coco.outside_dataset(str(img.get("file_name", "")), root, inside)
+        if why is not None:  # the image would be read, and linked or copied, outside the folders
+            problems.append(f"{json_path}: images[id={img['id']}].file_name {img.get('file_name')!r}: {why}")
             continue
         src = root / img["file_name"]
         if not src.is_file():

@@ -27,6 +27,7 @@ from pipeline import augment, mix
 from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.coco import DatasetError
 from pipeline.errors import Rig2kpError
+from pipeline.inspect_dataset import main as inspect_main
 from pipeline.render_dataset import main as render_main
 from pipeline.schema import AugmentConfig, MixConfig, load_params
 from tests.support import ROOT, needs_bpy
@@ -35,6 +36,7 @@ from tests.support.params import THING, tiny_params, write_params, write_train_p
 from tests.support.real_exports import quirky_export, source, synthetic
 from tests.support.training import toy_data
 from train import checkpoint
+from train.dataset import load_split
 from train.evaluate import main as evaluate_main
 from train.train import main as train_main
 
@@ -452,6 +454,52 @@ def test_augment_and_mix_into_a_folder_they_did_not_make_are_refused_and_delete_
     for _ in range(2):
         assert mix.main(["--params", str(params), "--input", str(src), "--out", str(out)]) == 0
     assert (out / mix.OWNER.marker).is_file() and (out / "train.json").is_file()
+
+
+# ---------------------------------------------------------------------------- paths a dataset names
+
+
+def escaping_datasets(tmp_path: Path) -> dict[str, Path]:
+    """Datasets whose second image is named outside their folder, each named file there and
+    readable: a `..` name, an absolute name, a folder that is a link leading out."""
+    found = {}
+    for kind in ("dotdot", "absolute", "link"):
+        folder = tmp_path / kind / "data"
+        data = write_dataset(folder, n_images=2)
+        outside = tmp_path / kind / "outside"
+        outside.mkdir()
+        shutil.copy(folder / data["images"][1]["file_name"], outside / "000001.png")
+        name = {
+            "dotdot": "../outside/000001.png",
+            "absolute": str(outside / "000001.png"),
+            "link": "linked/000001.png",
+        }[kind]
+        if kind == "link":
+            (folder / "linked").symlink_to(outside, target_is_directory=True)
+        data["images"][1]["file_name"] = name
+        (folder / "annotations.json").write_text(json.dumps(data))
+        found[kind] = folder
+    return found
+
+
+def test_every_reader_refuses_a_file_name_leading_out_of_the_dataset(tmp_path, capsys):
+    datasets = escaping_datasets(tmp_path)
+    params = write_params(tmp_path / "params.yaml", {"rigs": THING, "mix": {"copy_images": True}})
+    before = snapshot(tmp_path)
+    for kind, folder in datasets.items():
+        why = "an absolute path" if kind == "absolute" else "goes up" if kind == "dotdot" else "a link leading out"
+        with pytest.raises(DatasetError, match=f"images\\[id=2\\].file_name: .*{why}"):
+            augment.augment_dataset(
+                AugmentConfig(copies=1), 0, folder, tmp_path / f"aug_{kind}", workers=1, progress=False
+            )
+        with pytest.raises(DatasetError, match=f"images\\[id=2\\].file_name: .*{why}"):
+            load_split(folder / "annotations.json")
+        argv = ["--params", str(params), "--input", str(folder), "--out", str(tmp_path / f"mix_{kind}")]
+        assert mix.main(argv) == 2
+        assert why in capsys.readouterr().err
+        assert inspect_main([str(folder), "--out", str(tmp_path / f"inspect_{kind}")]) == 2
+        assert why in capsys.readouterr().err
+    assert snapshot(tmp_path) == before  # nothing written, inside or outside
 
 
 def test_augment_into_its_input_or_a_folder_holding_it_is_refused(tmp_path):
