@@ -531,6 +531,26 @@ def test_train_and_evaluate_outputs_holding_their_inputs_are_refused(tmp_path, c
     assert snapshot(tmp_path / "data") == before and model.is_file()
 
 
+def test_train_on_a_full_disk_says_so_in_one_line_and_leaves_no_temporary_checkpoint(tmp_path, monkeypatch, capsys):
+    data = toy_data(tmp_path / "data", train=4, val=2, test=2)
+    params = write_train_params(tmp_path / "p.yaml", train={"epochs": 1})
+    out = tmp_path / "models"
+    out.mkdir()
+    (out / "last.pt.tmp").write_bytes(b"cut")  # left by an earlier version killed mid-write
+    (out / ".best.pt.999999999.tmp").write_bytes(b"cut")  # by a killed process
+
+    def full_disk(obj, f, *a, **k):  # how torch reports ENOSPC: a RuntimeError, after a partial write
+        Path(f).write_bytes(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 512 vs 498")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    argv = ["--params", str(params), "--data", str(data), "--live-dir", str(tmp_path / "live"), "--out", str(out)]
+    assert train_main(argv) == 2
+    (line,) = error_lines(capsys)
+    assert line.startswith(f"error: {out / 'last.pt'}: could not write the checkpoint") and "free some space" in line
+    assert sorted(p.name for p in out.iterdir()) == []  # no temporary file, old or new, and no cut checkpoint
+
+
 # ---------------------------------------------------------------------------- malformed real exports
 
 BAD = {

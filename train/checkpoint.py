@@ -8,11 +8,14 @@ export need nothing else.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from blender.atomic import replacing
 from pipeline.errors import Rig2kpError
 from pipeline.schema.train_params import ModelConfig
 
@@ -27,11 +30,46 @@ class CheckpointError(Rig2kpError, ValueError):
 
 
 def save(path: Path, state: dict) -> None:
-    """Write atomically, so a crash mid-write never leaves a half checkpoint behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, **state}, tmp)
-    os.replace(tmp, path)
+    """Write atomically under a temporary name of this process (blender/atomic.py), so a crash
+    mid-write never leaves a half checkpoint behind and two processes never share one. torch
+    reports a failed write (a full disk) as a RuntimeError: it becomes one OSError naming the
+    checkpoint, and the temporary file is removed."""
+    path = Path(path)
+    try:
+        with replacing(path) as tmp:
+            torch.save({"format": FORMAT, **state}, tmp)
+    except RuntimeError as exc:
+        reason = (str(exc).strip().splitlines() or ["write failed"])[0][:160]
+        free = shutil.disk_usage(path.parent).free // 2**20
+        raise OSError(
+            f"{path}: could not write the checkpoint ({free} MiB free there; torch: {reason}); "
+            "free some space or write elsewhere (--out)"
+        ) from None
+
+
+def sweep_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary checkpoints that killed processes left in `folder` (`.NAME.PID.tmp`
+    of a process that no longer runs here, and `NAME.tmp` of earlier versions)."""
+    found = []
+    for p in Path(folder).glob("*.pt*.tmp"):
+        m = re.fullmatch(r"\.(.+\.pt)\.(\d+)\.tmp", p.name)
+        if m is None and not p.name.endswith(".pt.tmp"):
+            continue
+        if m is not None and _running(int(m.group(2))):
+            continue
+        p.unlink(missing_ok=True)
+        found.append(p)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def load(path: str | Path) -> dict:
