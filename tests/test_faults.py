@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -38,6 +40,7 @@ from tests.support.training import toy_data
 from train import checkpoint
 from train.dataset import load_split
 from train.evaluate import main as evaluate_main
+from train.predict import main as predict_main
 from train.train import main as train_main
 
 # ---------------------------------------------------------------------------- helpers
@@ -549,6 +552,38 @@ def test_train_on_a_full_disk_says_so_in_one_line_and_leaves_no_temporary_checkp
     (line,) = error_lines(capsys)
     assert line.startswith(f"error: {out / 'last.pt'}: could not write the checkpoint") and "free some space" in line
     assert sorted(p.name for p in out.iterdir()) == []  # no temporary file, old or new, and no cut checkpoint
+
+
+def test_predict_names_unreadable_thin_images_and_a_cut_video_goes_on_and_exits_1(tmp_path, capsys):
+    data = toy_data(tmp_path / "data", train=4, val=2, test=2)
+    params = write_train_params(tmp_path / "p.yaml", train={"epochs": 1})
+    argv = ["--params", str(params), "--data", str(data), "--live-dir", str(tmp_path / "live")]
+    assert train_main([*argv, "--out", str(tmp_path / "models")]) == 0
+    model = tmp_path / "models" / "best.pt"
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    good = sorted((data / "images" / "test").iterdir())[0]
+    shutil.copy(good, photos / "a_good.png")
+    (photos / "b_broken.png").write_bytes(b"\x89PNG not really")
+    cv2.imwrite(str(photos / "c_thin.png"), np.zeros((3, 4000, 3), np.uint8))
+    capsys.readouterr()
+    run = ["--model", str(model), "--params", str(params)]
+    assert predict_main([*run, "--input", str(photos), "--out", str(tmp_path / "pred")]) == 1
+    err = capsys.readouterr().err
+    assert f"warning: {photos / 'b_broken.png'}: cannot be read as an image; skipped" in err
+    assert f"warning: {photos / 'c_thin.png'}: 4000x3 pixels is too thin for the model" in err
+    assert "Traceback" not in err and "error: 2 problem(s) above" in err
+    images = json.loads((tmp_path / "pred" / "images.json").read_text())["images"]
+    assert [im["file_name"] for im in images] == ["a_good.png"]
+    video = tmp_path / "clip.avi"  # an AVI cut short still opens, and says how many frames it had
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 64))
+    for i in range(30):
+        writer.write(np.full((64, 64, 3), i * 8, np.uint8))
+    writer.release()
+    video.write_bytes(video.read_bytes()[: video.stat().st_size * 6 // 10])
+    assert predict_main([*run, "--input", str(video), "--out", str(tmp_path / "pred_video")]) == 1
+    err = capsys.readouterr().err
+    assert f"warning: {video}: the container says 30 frames" in err and "cut short" in err
 
 
 # ---------------------------------------------------------------------------- malformed real exports
