@@ -8,6 +8,7 @@ writing the same file never share one. Every stage writes its outputs through he
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import re
@@ -22,6 +23,29 @@ TEMPORARY_NAME = re.compile(r"^\..+\.\d+\.tmp(\.\w+)?$")
 def temporary(path: Path, suffix: str = "") -> Path:
     """`.NAME.PID.tmp[SUFFIX]` beside `path`: hidden, and never shared by two processes."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+
+
+def stale_temporaries(path: Path, tag: str = "tmp") -> list[Path]:
+    """The temporary files or folders (`.NAME.PID.tmp[SUFFIX]`; `tag` another word than `tmp`)
+    that writers of `path` left beside it and whose process no longer runs here: killed mid-write."""
+    path = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.{tag}(\.\w+)?$")
+    found = []
+    for p in path.parent.glob(f".{glob.escape(path.name)}.*.{tag}*"):
+        m = pattern.match(p.name)
+        if m is not None and not _running(int(m.group(1))):
+            found.append(p)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

@@ -30,7 +30,7 @@ from tqdm import tqdm
 from blender.atomic import copy_file, write_json
 from pipeline import coco
 from pipeline.errors import Rig2kpError, run_command
-from pipeline.outputs import Owner, refuse_overlap, take_output
+from pipeline.outputs import refuse_overlap, stage_owner, take_output
 from pipeline.real_exports import NOTES, REAL_BASE, check_readable, load_real
 from pipeline.schema import MixConfig
 from pipeline.splits import MAX_REPEATS, Item, real_share_repeats, repeated, split_auto, split_groups, subsample
@@ -47,7 +47,7 @@ SPLIT_FILES = {
 }
 
 # the marker a mix run writes into its output folder first: only such a folder is ever emptied
-OWNER = Owner("mix", "rig2kp-output.json", {"written_by": "rig2kp mix"})
+OWNER = stage_owner("mix")
 
 
 class MixError(Rig2kpError, ValueError):

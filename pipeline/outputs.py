@@ -55,6 +55,15 @@ class Owner:
         write_json(Path(folder) / self.marker, data, indent=1)
 
 
+# the marker of a stage that writes no spec or manifest of its own: {"written_by": "rig2kp STAGE"}
+MARKER = "rig2kp-output.json"
+
+
+def stage_owner(stage: str) -> Owner:
+    """The owner whose marker is `MARKER` naming `rig2kp STAGE`."""
+    return Owner(stage, MARKER, {"written_by": f"rig2kp {stage}"})
+
+
 def _resolved(path: str | Path) -> Path:
     return Path(path).expanduser().resolve()
 
@@ -93,3 +102,13 @@ def take_output(out: str | Path, owner: Owner, flag: str = "--out") -> bool:
         f"{flag} {out}: holds {', '.join(held[:LISTED])}{more} but no {owner.marker} that `rig2kp {owner.stage}` "
         "wrote, so the stage did not make it; refusing to write there: choose an empty or new folder"
     )
+
+
+def own_output(out: str | Path, owner: Owner, flag: str = "--out") -> bool:
+    """`take_output`, then the folder created and marked as `owner`'s: for a stage that writes
+    its files into `out` by name. Returns whether `out` held an earlier output of the stage."""
+    earlier = take_output(out, owner, flag)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    if not earlier:
+        owner.mark(out)
+    return earlier

@@ -29,7 +29,9 @@ from pipeline import augment, mix
 from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.coco import DatasetError
 from pipeline.errors import Rig2kpError
+from pipeline.export_dataset import main as export_dataset_main
 from pipeline.inspect_dataset import main as inspect_main
+from pipeline.preview import main as preview_main
 from pipeline.render_dataset import main as render_main
 from pipeline.schema import AugmentConfig, MixConfig, load_params
 from tests.support import ROOT, needs_bpy
@@ -459,6 +461,63 @@ def test_augment_and_mix_into_a_folder_they_did_not_make_are_refused_and_delete_
     assert (out / mix.OWNER.marker).is_file() and (out / "train.json").is_file()
 
 
+def test_inspect_preview_predict_and_export_dataset_refuse_a_folder_they_did_not_make(
+    tiny_model, tmp_path, monkeypatch, capsys
+):
+    model, data, params = tiny_model
+    photos = photo_export(tmp_path / "photos")
+    (photos / "stats.json").write_text('{"mine": 1}')  # a file name the stages write too
+    drawn = []
+
+    def fake_preview(params_path, rig, views, size, elevation, out, blender):  # Blender's part, left out
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / f"{rig}.png").write_bytes(b"png")
+        drawn.append(rig)
+        return Path(out) / f"{rig}.png"
+
+    monkeypatch.setattr("pipeline.preview.preview", fake_preview)
+    before = snapshot(tmp_path)
+    runs = {
+        "inspect": lambda: inspect_main([str(data / "val.json"), "--out", str(photos)]),
+        "preview": lambda: preview_main(["--params", str(params), "--out", str(photos)]),
+        "predict": lambda: predict_main(
+            [
+                "--model",
+                str(model),
+                "--params",
+                str(params),
+                "--input",
+                str(data / "images" / "test"),
+                "--out",
+                str(photos),
+            ]
+        ),
+        "export-dataset": lambda: export_dataset_main(["--input", str(data / "val.json"), "--out", str(photos)]),
+    }
+    for stage, run in runs.items():
+        assert run() == 2, stage
+        (line,) = error_lines(capsys)
+        assert line.startswith(f"error: --out {photos}: holds ") and f"`rig2kp {stage}`" in line
+    assert snapshot(tmp_path) == before and not drawn
+    out = tmp_path / "inspected"  # a folder a stage made, it writes into again
+    for _ in range(2):
+        assert inspect_main([str(data / "val.json"), "--out", str(out)]) == 0
+    assert (out / "stats.json").is_file()
+
+
+def test_export_dataset_removes_the_scratch_folders_killed_runs_left_and_only_those(tiny_model, tmp_path):
+    _, data, _ = tiny_model
+    out = tmp_path / "export"
+    dead = [tmp_path / ".export.999999999.tmp", tmp_path / ".export.999999999.old"]
+    live = tmp_path / f".export.{os.getppid()}.tmp"  # a run still writing
+    for folder in [*dead, live]:
+        folder.mkdir()
+        (folder / "labels.txt").write_text("scratch")
+    assert export_dataset_main(["--input", str(data / "val.json"), "--out", str(out)]) == 0
+    assert (out / "manifest.json").is_file() and live.is_dir()
+    assert not any(d.exists() for d in dead)
+
+
 # ---------------------------------------------------------------------------- paths a dataset names
 
 
@@ -554,12 +613,19 @@ def test_train_on_a_full_disk_says_so_in_one_line_and_leaves_no_temporary_checkp
     assert sorted(p.name for p in out.iterdir()) == []  # no temporary file, old or new, and no cut checkpoint
 
 
-def test_predict_names_unreadable_thin_images_and_a_cut_video_goes_on_and_exits_1(tmp_path, capsys):
-    data = toy_data(tmp_path / "data", train=4, val=2, test=2)
-    params = write_train_params(tmp_path / "p.yaml", train={"epochs": 1})
-    argv = ["--params", str(params), "--data", str(data), "--live-dir", str(tmp_path / "live")]
-    assert train_main([*argv, "--out", str(tmp_path / "models")]) == 0
-    model = tmp_path / "models" / "best.pt"
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """(best.pt of a 1-epoch tiny model, its data folder, its params file)."""
+    tmp = tmp_path_factory.mktemp("tiny_model")
+    data = toy_data(tmp / "data", train=4, val=2, test=2)
+    params = write_train_params(tmp / "p.yaml", train={"epochs": 1})
+    argv = ["--params", str(params), "--data", str(data), "--live-dir", str(tmp / "live")]
+    assert train_main([*argv, "--out", str(tmp / "models")]) == 0
+    return tmp / "models" / "best.pt", data, params
+
+
+def test_predict_names_unreadable_thin_images_and_a_cut_video_goes_on_and_exits_1(tiny_model, tmp_path, capsys):
+    model, data, params = tiny_model
     photos = tmp_path / "photos"
     photos.mkdir()
     good = sorted((data / "images" / "test").iterdir())[0]

@@ -7,15 +7,13 @@ export need nothing else.
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from blender.atomic import replacing
+from blender.atomic import replacing, stale_temporaries
 from pipeline.errors import Rig2kpError
 from pipeline.schema.train_params import ModelConfig
 
@@ -48,28 +46,15 @@ def save(path: Path, state: dict) -> None:
 
 
 def sweep_temporaries(folder: Path) -> list[Path]:
-    """Remove the temporary checkpoints that killed processes left in `folder` (`.NAME.PID.tmp`
-    of a process that no longer runs here, and `NAME.tmp` of earlier versions)."""
-    found = []
-    for p in Path(folder).glob("*.pt*.tmp"):
-        m = re.fullmatch(r"\.(.+\.pt)\.(\d+)\.tmp", p.name)
-        if m is None and not p.name.endswith(".pt.tmp"):
-            continue
-        if m is not None and _running(int(m.group(2))):
-            continue
+    """Remove the temporary checkpoints that killed processes left in `folder` (blender/atomic.py
+    names them; `NAME.tmp` is an earlier version's name)."""
+    folder = Path(folder)
+    found = [*folder.glob("*.pt.tmp")]
+    for name in ("last.pt", "best.pt"):
+        found += stale_temporaries(folder / name)
+    for p in found:
         p.unlink(missing_ok=True)
-        found.append(p)
     return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def load(path: str | Path) -> dict:

@@ -27,7 +27,7 @@ import torch
 from blender.atomic import replacing, write_bytes, write_json
 from pipeline.draw import PRED_COLOR, draw_annotations
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.schema import load_params
 from pipeline.schema.train_params import EvaluateConfig, ModelConfig, RuntimeConfig
 from pipeline.stage_args import add_set, parse_overrides, stage_parser
@@ -36,6 +36,8 @@ from .checkpoint import load, model_from_checkpoint
 from .dataset import DatasetError, LabelMap, fit_size, read_rgb
 from .devices import DeviceSetup, place_model, setup_device
 from .engine import to_coco_results, to_file_pixels
+
+OWNER = stage_owner("predict")  # its marker in --out: a later run may write there again
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
@@ -121,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     if not src.exists():
         raise FileNotFoundError(f"--input {src}: not found")
     refuse_overlap(out, {"--input": src, "--model": args.model})
+    own_output(out, OWNER)
     params_path = Path(args.params) if args.params else None
     if params_path is not None and params_path.is_file():
         params = load_params(params_path, parse_overrides(args.overrides))
