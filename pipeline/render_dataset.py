@@ -16,6 +16,7 @@ import argparse
 import os
 import re
 import shutil
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -73,9 +74,11 @@ def render_dataset(
     refuse_overlap(out, input_paths(params, params_path))
     take_output(out, OWNER)
     spec = make_spec(params, params_path)
+    with tempfile.TemporaryDirectory(prefix="rig2kp-check-") as tmp:  # before the folder is touched
+        write_json(Path(tmp) / output.SPEC, spec)
+        check_rigs(Path(tmp) / output.SPEC, Path(tmp), blender)  # what only Blender finds wrong
     with output.claim(out, spec, may_reset=True) as lock:
         spec_path = out / output.SPEC
-        check_rigs(spec_path, out, blender)
         ranges = shards(params.render.num_images, params.render.shard_size)
         if only is not None:
             ranges = [(max(a, only[0]), min(b, only[1])) for a, b in ranges if a < only[1] and b > only[0]]

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from blender import atomic, output
@@ -112,6 +113,12 @@ def reference(tmp_path_factory):
     pfile = write_params(tmp / "params.yaml", tiny_params(**RENDER))
     assert render_main(["--params", str(pfile), "--out", str(tmp / "out")]) == 0
     return pfile, tmp / "out"
+
+
+def copied_render(ref: Path, tmp_path: Path) -> Path:
+    """A copy of the reference render at `tmp_path/out`."""
+    shutil.copytree(ref, tmp_path / "out")
+    return tmp_path / "out"
 
 
 def same_render(a: Path, b: Path) -> bool:
@@ -213,8 +220,7 @@ def test_a_killed_driver_leaves_no_blender_writing(tmp_path):
 @needs_bpy
 def test_damaged_foreign_and_missing_images_are_redone_and_never_merged(reference, tmp_path, capsys):
     pfile, ref = reference
-    out = tmp_path / "out"
-    shutil.copytree(ref, out)
+    out = copied_render(ref, tmp_path)
     (out / "annotations.json").unlink()
     png = out / "images" / "000002.png"
     png.write_bytes(png.read_bytes()[:200])  # cut short by a crash of another tool
@@ -230,6 +236,20 @@ def test_damaged_foreign_and_missing_images_are_redone_and_never_merged(referenc
     assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
     assert same_render(out, ref)
     assert all((out / "meta" / n).stat().st_mtime_ns == t for n, t in untouched.items())
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_a_params_typo_only_blender_finds_leaves_the_previous_render_whole(reference, tmp_path, capsys):
+    pfile, ref = reference
+    out = copied_render(ref, tmp_path)
+    before = snapshot(out)
+    data = yaml.safe_load(pfile.read_text())
+    data["rigs"]["glue_tube"]["keypoints"][0]["vertex_group"] = "haed"  # the schema cannot know the mesh's groups
+    typo = write_params(tmp_path / "params.yaml", data)
+    assert render_main(["--params", str(typo), "--out", str(out)]) == 2
+    assert "haed" in capsys.readouterr().err
+    assert snapshot(out) == before
 
 
 @pytest.mark.slow
