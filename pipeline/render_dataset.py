@@ -16,6 +16,7 @@ import argparse
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -142,6 +143,21 @@ def merge_dataset(spec: dict, out: Path) -> dict:
     return data
 
 
+def unseen_warning(data: dict) -> str | None:
+    """A warning when at least half the images hold no instance: a camera (a principal point or a
+    pose) that leaves the objects out of frame, or objects too small to keep, renders empty images
+    without any error."""
+    total = len(data["images"])
+    empty = total - len({a["image_id"] for a in data["annotations"]})
+    if total == 0 or 2 * empty < total:
+        return None
+    return (
+        f"{empty} of {total} images hold no instance in view (every object out of frame, hidden, or below "
+        "render.min_visible_px); check render.camera (intrinsics and their principal point, distance, "
+        "focal_mm) and render.placement"
+    )
+
+
 def parse_range(text: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d+):(\d+)", text)
     if not m:
@@ -258,6 +274,8 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"wrote {args.out / 'annotations.json'}: {len(data['images'])} images, {len(data['annotations'])} instances"
         )
+        if warning := unseen_warning(data):
+            print(f"warning: {warning}", file=sys.stderr)
         if args.metrics:
             args.metrics.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(args.out / "stats.json", args.metrics)

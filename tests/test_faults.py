@@ -254,6 +254,19 @@ def test_a_params_typo_only_blender_finds_leaves_the_previous_render_whole(refer
 
 @pytest.mark.slow
 @needs_bpy
+def test_a_camera_that_sees_no_object_is_reported_with_counts(tmp_path, capsys):
+    data = tiny_params(num_images=2)
+    intrinsics = {"fx": 100.0, "fy": 100.0, "cx": 5000.0, "cy": 36.0, "width": 96, "height": 72}
+    data["render"]["camera"] = {"intrinsics": intrinsics}  # the principal point far right of the image
+    del data["render"]["resolutions"]  # the calibration sets the size
+    params = write_params(tmp_path / "params.yaml", data)
+    assert render_main(["--params", str(params), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 2 of 2 images hold no instance in view" in err and "render.camera" in err
+
+
+@pytest.mark.slow
+@needs_bpy
 def test_blender_leaves_no_temporary_folder_on_success_or_failure(tmp_path):
     sys_tmp = tmp_path / "tmp"
     pfile = write_params(tmp_path / "params.yaml", tiny_params(num_images=2))
