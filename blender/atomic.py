@@ -96,6 +96,8 @@ def replacing(path: str | Path, suffix: str = "") -> Iterator[Path]:
         yield tmp
         os.replace(tmp, path)
     except OSError as exc:
+        if exc.errno is None:  # the writer's own message, naming `path` already
+            raise
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)

@@ -494,6 +494,35 @@ def test_augment_and_mix_into_a_folder_they_did_not_make_are_refused_and_delete_
     assert (out / mix.OWNER.marker).is_file() and (out / "train.json").is_file()
 
 
+def test_predict_on_a_full_disk_leaves_no_cut_video_under_its_name(tiny_model, tmp_path, monkeypatch, capsys):
+    model, _, params = tiny_model
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 64))
+    for i in range(6):
+        writer.write(np.full((64, 64, 3), i * 30, np.uint8))
+    writer.release()
+    real = cv2.VideoWriter
+
+    class FullDisk:  # OpenCV's writer says nothing when the disk fills: the file just ends early
+        def __init__(self, path, *args):
+            self.path, self.inner = path, real(path, *args)
+
+        def write(self, frame):
+            self.inner.write(frame)
+
+        def release(self):
+            self.inner.release()
+            data = Path(self.path).read_bytes()
+            Path(self.path).write_bytes(data[: len(data) // 2])
+
+    monkeypatch.setattr(cv2, "VideoWriter", FullDisk)
+    out = tmp_path / "pred"
+    assert predict_main(["--model", str(model), "--params", str(params), "--input", str(video), "--out", str(out)]) == 2
+    (line,) = error_lines(capsys)
+    assert line.startswith(f"error: {out / 'clip_annotated.mp4'}: the annotated video holds 0 of 6 frames")
+    assert not list(out.glob("*.mp4*")) and not list(out.glob(".*.tmp*"))
+
+
 def test_inspect_preview_predict_and_export_dataset_refuse_a_folder_they_did_not_make(
     tiny_model, tmp_path, monkeypatch, capsys
 ):

@@ -86,6 +86,15 @@ def unusable(model, rgb: np.ndarray) -> str | None:
     return None
 
 
+def frames_in(path: Path) -> int:
+    """How many frames a video file holds, as its container says (0 when it cannot be opened)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
 @torch.inference_mode()
 def detect(model, rgbs: list[np.ndarray], setup: DeviceSetup, labels: LabelMap, ids: list[int]) -> list[dict]:
     """COCO results for a batch of RGB uint8 images, each area-downscaled to the model's input size
@@ -183,6 +192,11 @@ def run(args: argparse.Namespace) -> int:
             if writer is None:
                 raise DatasetError(f"--input {src}: no frames could be read")
             writer.release()
+            if (written := frames_in(video_tmp)) != len(images):  # the writer does not say when a write fails
+                raise OSError(
+                    f"{out / f'{src.stem}_annotated.mp4'}: the annotated video holds {written} of {len(images)} "
+                    "frames (a full disk?); free some space or write elsewhere (--out)"
+                )
         if not images:
             raise DatasetError(f"--input {src}: no frames could be read")
         if count > len(images):
