@@ -390,6 +390,29 @@ def test_augment_on_a_full_disk_resumes_to_the_same_bytes(tmp_path, monkeypatch,
     assert snapshot(tmp_path / "out" / "images") == snapshot(tmp_path / "clean" / "images")
 
 
+def test_augment_rebuilds_when_an_input_image_changes_but_its_json_does_not(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    data = write_dataset(src, n_images=2)
+    augment.augment_dataset(AugmentConfig(copies=1), 0, src, out, workers=1, progress=False)
+    name = data["images"][0]["file_name"]
+    first = (out / name).read_bytes()
+    cv2.imwrite(str(src / name), np.full((90, 120, 3), 200, np.uint8))  # same size, other pixels
+    augment.augment_dataset(AugmentConfig(copies=1), 0, src, out, workers=1, progress=False)
+    assert (out / name).read_bytes() == (src / name).read_bytes() != first
+    second = src / data["images"][1]["file_name"]  # a run cut short on the second image ...
+    good = second.read_bytes()
+    second.write_bytes(good[:100])
+    with pytest.raises(augment.AugmentError, match="cannot read image"):
+        augment.augment_dataset(AugmentConfig(copies=2), 0, src, out, workers=1, progress=False)
+    cv2.imwrite(str(src / name), np.full((90, 120, 3), 100, np.uint8))  # ... then the first image changed
+    second.write_bytes(good)
+    augment.augment_dataset(AugmentConfig(copies=2), 0, src, out, workers=1, progress=False)
+    assert (out / name).read_bytes() == (src / name).read_bytes()
+    assert augment.augment_dataset(AugmentConfig(copies=2), 0, src, tmp_path / "fresh", workers=1, progress=False) == (
+        json.loads((out / "annotations.json").read_text())
+    )
+
+
 # ---------------------------------------------------------------------------- outputs over inputs
 
 
