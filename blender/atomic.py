@@ -8,7 +8,9 @@ writing the same file never share one. Every stage writes its outputs through he
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
+import hashlib
 import json
 import os
 import re
@@ -23,6 +25,36 @@ TEMPORARY_NAME = re.compile(r"^\..+\.\d+\.tmp(\.\w+)?$")
 def temporary(path: Path, suffix: str = "") -> Path:
     """`.NAME.PID.tmp[SUFFIX]` beside `path`: hidden, and never shared by two processes."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+
+
+# what to do when a read or write fails, by errno
+HINTS = {
+    errno.ENOSPC: "free some space or write elsewhere (--out)",
+    errno.EDQUOT: "free some space or write elsewhere (--out)",
+    errno.EACCES: "check the folder's permissions or write elsewhere (--out)",
+    errno.EPERM: "check the folder's permissions or write elsewhere (--out)",
+    errno.EROFS: "the file system is read-only: write elsewhere (--out)",
+    errno.ENOENT: "check the path",
+}
+
+
+def os_error_line(exc: OSError, where: str | Path | None = None) -> str:
+    """One line for a failed read or write: the file (`where` when the error names none), the
+    system's reason, what to do."""
+    if exc.errno is None:  # raised by our own code with a full message
+        return str(exc)
+    path = exc.filename if exc.filename is not None else where if where is not None else "(file)"
+    reason = exc.strerror or str(exc)
+    hint = HINTS.get(exc.errno)
+    return f"{path}: {reason}" + (f"; {hint}" if hint else "")
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def stale_temporaries(path: Path, tag: str = "tmp") -> list[Path]:

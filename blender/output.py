@@ -21,7 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .atomic import TEMPORARY_NAME, write_json
+from .atomic import TEMPORARY_NAME, file_sha256, write_json
 
 try:
     import fcntl
@@ -70,14 +70,6 @@ def spec_hash(spec: dict) -> str:
     """SHA-256 of the spec's content: equal for specs that give the same images."""
     text = json.dumps(spec_content(spec), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------- files and "done"

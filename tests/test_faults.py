@@ -330,6 +330,15 @@ def test_full_then_read_only_disk(reference, tmp_path, capsys):
         assert same_render(out, ref)  # nothing lost
 
 
+def test_a_failed_write_says_what_to_do_for_its_cause():
+    """The one line every stage and Blender's render print for a failed write: a full disk asks for
+    space, a permission or a read-only disk does not."""
+    for err, hint in ((errno.ENOSPC, "free some space"), (errno.EACCES, "permissions"), (errno.EROFS, "read-only")):
+        line = atomic.os_error_line(OSError(err, os.strerror(err)), "data/synthetic")
+        assert line.startswith(f"data/synthetic: {os.strerror(err)}; ") and hint in line
+        assert ("free some space" in line) == (err == errno.ENOSPC)
+
+
 def fail_writes_after(monkeypatch, n: int, err: int = errno.ENOSPC) -> None:
     """Every file write after the first `n` fails as a full disk would (an injected OSError)."""
     real = Path.write_bytes
