@@ -110,8 +110,9 @@ def copy_file(src: str | Path, dst: str | Path) -> None:
     try:
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(dst) if exc.filename == str(tmp) else exc.filename) from exc
+    except OSError as exc:  # a full disk names the source first (shutil's sendfile), the temporary second
+        named = str(dst) if str(tmp) in (exc.filename, exc.filename2) else exc.filename
+        raise OSError(exc.errno, exc.strerror, named) from exc
     finally:
         tmp.unlink(missing_ok=True)
 

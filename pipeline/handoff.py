@@ -169,6 +169,11 @@ def replaced_folder(out: Path) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
+    except OSError as exc:  # named by where the file would have been (a full disk, a read-only folder)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno is None or not str(exc.filename).startswith(str(tmp)):
+            raise
+        raise OSError(exc.errno, exc.strerror, str(out) + str(exc.filename)[len(str(tmp)) :]) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -330,6 +330,21 @@ def test_full_then_read_only_disk(reference, tmp_path, capsys):
         assert same_render(out, ref)  # nothing lost
 
 
+def test_a_copy_onto_a_full_disk_names_the_destination(tiny_model, tmp_path, monkeypatch, capsys):
+    _, data, _ = tiny_model
+
+    def full(out_fd, in_fd, offset, count):  # how the kernel's copy fails on a full disk
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "sendfile", full)
+    out = tmp_path / "export"
+    argv = ["--format", "coco", "--input", str(data / "val.json"), "--out", str(out), "--copy"]
+    assert export_dataset_main(argv) == 2
+    (line,) = error_lines(capsys)
+    assert "No space left on device; free some space" in line and str(data) not in line
+    assert line.startswith(f"error: {out.resolve()}")
+
+
 def test_a_failed_write_says_what_to_do_for_its_cause():
     """The one line every stage and Blender's render print for a failed write: a full disk asks for
     space, a permission or a read-only disk does not."""
