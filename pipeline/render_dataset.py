@@ -116,7 +116,8 @@ def render_local(
     workers = workers or params.render.workers or cores
     threads = params.render.threads or max(1, cores // workers)
     one = partial(render_shard, spec_path, out, threads=threads, blender=blender)
-    indices = [i for a, b in pending for i in range(a, b)]
+    # the images still to render (a pending shard may hold finished ones, counted in `done` already)
+    indices = [i for a, b in pending for i in range(a, b) if not output.meta_path(out, i).is_file()]
 
     def finished() -> int:
         return done + sum(output.meta_path(out, i).is_file() for i in indices)

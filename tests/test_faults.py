@@ -11,6 +11,7 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -236,6 +237,19 @@ def test_damaged_foreign_and_missing_images_are_redone_and_never_merged(referenc
     assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
     assert same_render(out, ref)
     assert all((out / "meta" / n).stat().st_mtime_ns == t for n, t in untouched.items())
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_a_resumed_render_counts_each_image_once(reference, tmp_path, capsys):
+    pfile, ref = reference
+    out = copied_render(ref, tmp_path)
+    (out / "meta" / "000003.json").unlink()  # its shard (images 2, 3) is pending, image 2 finished
+    assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    counts = [int(n) for n in re.findall(r"render: .*?(\d+)/6 ", err)]
+    assert counts and max(counts) == 6 and not re.search(r"render: \d+img", err)  # past its total: no "/6"
+    assert same_render(out, ref)
 
 
 @pytest.mark.slow
