@@ -44,6 +44,7 @@ from tests.support.training import toy_data
 from train import checkpoint
 from train.dataset import load_split
 from train.evaluate import main as evaluate_main
+from train.export import main as export_main
 from train.predict import main as predict_main
 from train.train import main as train_main
 
@@ -584,7 +585,7 @@ def test_predict_on_a_full_disk_leaves_no_cut_video_under_its_name(tiny_model, t
     assert not list(out.glob("*.mp4*")) and not list(out.glob(".*.tmp*"))
 
 
-def test_inspect_preview_predict_and_export_dataset_refuse_a_folder_they_did_not_make(
+def test_inspect_preview_predict_and_exports_refuse_a_folder_they_did_not_make(
     tiny_model, tmp_path, monkeypatch, capsys
 ):
     model, data, params = tiny_model
@@ -616,6 +617,7 @@ def test_inspect_preview_predict_and_export_dataset_refuse_a_folder_they_did_not
             ]
         ),
         "export-dataset": lambda: export_dataset_main(["--input", str(data / "val.json"), "--out", str(photos)]),
+        "export": lambda: export_main(["--model", str(model), "--formats", "torchscript", "--out", str(photos)]),
     }
     for stage, run in runs.items():
         assert run() == 2, stage
