@@ -8,6 +8,9 @@ writing the same file never share one. Every stage writes its outputs through he
 from __future__ import annotations
 
 import contextlib
+import errno
+import glob
+import hashlib
 import json
 import os
 import re
@@ -22,6 +25,59 @@ TEMPORARY_NAME = re.compile(r"^\..+\.\d+\.tmp(\.\w+)?$")
 def temporary(path: Path, suffix: str = "") -> Path:
     """`.NAME.PID.tmp[SUFFIX]` beside `path`: hidden, and never shared by two processes."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+
+
+# what to do when a read or write fails, by errno
+HINTS = {
+    errno.ENOSPC: "free some space or write elsewhere (--out)",
+    errno.EDQUOT: "free some space or write elsewhere (--out)",
+    errno.EACCES: "check the folder's permissions or write elsewhere (--out)",
+    errno.EPERM: "check the folder's permissions or write elsewhere (--out)",
+    errno.EROFS: "the file system is read-only: write elsewhere (--out)",
+    errno.ENOENT: "check the path",
+}
+
+
+def os_error_line(exc: OSError, where: str | Path | None = None) -> str:
+    """One line for a failed read or write: the file (`where` when the error names none), the
+    system's reason, what to do."""
+    if exc.errno is None:  # raised by our own code with a full message
+        return str(exc)
+    path = exc.filename if exc.filename is not None else where if where is not None else "(file)"
+    reason = exc.strerror or str(exc)
+    hint = HINTS.get(exc.errno)
+    return f"{path}: {reason}" + (f"; {hint}" if hint else "")
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def stale_temporaries(path: Path, tag: str = "tmp") -> list[Path]:
+    """The temporary files or folders (`.NAME.PID.tmp[SUFFIX]`; `tag` another word than `tmp`)
+    that writers of `path` left beside it and whose process no longer runs here: killed mid-write."""
+    path = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.{tag}(\.\w+)?$")
+    found = []
+    for p in path.parent.glob(f".{glob.escape(path.name)}.*.{tag}*"):
+        m = pattern.match(p.name)
+        if m is not None and not _running(int(m.group(1))):
+            found.append(p)
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:
@@ -54,8 +110,9 @@ def copy_file(src: str | Path, dst: str | Path) -> None:
     try:
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
-    except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(dst) if exc.filename == str(tmp) else exc.filename) from exc
+    except OSError as exc:  # a full disk names the source first (shutil's sendfile), the temporary second
+        named = str(dst) if str(tmp) in (exc.filename, exc.filename2) else exc.filename
+        raise OSError(exc.errno, exc.strerror, named) from exc
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -72,6 +129,8 @@ def replacing(path: str | Path, suffix: str = "") -> Iterator[Path]:
         yield tmp
         os.replace(tmp, path)
     except OSError as exc:
+        if exc.errno is None:  # the writer's own message, naming `path` already
+            raise
         raise OSError(exc.errno, exc.strerror, str(path)) from exc
     finally:
         tmp.unlink(missing_ok=True)

@@ -21,7 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .atomic import TEMPORARY_NAME, write_json
+from .atomic import TEMPORARY_NAME, file_sha256, write_json
 
 try:
     import fcntl
@@ -70,14 +70,6 @@ def spec_hash(spec: dict) -> str:
     """SHA-256 of the spec's content: equal for specs that give the same images."""
     text = json.dumps(spec_content(spec), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------- files and "done"
@@ -168,6 +160,11 @@ class FolderLock:
         self.release()
 
 
+def is_render_spec(spec: dict) -> bool:
+    """Whether a spec.json was written by a render (an augment run writes one too)."""
+    return isinstance(spec, dict) and "rigs" in spec and "render" in spec
+
+
 def stored_spec(out_dir: Path) -> dict | None:
     try:
         return json.loads((Path(out_dir) / SPEC).read_text())
@@ -204,10 +201,18 @@ def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 10) -> Fol
     A folder of the same spec is kept (finished images stay; temporary files of killed writers
     are removed when no other process works there). A folder of other params is
     emptied of everything a render writes and given the new spec, but only when `may_reset` and
-    no other process works in it; a non-empty folder without a spec.json is never touched.
+    no other process works in it; a non-empty folder without a render's spec.json (photos, a COCO
+    export, another stage's output) is never touched: the rule of pipeline/outputs.py, which the
+    render stage checks first, kept here for a render started inside Blender.
     """
     out_dir = Path(out_dir)
-    foreign = [p.name for p in out_dir.iterdir() if p.name not in (*RENDER_OUTPUTS, LOCK)] if out_dir.is_dir() else []
+    foreign = [p.name for p in out_dir.iterdir() if p.name != LOCK] if out_dir.is_dir() else []
+    held = stored_spec(out_dir)
+    if held is not None and not is_render_spec(held) and held != spec:
+        raise OutputError(
+            f"{out_dir}/{SPEC}: not the spec of a render (another stage's output?); refusing to write "
+            "into it (choose an empty or new folder for --out)"
+        )
     lock = FolderLock(out_dir)
     digest = spec_hash(spec)
     for _ in range(attempts):
@@ -218,9 +223,9 @@ def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 10) -> Fol
             if spec_hash(stored_spec(out_dir) or {}) == digest:  # the upgrade let others in: check again
                 return lock
             continue
-        if old is None and (out_dir / SPEC).exists() and not may_reset:
+        if old is None and (out_dir / SPEC).exists():
             lock.release()
-            raise OutputError(f"{out_dir}/{SPEC}: not readable; render with `rig2kp render` or choose another --out")
+            raise OutputError(f"{out_dir}/{SPEC}: not readable; remove the folder or choose another --out")
         if old is None and foreign:
             lock.release()
             raise OutputError(

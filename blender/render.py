@@ -36,7 +36,7 @@ except ImportError:  # Debian's Blender uses the system's Python, which needs it
     )
 
 from blender import annotate, backgrounds, output  # noqa: E402
-from blender.atomic import write_json  # noqa: E402
+from blender.atomic import file_sha256, os_error_line, write_json  # noqa: E402
 from blender.exr import find_channel, read_exr  # noqa: E402
 from blender.layout import Layout, ViewError, layout, layout_meta, layout_record  # noqa: E402
 from blender.lens import LensError  # noqa: E402
@@ -207,7 +207,7 @@ def main(argv: list[str]) -> int:
     scenes = json.loads(args.scenes.read_text()) if args.scenes else None
     if scenes is not None:
         spec["render"]["num_images"] = len(scenes)
-        spec["scenes_sha256"] = output.file_sha256(args.scenes)
+        spec["scenes_sha256"] = file_sha256(args.scenes)
     end = spec["render"]["num_images"] if args.end is None else min(args.end, spec["render"]["num_images"])
     if args.check:
         return check(spec, args.threads)
@@ -301,11 +301,8 @@ def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end:
         print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a read-only folder: one line, nothing cut short left behind
-        print(
-            f"error: {exc.filename or args.out}: {exc.strerror or exc}; free some space or choose "
-            "another --out, then run the render again (finished images are kept)",
-            file=sys.stderr,
-        )
+        line = os_error_line(exc, args.out)
+        print(f"error: {line}; then run the render again (finished images are kept)", file=sys.stderr)
         return 2
     finally:
         if renderer is not None:

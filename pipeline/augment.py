@@ -8,7 +8,8 @@ fewer than `min_visible_px` mask pixels left are dropped; a mirror image swaps t
 pairs and a symmetric rig's labels are put back into their canonical order. Each copy is seeded
 from (params.seed, image, copy), so the output does not depend on the number of workers.
 Finished images are kept when the run is repeated with the same params and input (resume); the
-output is rebuilt when either changes.
+output is rebuilt when either changes, and an image's copies are made again when its bytes change
+(`inputs.json` records each input image's SHA-256).
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from blender.atomic import copy_file, write_bytes, write_json
+from blender.atomic import copy_file, file_sha256, write_bytes, write_json, write_text
 from pipeline import coco, coco_checks
 from pipeline.augment_ops import AugmentError, augment_image, build_pipeline, copy_seed, input_masks
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.schema import AugmentConfig
 from pipeline.stage_args import dataset_stage_parser, params_from_args
 from pipeline.stats import dataset_stats
@@ -61,6 +62,7 @@ class AugmentWorker:
         rank, image, anns = task
         cfg = self.cfg
         src_file = self.src / image["file_name"]
+        digest = file_sha256(src_file)  # the part is valid while the image has these bytes
         bgr = cv2.imread(str(src_file), cv2.IMREAD_COLOR)
         if bgr is None:
             raise AugmentError(f"{src_file}: cannot read image (images[id={image['id']}])")
@@ -111,7 +113,7 @@ class AugmentWorker:
                 "augment": {"image_id": image["id"], "copy": c},
             }
             records.append({"image": img_rec, "annotations": out_anns})
-        part = {"records": records, "lost": lost_total}
+        part = {"records": records, "lost": lost_total, "input_sha256": digest}
         # written after the images: a part file that reads back means this input image is done
         if self.part_log is None:  # one append-only file per process: opening a file per image costs
             self.part_log = open(self.dst / ".parts" / f"{os.getpid()}.jsonl", "a")  # noqa: SIM115
@@ -162,21 +164,22 @@ def spec_of(cfg: AugmentConfig, seed: int, json_path: Path) -> dict:
     }
 
 
+INPUTS = "inputs.json"  # the input images' SHA-256 by file name: a finished output is rebuilt when one changes
+KEPT = "kept.jsonl"  # the parts still valid at a run's start, in one log
+
+# an augment folder is one whose spec.json is an augment run's (a render writes a spec.json too)
+OWNER = Owner("augment", "spec.json", {"augment": None, "input_sha256": None})
+
+
 def prepare_output(out: Path, spec: dict) -> None:
-    """Keep finished parts only if made from the same spec; otherwise start clean."""
-    spec_file = out / "spec.json"
-    if spec_file.is_file():
-        if json.loads(spec_file.read_text()) != spec:
-            shutil.rmtree(out)
-    elif out.is_dir() and any(out.iterdir()):
-        raise AugmentError(
-            f"{out}: exists, is not empty and holds no spec.json of an augment run; "
-            "refusing to overwrite it (remove it or choose another --out)"
-        )
+    """Keep finished parts only if made from the same spec; otherwise start clean (`take_output`
+    refused a folder that an augment run did not make before any work)."""
+    if OWNER.owns(out) and json.loads((out / OWNER.marker).read_text()) != spec:
+        shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / coco.ANNOTATIONS).unlink(missing_ok=True)
     (out / "stats.json").unlink(missing_ok=True)
-    write_json(spec_file, spec, indent=1)
+    write_json(out / OWNER.marker, spec, indent=1)
 
 
 def _context():
@@ -204,21 +207,25 @@ def augment_dataset(
     data = coco.load_json(json_path)
     root, dst = json_path.parent, Path(dst)
     refuse_overlap(dst, {"input folder": root, "input file": json_path})
+    take_output(dst, OWNER)
     check_input(data, root, json_path)
     spec = spec_of(cfg, seed, json_path)
     spec_file, out_json = dst / "spec.json", dst / coco.ANNOTATIONS
+    images = sorted(data["images"], key=lambda i: i["id"])
+    digests = {rank: file_sha256(root / img["file_name"]) for rank, img in enumerate(images)}
     if out_json.is_file() and spec_file.is_file() and json.loads(spec_file.read_text()) == spec:
-        return coco.load_json(out_json)  # finished earlier from the same params and input
+        if _read_json(dst / INPUTS) == _inputs(images, digests):
+            return coco.load_json(out_json)  # finished earlier from the same params, input and images
+        shutil.rmtree(dst)  # an input image changed since: every copy is made again
     prepare_output(dst, spec)
     by_image: dict[int, list[dict]] = {img["id"]: [] for img in data["images"]}
     for a in sorted(data["annotations"], key=lambda a: a["id"]):
         by_image[a["image_id"]].append(a)
     most = max((len(v) for v in by_image.values()), default=0)
     stride = 10 ** max(3, len(str(most)))  # annotation id = image id * stride + slot + 1
-    images = sorted(data["images"], key=lambda i: i["id"])
     tasks = [(rank, img, by_image[img["id"]]) for rank, img in enumerate(images)]
     (dst / ".parts").mkdir(exist_ok=True)
-    done = set(finished_parts(dst))
+    done = keep_parts(dst, digests)
     todo = [t for t in tasks if t[0] not in done]
     cats = {c["id"]: c for c in data["categories"]}
     workers = workers or cfg.workers or os.cpu_count() or 1
@@ -239,12 +246,26 @@ def augment_dataset(
         bar.close()  # also on an error: its message then starts a line of its own
         if worker is not None:
             worker.close()
-    return _merge(data, dst, len(tasks), stride)
+    write_json(dst / INPUTS, _inputs(images, digests), indent=1)
+    return _merge(data, dst, len(tasks), stride, digests)
 
 
-def finished_parts(dst: Path) -> dict[int, dict]:
+def _inputs(images: list[dict], digests: dict[int, str]) -> dict:
+    """What INPUTS records: each input image's SHA-256 by file name."""
+    return {"images": {img["file_name"]: digests[rank] for rank, img in enumerate(images)}}
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def finished_parts(dst: Path, digests: dict[int, str] | None = None) -> dict[int, dict]:
     """Input rank -> its finished copies, from the per-process logs (a line cut short by a
-    crash is ignored: that image is done again)."""
+    crash is ignored: that image is done again); with `digests` (rank -> the SHA-256 of its input
+    image now), only the parts made from the image as it is now."""
     parts = {}
     for log in sorted((dst / ".parts").glob("*.jsonl")):
         for line in log.read_text().splitlines():
@@ -252,14 +273,30 @@ def finished_parts(dst: Path) -> dict[int, dict]:
                 part = json.loads(line)
             except ValueError:
                 continue
-            parts[part.pop("rank")] = part
+            rank = part.pop("rank")
+            if digests is None or part.get("input_sha256") == digests.get(rank):
+                parts[rank] = part
     return parts
 
 
-def _merge(data: dict, dst: Path, count: int, stride: int) -> dict:
+def keep_parts(dst: Path, digests: dict[int, str]) -> set[int]:
+    """The ranks finished from their input image as it is now; the parts of images that changed
+    since are dropped from the logs (their copies are made again, and no older part can match
+    later files)."""
+    parts = finished_parts(dst, digests)
+    logs = sorted((dst / ".parts").glob("*.jsonl"))
+    lines = [json.dumps({"rank": r, **p}, separators=(",", ":")) + "\n" for r, p in sorted(parts.items())]
+    write_text(dst / ".parts" / KEPT, "".join(lines))
+    for log in logs:
+        if log.name != KEPT:
+            log.unlink()
+    return set(parts)
+
+
+def _merge(data: dict, dst: Path, count: int, stride: int, digests: dict[int, str]) -> dict:
     images, annotations = [], []
     lost = {"instances_dropped": 0, "keypoints_left_image": 0}
-    parts = finished_parts(dst)
+    parts = finished_parts(dst, digests)
     for rank in range(count):
         part = parts[rank]
         for key in lost:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from blender import output
+from blender.atomic import file_sha256
 from pipeline.appearance_spec import complete_spec
 from pipeline.calibration import CalibrationError, check_lens, resolve_camera
 from pipeline.errors import Rig2kpError
@@ -45,7 +45,7 @@ def make_spec(params: Params, params_path: Path) -> dict:
         if rig.mesh.type == "file":
             path = (base / rig.mesh.path).resolve()
             d["mesh"]["path"] = str(path)
-            files[str(path)] = output.file_sha256(path)
+            files[str(path)] = file_sha256(path)
         if not d["materials"] and rig.mesh.type != "file":
             d["materials"] = {"*": MaterialRanges().model_dump(mode="json")}
         rigs[name] = d
@@ -56,7 +56,7 @@ def make_spec(params: Params, params_path: Path) -> dict:
         photos = sorted(str(p) for p in folder.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES)
         if not photos:
             raise ParamsError(f"{params_path}: render.background.photos_dir: no .jpg/.png images in {folder}")
-        files.update({p: output.file_sha256(p) for p in photos})
+        files.update({p: file_sha256(p) for p in photos})
     render = params.render.model_dump(mode="json")
     try:  # calibration files are read here, before any rendering
         render["camera"] = resolve_camera(
@@ -77,8 +77,8 @@ def make_spec(params: Params, params_path: Path) -> dict:
         base,
     )
     for rig in spec["rigs"].values():  # decal images and clutter meshes are inputs too
-        files.update({d["image"]: output.file_sha256(d["image"]) for d in rig.get("decals", [])})
-    files.update({f: output.file_sha256(f) for f in spec["render"]["distractors"].get("meshes", {}).get("files", [])})
+        files.update({d["image"]: file_sha256(d["image"]) for d in rig.get("decals", [])})
+    files.update({f: file_sha256(f) for f in spec["render"]["distractors"].get("meshes", {}).get("files", [])})
     return spec
 
 

@@ -8,7 +8,7 @@ compressed form with a `str` counts, as pycocotools writes it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 from pycocotools import mask as mask_utils
@@ -20,6 +20,40 @@ ANNOTATIONS = "annotations.json"
 
 class DatasetError(Rig2kpError, ValueError):
     """A dataset that cannot be used; the message names the file and what was expected."""
+
+
+class OutsideDatasetError(DatasetError):
+    """A `file_name` that leads out of its dataset folder."""
+
+
+def outside_dataset(name: str, root: str | Path | None = None, _inside: dict | None = None) -> str | None:
+    """Why the image path `name` leads out of the dataset folder `root`, or None when it stays
+    inside: an absolute path, a `..` part, or (with `root`) a folder on the way that is a link
+    leading out. Every reader and writer of a dataset's images asks this one check; an image file
+    that is itself a link (the mix stage's image links, DVC's cache links) is followed.
+    `_inside`: a cache of folder -> verdict, for a call per image of a large dataset."""
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or PureWindowsPath(name).drive:
+        return "an absolute path"
+    if ".." in pure.parts:
+        return "a path that goes up ('..')"
+    if root is None:
+        return None
+    folder = Path(root, *pure.parts[:-1])
+    inside = None if _inside is None else _inside.get(folder)
+    if inside is None:
+        inside = folder.resolve().is_relative_to(Path(root).resolve())
+        if _inside is not None:
+            _inside[folder] = inside
+    return None if inside else f"its folder {folder} is a link leading out of {root}"
+
+
+def inside_dataset(root: str | Path, name: str, what: str = "file_name") -> Path:
+    """`root / name`, after `outside_dataset`'s check (an `OutsideDatasetError` names `what`)."""
+    why = outside_dataset(name, root)
+    if why is not None:
+        raise OutsideDatasetError(f"{what} {name!r}: {why}; expected a path inside the dataset folder {root}")
+    return Path(root) / name
 
 
 def resolve_json(path: str | Path) -> Path:

@@ -6,7 +6,8 @@ and says what was found and what was expected; the file is named once, in the me
 
 Some checks always run: without them nothing can read the file (ids are unique integers >= 0,
 references resolve, a category's keypoint names and skeleton, K (x, y, v) numbers per annotation,
-positive image sizes, a `bbox` that is there is four numbers). The others run when the caller's
+positive image sizes, a `bbox` that is there is four numbers, and every `file_name` inside the
+dataset folder: `coco.outside_dataset`). The others run when the caller's
 `Needs` asks for them, as errors or as warnings (validate, train, augment, and the counts of
 `pipeline/stats.py`, which the inspect command reports):
 
@@ -21,8 +22,8 @@ positive image sizes, a `bbox` that is there is four numbers). The others run wh
 - `visibility`: v is 0, 1 or 2. Validate and train: errors.
 - `masks`: every annotation has a `segmentation`. Augment (it moves masks): errors.
 - `format`: the rest of the format: `num_keypoints`, keypoints with v > 0 and boxes inside the
-  image, `area` > 0, `iscrowd` 0 or 1, file names inside the folder; with `decode_masks`, masks
-  that decode at the image's size. Validate: errors; stats count some (`COUNTED`).
+  image, `area` > 0, `iscrowd` 0 or 1; with `decode_masks`, masks that decode at the image's
+  size. Validate: errors; stats count some (`COUNTED`).
 - `conventions`: v = 0 at (0, 0), a box and area that match the mask, `source`, a `rig` key,
   image ids from 1, `iscrowd` present. Validate: warnings; stats count `v0_with_xy`.
 - `images`: each image file exists; with `open_images`, it opens and has the declared size (with
@@ -259,6 +260,7 @@ def _images(raw: list, needs: Needs, root: Path | None, progress: bool, add: Add
     """The images by id; their problems through `add`."""
     by_id: dict[int, dict] = {}
     look = root is not None and needs.images is not None
+    inside: dict = {}  # folder -> inside the dataset, asked once per folder
     shown = tqdm(raw, desc="images", unit="img", disable=not (progress and look))
     for key, img in _items(shown, "images", "image", 0, add):
         iid = img["id"]
@@ -279,8 +281,10 @@ def _images(raw: list, needs: Needs, root: Path | None, progress: bool, add: Add
         if not isinstance(name, str) or not name:
             add(ERROR, f"{key}.file_name", "structure", f"{name!r}: expected a path relative to the JSON's folder")
             continue
-        if Path(name).is_absolute() or ".." in Path(name).parts:
-            add(needs.format, f"{key}.file_name", "format", f"{name!r}: expected a path inside the dataset folder")
+        why = coco.outside_dataset(name, root, inside)
+        if why is not None:
+            add(ERROR, f"{key}.file_name", "paths", f"{name!r}: {why}; expected a path inside the dataset folder")
+            continue
         if look:
             _image_file(root / name, (w, h) if sized else None, f"{key}.file_name", needs, add)
     return by_id

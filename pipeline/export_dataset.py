@@ -34,16 +34,16 @@ from pipeline import coco_checks, coco_layouts, yolo_pose
 from pipeline.errors import run_command
 from pipeline.handoff import (
     MANIFEST,
+    OWNER,
     WRITTEN_BY,
     HandoffError,
     Split,
     export_names,
     load_splits,
     place_image,
-    refuse_foreign,
     replaced_folder,
 )
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import refuse_overlap, take_output
 from pipeline.stage_args import add_input, add_out, stage_parser
 
 log = logging.getLogger("rig2kp.export_dataset")
@@ -167,7 +167,7 @@ def export_dataset(
                 f"of them, e.g. --splits train,val={name}"
             )
     refuse_overlap(out, {f"{s.name} split's folder": s.root for s in loaded})
-    refuse_foreign(out)
+    take_output(out, OWNER)
     how = "copy" if copy else LINKS[fmt]
     with replaced_folder(out) as tmp:
         if fmt == "yolo-pose":

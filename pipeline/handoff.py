@@ -19,9 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from blender.atomic import copy_file, temporary
+from blender.atomic import copy_file, stale_temporaries, temporary
 from pipeline import coco, coco_checks
 from pipeline.errors import Rig2kpError
+from pipeline.outputs import Owner
 
 MIX_SPLITS = ("train", "val", "test", "val_synthetic")  # the mix stage's split files, <name>.json
 DEFAULT_SPLITS = ("train", "val", "test")
@@ -151,15 +152,8 @@ def place_image(src: Path, dst: Path, how: str) -> None:
     copy_file(target, dst)
 
 
-def refuse_foreign(out: Path) -> None:
-    """A non-empty --out that no export wrote is refused: the export replaces the folder whole."""
-    if out.exists() and not out.is_dir():
-        raise HandoffError(f"--out {out}: is a file; expected a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
-        raise HandoffError(
-            f"--out {out}: holds files but no {MANIFEST}, so export-dataset did not write it; the export "
-            "replaces its output folder whole: choose an empty or new folder"
-        )
+# an export folder is one holding the manifest an export wrote: only such a folder is replaced
+OWNER = Owner("export-dataset", MANIFEST, {"written_by": WRITTEN_BY})
 
 
 @contextmanager
@@ -168,11 +162,18 @@ def replaced_folder(out: Path) -> Iterator[Path]:
     is removed only then), on failure it is removed and `out` is left as it was."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in [*stale_temporaries(out), *stale_temporaries(out, "old")]:  # what killed runs left
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = temporary(out)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp
+    except OSError as exc:  # named by where the file would have been (a full disk, a read-only folder)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if exc.errno is None or not str(exc.filename).startswith(str(tmp)):
+            raise
+        raise OSError(exc.errno, exc.strerror, str(out) + str(exc.filename)[len(str(tmp)) :]) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -25,10 +25,12 @@ from pipeline import coco_checks
 from pipeline.coco import DatasetError, resolve_json
 from pipeline.draw import contact_sheet, draw_annotations
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.stage_args import add_out, stage_parser
 from pipeline.stats import box_sizes, dataset_stats
 from pipeline.stats_plot import plot_stats
+
+OWNER = stage_owner("inspect")  # its marker in --out: a later run may write there again
 
 
 def select_images(coco: dict, num: int, seed: int, ids: list[int] | None) -> list[dict]:
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         check_files(json_path, chosen, root)
         out = args.out or default_out(json_path)
         refuse_overlap(out, {"dataset folder": json_path.parent, "--images folder": root})
-        out.mkdir(parents=True, exist_ok=True)
+        own_output(out, OWNER)
         stats = dataset_stats(coco)
         write_json(out / "stats.json", stats, indent=2)
         plot_stats(stats, box_sizes(coco), out / "stats.png", str(json_path))

@@ -8,7 +8,8 @@ which also sets their ids); what cannot be repaired is listed in one error befor
 written. Synthetic images and annotations keep their ids.
 
 Output (every `file_name` relative to the output folder; categories are the rig categories):
-  train.json, val.json, test.json, val_synthetic.json, stats.json, images/{synthetic,real/NAME}/...
+  train.json, val.json, test.json, val_synthetic.json, stats.json, images/{synthetic,real/NAME}/...,
+  and rig2kp-output.json, the marker that lets a later run replace the folder
 With real data, val and test hold real images only and val_synthetic is a held-out synthetic
 split; without it, val and test are synthetic and val_synthetic equals val. Splits are seeded
 per image group (augmented copies of a render, Roboflow variants of a photo, a source's
@@ -30,7 +31,7 @@ from blender.atomic import copy_file, write_json
 from pipeline import coco
 from pipeline.dvc_deps import check_stage
 from pipeline.errors import Rig2kpError, run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import refuse_overlap, stage_owner, take_output
 from pipeline.real_exports import NOTES, REAL_BASE, check_readable, load_real
 from pipeline.schema import MixConfig
 from pipeline.splits import MAX_REPEATS, Item, real_share_repeats, repeated, split_auto, split_groups, subsample
@@ -46,6 +47,9 @@ SPLIT_FILES = {
     "val_synthetic": "val_synthetic.json",
 }
 
+# the marker a mix run writes into its output folder first: only such a folder is ever emptied
+OWNER = stage_owner("mix")
+
 
 class MixError(Rig2kpError, ValueError):
     """Inputs the stage cannot use; lists every problem, naming file, key and what was expected."""
@@ -59,10 +63,14 @@ def load_synthetic(path: Path) -> tuple[list[dict], list[Item], list[str]]:
     by_image = defaultdict(list)
     for a in data["annotations"]:
         by_image[a.get("image_id")].append(a)
-    items = []
+    items, inside = [], {}
     for img in sorted(data["images"], key=lambda i: i["id"]):
         if not isinstance(img.get("id"), int) or not 1 <= img["id"] < REAL_BASE:
             problems.append(f"{json_path}: images[id={img.get('id')}]: expected an integer id in [1, 10**12)")
+            continue
+        why = coco.outside_dataset(str(img.get("file_name", "")), root, inside)
+        if why is not None:  # the image would be read, and linked or copied, outside the folders
+            problems.append(f"{json_path}: images[id={img['id']}].file_name {img.get('file_name')!r}: {why}")
             continue
         src = root / img["file_name"]
         if not src.is_file():
@@ -108,6 +116,7 @@ def mix_dataset(
 ) -> dict[str, dict]:
     """Run the stage; returns {split: COCO dict} (also written under `out`)."""
     refuse_overlap(out, input_folders(cfg, synthetic, base))
+    take_output(out, OWNER)
     categories, syn_items, problems = load_synthetic(synthetic)
     real_items, all_notes = [], []
     for s, src in enumerate(cfg.real, start=1):
@@ -189,8 +198,11 @@ def write_output(
     copy_images: bool,
     progress: bool,
 ) -> dict[str, dict]:
-    """The split files, the image tree and stats.json; replaces what a previous run wrote."""
+    """The split files, the image tree and stats.json; replaces what a previous run wrote (a
+    folder with the stage's marker; any other non-empty folder is refused)."""
+    take_output(out, OWNER)
     out.mkdir(parents=True, exist_ok=True)
+    OWNER.mark(out)
     shutil.rmtree(out / "images", ignore_errors=True)
     for f in [*SPLIT_FILES.values(), "stats.json"]:
         (out / f).unlink(missing_ok=True)

@@ -1,20 +1,67 @@
-"""Output folders that never overwrite their inputs.
+"""Output folders: a stage never overwrites its inputs, and deletes or replaces only what it made.
 
 Every stage names its inputs (folders and files) and its output before any work; an output
 that is an input, or holds one, would be deleted or overwritten by the stage's rewrite, so it
-is refused with the flag and the input it would destroy.
+is refused with the flag and the input it would destroy (`refuse_overlap`).
+
+A stage also owns its output folder only when it provably made it (`take_output`): the folder is
+missing, empty, or holds the stage's marker, a JSON file the stage writes there before anything
+else (`Owner`). Any other folder (photos, a real COCO export, another stage's output) is refused
+with one line naming it, before any work and before anything is deleted. The render stage applies
+the same rule inside Blender (blender/output.py `claim`, standard library only).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from blender.atomic import write_json
 from pipeline.errors import Rig2kpError
+
+LISTED = 5  # names of a foreign folder's entries shown in the message
 
 
 class OutputOverlapError(Rig2kpError):
     """An output folder that is, or holds, one of the stage's inputs."""
+
+
+class ForeignOutputError(Rig2kpError):
+    """An output folder that the stage did not make: it holds no marker of the stage."""
+
+
+@dataclass(frozen=True)
+class Owner:
+    """How a stage knows its own output folder: the JSON object in `marker`, written there before
+    anything else, holding each key of `keys` (with that value, where the value is not None)."""
+
+    stage: str  # the command, for messages: "render", "augment", "mix"
+    marker: str  # the marker's file name inside the output folder
+    keys: Mapping[str, object] = field(default_factory=dict)
+    ignore: tuple[str, ...] = ()  # names that are no content of the folder (a lock file)
+
+    def owns(self, folder: str | Path) -> bool:
+        try:
+            data = json.loads((Path(folder) / self.marker).read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(data, dict) and all(k in data and (v is None or data[k] == v) for k, v in self.keys.items())
+
+    def mark(self, folder: str | Path, content: Mapping | None = None) -> None:
+        """Write the marker (the keys with values, plus `content`) into `folder`."""
+        data = {k: v for k, v in self.keys.items() if v is not None} | dict(content or {})
+        write_json(Path(folder) / self.marker, data, indent=1)
+
+
+# the marker of a stage that writes no spec or manifest of its own: {"written_by": "rig2kp STAGE"}
+MARKER = "rig2kp-output.json"
+
+
+def stage_owner(stage: str) -> Owner:
+    """The owner whose marker is `MARKER` naming `rig2kp STAGE`."""
+    return Owner(stage, MARKER, {"written_by": f"rig2kp {stage}"})
 
 
 def _resolved(path: str | Path) -> Path:
@@ -34,3 +81,34 @@ def refuse_overlap(out: str | Path, inputs: Mapping[str, str | Path | None], fla
                 f"{flag} {out}: {what} the {label} {path}; the stage rewrites its output folder and would "
                 f"destroy it. Choose an output folder outside the inputs"
             )
+
+
+def take_output(out: str | Path, owner: Owner, flag: str = "--out") -> bool:
+    """Whether `out` holds an earlier output of `owner`'s stage (which the stage may replace);
+    False for a missing or empty folder. Any other folder, or a file, is refused: call this
+    before any work and before deleting anything there."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ForeignOutputError(f"{flag} {out}: is a file; expected a folder")
+    if not out.is_dir():
+        return False
+    if owner.owns(out):
+        return True
+    held = sorted(p.name for p in out.iterdir() if p.name not in owner.ignore)
+    if not held:
+        return False
+    more = f" and {len(held) - LISTED} more" if len(held) > LISTED else ""
+    raise ForeignOutputError(
+        f"{flag} {out}: holds {', '.join(held[:LISTED])}{more} but no {owner.marker} that `rig2kp {owner.stage}` "
+        "wrote, so the stage did not make it; refusing to write there: choose an empty or new folder"
+    )
+
+
+def own_output(out: str | Path, owner: Owner, flag: str = "--out") -> bool:
+    """`take_output`, then the folder created and marked as `owner`'s: for a stage that writes
+    its files into `out` by name. Returns whether `out` held an earlier output of the stage."""
+    earlier = take_output(out, owner, flag)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    if not earlier:
+        owner.mark(out)
+    return earlier

@@ -23,8 +23,10 @@ from blender.sampling import rng_for, sample_material
 from pipeline.blender_runner import check_rigs, make_spec, run_blender
 from pipeline.draw import contact_sheet, draw_annotations
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.schema import ParamsError, load_params
+
+OWNER = stage_owner("preview")  # its marker in --out: a later run may write there again
 
 
 def turntable_scenes(
@@ -143,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         refuse_overlap(args.out, {"params file": args.params})
+        own_output(args.out, OWNER)
         rigs = [args.rig] if args.rig else list(load_params(args.params).rigs)
         for rig in rigs:
             path = preview(args.params, rig, args.views, args.size, args.elevation, args.out, args.blender)

@@ -16,6 +16,8 @@ import argparse
 import os
 import re
 import shutil
+import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -29,10 +31,13 @@ from pipeline import launch_ray
 from pipeline.blender_runner import RenderError, check_rigs, make_spec, render_shard, shards
 from pipeline.dvc_deps import check_stage
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.schema import Params, ParamsError
 from pipeline.stage_args import add_out, add_params_args, params_from_args, stage_parser
 from pipeline.stats import dataset_stats, layout_stats
+
+# a render folder is one whose spec.json is a render's (an augment run writes a spec.json too)
+OWNER = Owner("render", output.SPEC, {"rigs": None, "render": None}, ignore=(output.LOCK,))
 
 
 def input_paths(params: Params, params_path: Path) -> dict[str, Path]:
@@ -69,10 +74,13 @@ def render_dataset(
     if launcher == "ray":
         launch_ray.import_ray()  # a missing ray fails before any work
     refuse_overlap(out, input_paths(params, params_path))
+    take_output(out, OWNER)
     spec = make_spec(params, params_path)
+    with tempfile.TemporaryDirectory(prefix="rig2kp-check-") as tmp:  # before the folder is touched
+        write_json(Path(tmp) / output.SPEC, spec)
+        check_rigs(Path(tmp) / output.SPEC, Path(tmp), blender)  # what only Blender finds wrong
     with output.claim(out, spec, may_reset=True) as lock:
         spec_path = out / output.SPEC
-        check_rigs(spec_path, out, blender)
         ranges = shards(params.render.num_images, params.render.shard_size)
         if only is not None:
             ranges = [(max(a, only[0]), min(b, only[1])) for a, b in ranges if a < only[1] and b > only[0]]
@@ -109,7 +117,8 @@ def render_local(
     workers = workers or params.render.workers or cores
     threads = params.render.threads or max(1, cores // workers)
     one = partial(render_shard, spec_path, out, threads=threads, blender=blender)
-    indices = [i for a, b in pending for i in range(a, b)]
+    # the images still to render (a pending shard may hold finished ones, counted in `done` already)
+    indices = [i for a, b in pending for i in range(a, b) if not output.meta_path(out, i).is_file()]
 
     def finished() -> int:
         return done + sum(output.meta_path(out, i).is_file() for i in indices)
@@ -134,6 +143,21 @@ def merge_dataset(spec: dict, out: Path) -> dict:
         metas = [output.read_meta(out, i) for i in range(spec["render"]["num_images"])]
         write_json(out / "stats.json", {**dataset_stats(data), **layout_stats(metas)}, indent=1)
     return data
+
+
+def unseen_warning(data: dict) -> str | None:
+    """A warning when at least half the images hold no instance: a camera (a principal point or a
+    pose) that leaves the objects out of frame, or objects too small to keep, renders empty images
+    without any error."""
+    total = len(data["images"])
+    empty = total - len({a["image_id"] for a in data["annotations"]})
+    if total == 0 or 2 * empty < total:
+        return None
+    return (
+        f"{empty} of {total} images hold no instance in view (every object out of frame, hidden, or below "
+        "render.min_visible_px); check render.camera (intrinsics and their principal point, distance, "
+        "focal_mm) and render.placement"
+    )
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -253,6 +277,8 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"wrote {args.out / 'annotations.json'}: {len(data['images'])} images, {len(data['annotations'])} instances"
         )
+        if warning := unseen_warning(data):
+            print(f"warning: {warning}", file=sys.stderr)
         if args.metrics:
             args.metrics.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(args.out / "stats.json", args.metrics)

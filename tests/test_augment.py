@@ -19,6 +19,7 @@ from pycocotools.cocoeval import COCOeval
 
 from pipeline import augment, augment_ops
 from pipeline.coco import DatasetError
+from pipeline.outputs import ForeignOutputError
 from pipeline.schema import AugmentConfig, ParamsError, load_params
 from pipeline.validate import validate_path
 from tests.support import ROOT
@@ -262,7 +263,7 @@ def test_bad_input_is_reported_before_any_work(tmp_path):
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "keep.txt").write_text("mine")
     data = write_dataset(tmp_path / "ok", n_images=1)
-    with pytest.raises(augment.AugmentError, match="refusing to overwrite"):
+    with pytest.raises(ForeignOutputError, match="holds keep.txt but no spec.json that `rig2kp augment` wrote"):
         augment.augment_dataset(AugmentConfig(), 0, tmp_path / "ok", tmp_path / "busy", workers=1, progress=False)
 
 

@@ -263,7 +263,7 @@ def test_outputs_never_destroy_inputs_or_foreign_folders(tmp_path, fmt):
         export_dataset(tmp_path / "ds", tmp_path, fmt)
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
-    with pytest.raises(Rig2kpError, match="holds files but no manifest.json"):
+    with pytest.raises(Rig2kpError, match="holds notes.txt but no manifest.json that `rig2kp export-dataset` wrote"):
         export_dataset(tmp_path / "ds", tmp_path / "mine", fmt)
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep"
     export_dataset(tmp_path / "ds", tmp_path / "out", fmt)

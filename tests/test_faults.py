@@ -11,6 +11,7 @@ import errno
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -18,14 +19,21 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 import torch
+import yaml
 from PIL import Image
 
 from blender import atomic, output
 from pipeline import augment, mix
 from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.coco import DatasetError
+from pipeline.errors import Rig2kpError
+from pipeline.export_dataset import main as export_dataset_main
+from pipeline.inspect_dataset import main as inspect_main
+from pipeline.preview import main as preview_main
 from pipeline.render_dataset import main as render_main
 from pipeline.schema import AugmentConfig, MixConfig, load_params
 from tests.support import ROOT, needs_bpy
@@ -34,7 +42,10 @@ from tests.support.params import THING, tiny_params, write_params, write_train_p
 from tests.support.real_exports import quirky_export, source, synthetic
 from tests.support.training import toy_data
 from train import checkpoint
+from train.dataset import load_split
 from train.evaluate import main as evaluate_main
+from train.export import main as export_main
+from train.predict import main as predict_main
 from train.train import main as train_main
 
 # ---------------------------------------------------------------------------- helpers
@@ -104,6 +115,12 @@ def reference(tmp_path_factory):
     pfile = write_params(tmp / "params.yaml", tiny_params(**RENDER))
     assert render_main(["--params", str(pfile), "--out", str(tmp / "out")]) == 0
     return pfile, tmp / "out"
+
+
+def copied_render(ref: Path, tmp_path: Path) -> Path:
+    """A copy of the reference render at `tmp_path/out`."""
+    shutil.copytree(ref, tmp_path / "out")
+    return tmp_path / "out"
 
 
 def same_render(a: Path, b: Path) -> bool:
@@ -205,8 +222,7 @@ def test_a_killed_driver_leaves_no_blender_writing(tmp_path):
 @needs_bpy
 def test_damaged_foreign_and_missing_images_are_redone_and_never_merged(reference, tmp_path, capsys):
     pfile, ref = reference
-    out = tmp_path / "out"
-    shutil.copytree(ref, out)
+    out = copied_render(ref, tmp_path)
     (out / "annotations.json").unlink()
     png = out / "images" / "000002.png"
     png.write_bytes(png.read_bytes()[:200])  # cut short by a crash of another tool
@@ -222,6 +238,46 @@ def test_damaged_foreign_and_missing_images_are_redone_and_never_merged(referenc
     assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
     assert same_render(out, ref)
     assert all((out / "meta" / n).stat().st_mtime_ns == t for n, t in untouched.items())
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_a_resumed_render_counts_each_image_once(reference, tmp_path, capsys):
+    pfile, ref = reference
+    out = copied_render(ref, tmp_path)
+    (out / "meta" / "000003.json").unlink()  # its shard (images 2, 3) is pending, image 2 finished
+    assert render_main(["--params", str(pfile), "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    counts = [int(n) for n in re.findall(r"render: .*?(\d+)/6 ", err)]
+    assert counts and max(counts) == 6 and not re.search(r"render: \d+img", err)  # past its total: no "/6"
+    assert same_render(out, ref)
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_a_params_typo_only_blender_finds_leaves_the_previous_render_whole(reference, tmp_path, capsys):
+    pfile, ref = reference
+    out = copied_render(ref, tmp_path)
+    before = snapshot(out)
+    data = yaml.safe_load(pfile.read_text())
+    data["rigs"]["glue_tube"]["keypoints"][0]["vertex_group"] = "haed"  # the schema cannot know the mesh's groups
+    typo = write_params(tmp_path / "params.yaml", data)
+    assert render_main(["--params", str(typo), "--out", str(out)]) == 2
+    assert "haed" in capsys.readouterr().err
+    assert snapshot(out) == before
+
+
+@pytest.mark.slow
+@needs_bpy
+def test_a_camera_that_sees_no_object_is_reported_with_counts(tmp_path, capsys):
+    data = tiny_params(num_images=2)
+    intrinsics = {"fx": 100.0, "fy": 100.0, "cx": 5000.0, "cy": 36.0, "width": 96, "height": 72}
+    data["render"]["camera"] = {"intrinsics": intrinsics}  # the principal point far right of the image
+    del data["render"]["resolutions"]  # the calibration sets the size
+    params = write_params(tmp_path / "params.yaml", data)
+    assert render_main(["--params", str(params), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 2 of 2 images hold no instance in view" in err and "render.camera" in err
 
 
 @pytest.mark.slow
@@ -289,6 +345,30 @@ def test_full_then_read_only_disk(reference, tmp_path, capsys):
         assert same_render(out, ref)  # nothing lost
 
 
+def test_a_copy_onto_a_full_disk_names_the_destination(tiny_model, tmp_path, monkeypatch, capsys):
+    _, data, _ = tiny_model
+
+    def full(out_fd, in_fd, offset, count):  # how the kernel's copy fails on a full disk
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "sendfile", full)
+    out = tmp_path / "export"
+    argv = ["--format", "coco", "--input", str(data / "val.json"), "--out", str(out), "--copy"]
+    assert export_dataset_main(argv) == 2
+    (line,) = error_lines(capsys)
+    assert "No space left on device; free some space" in line and str(data) not in line
+    assert line.startswith(f"error: {out.resolve()}")
+
+
+def test_a_failed_write_says_what_to_do_for_its_cause():
+    """The one line every stage and Blender's render print for a failed write: a full disk asks for
+    space, a permission or a read-only disk does not."""
+    for err, hint in ((errno.ENOSPC, "free some space"), (errno.EACCES, "permissions"), (errno.EROFS, "read-only")):
+        line = atomic.os_error_line(OSError(err, os.strerror(err)), "data/synthetic")
+        assert line.startswith(f"data/synthetic: {os.strerror(err)}; ") and hint in line
+        assert ("free some space" in line) == (err == errno.ENOSPC)
+
+
 def fail_writes_after(monkeypatch, n: int, err: int = errno.ENOSPC) -> None:
     """Every file write after the first `n` fails as a full disk would (an injected OSError)."""
     real = Path.write_bytes
@@ -349,6 +429,29 @@ def test_augment_on_a_full_disk_resumes_to_the_same_bytes(tmp_path, monkeypatch,
     assert snapshot(tmp_path / "out" / "images") == snapshot(tmp_path / "clean" / "images")
 
 
+def test_augment_rebuilds_when_an_input_image_changes_but_its_json_does_not(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    data = write_dataset(src, n_images=2)
+    augment.augment_dataset(AugmentConfig(copies=1), 0, src, out, workers=1, progress=False)
+    name = data["images"][0]["file_name"]
+    first = (out / name).read_bytes()
+    cv2.imwrite(str(src / name), np.full((90, 120, 3), 200, np.uint8))  # same size, other pixels
+    augment.augment_dataset(AugmentConfig(copies=1), 0, src, out, workers=1, progress=False)
+    assert (out / name).read_bytes() == (src / name).read_bytes() != first
+    second = src / data["images"][1]["file_name"]  # a run cut short on the second image ...
+    good = second.read_bytes()
+    second.write_bytes(good[:100])
+    with pytest.raises(augment.AugmentError, match="cannot read image"):
+        augment.augment_dataset(AugmentConfig(copies=2), 0, src, out, workers=1, progress=False)
+    cv2.imwrite(str(src / name), np.full((90, 120, 3), 100, np.uint8))  # ... then the first image changed
+    second.write_bytes(good)
+    augment.augment_dataset(AugmentConfig(copies=2), 0, src, out, workers=1, progress=False)
+    assert (out / name).read_bytes() == (src / name).read_bytes()
+    assert augment.augment_dataset(AugmentConfig(copies=2), 0, src, tmp_path / "fresh", workers=1, progress=False) == (
+        json.loads((out / "annotations.json").read_text())
+    )
+
+
 # ---------------------------------------------------------------------------- outputs over inputs
 
 
@@ -396,6 +499,196 @@ def test_mix_into_its_input_or_a_real_export_is_refused_and_deletes_nothing(tmp_
     assert snapshot(tmp_path) == before
 
 
+# ---------------------------------------------------------------------------- folders a stage did not make
+
+
+def photo_export(folder: Path) -> Path:
+    """A real COCO export laid out as a render's: `images/` and `annotations.json`, no spec.json."""
+    write_dataset(folder, n_images=2)
+    return folder
+
+
+def test_render_into_a_coco_export_or_another_stage_output_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    params = write_params(tmp_path / "params.yaml", tiny_params(num_images=2))
+    photos = photo_export(tmp_path / "photos")
+    augmented = tmp_path / "augmented"
+    augment.augment_dataset(AugmentConfig(copies=0), 0, photos, augmented, workers=1, progress=False)
+    (tmp_path / "half").mkdir()  # a folder holding only what a render writes, but no render made it
+    (tmp_path / "half" / "annotations.json").write_text("{}")
+    work = []
+    monkeypatch.setattr("pipeline.render_dataset.check_rigs", lambda *a, **k: work.append(a))
+    before = snapshot(tmp_path)
+    for out in (photos, augmented, tmp_path / "half"):
+        assert render_main(["--params", str(params), "--out", str(out)]) == 2
+        (line,) = error_lines(capsys)
+        assert line.startswith(f"error: --out {out}: holds ") and "refusing to write there" in line
+    assert snapshot(tmp_path) == before and not work
+    spec = make_spec(load_params(params), params)
+    for out in (photos, augmented):  # the render inside Blender applies the same rule
+        with pytest.raises(output.OutputError, match="refusing to write"):
+            output.claim(out, spec, may_reset=True)
+    assert snapshot(tmp_path) == before
+
+
+def test_augment_and_mix_into_a_folder_they_did_not_make_are_refused_and_delete_nothing(tmp_path, capsys):
+    photos = photo_export(tmp_path / "photos")
+    render_like = tmp_path / "render"
+    render_like.mkdir()
+    (render_like / "spec.json").write_text(json.dumps({"rigs": {}, "render": {}, "seed": 0}))
+    shutil.copytree(photos / "images", render_like / "images")
+    src = tmp_path / "src"
+    synthetic(src, n=3)
+    params = write_params(tmp_path / "params.yaml", {"rigs": THING})
+    only_images = tmp_path / "only_images"
+    shutil.copytree(photos / "images", only_images / "images")
+    before = snapshot(tmp_path)
+    for out in (photos, render_like, only_images):
+        with pytest.raises(Rig2kpError, match=f"--out {out}: holds .*refusing to write there"):
+            augment.augment_dataset(AugmentConfig(), 0, src, out, workers=1, progress=False)
+        argv = ["--params", str(params), "--input", str(src), "--out", str(out)]
+        assert mix.main(argv) == 2
+        (line,) = error_lines(capsys)
+        assert line.startswith(f"error: --out {out}: holds ") and "`rig2kp mix`" in line
+    assert snapshot(tmp_path) == before
+    out = tmp_path / "mixed"  # a folder mix made is replaced by the next run
+    for _ in range(2):
+        assert mix.main(["--params", str(params), "--input", str(src), "--out", str(out)]) == 0
+    assert (out / mix.OWNER.marker).is_file() and (out / "train.json").is_file()
+
+
+def test_predict_on_a_full_disk_leaves_no_cut_video_under_its_name(tiny_model, tmp_path, monkeypatch, capsys):
+    model, _, params = tiny_model
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 64))
+    for i in range(6):
+        writer.write(np.full((64, 64, 3), i * 30, np.uint8))
+    writer.release()
+    real = cv2.VideoWriter
+
+    class FullDisk:  # OpenCV's writer says nothing when the disk fills: the file just ends early
+        def __init__(self, path, *args):
+            self.path, self.inner = path, real(path, *args)
+
+        def write(self, frame):
+            self.inner.write(frame)
+
+        def release(self):
+            self.inner.release()
+            data = Path(self.path).read_bytes()
+            Path(self.path).write_bytes(data[: len(data) // 2])
+
+    monkeypatch.setattr(cv2, "VideoWriter", FullDisk)
+    out = tmp_path / "pred"
+    assert predict_main(["--model", str(model), "--params", str(params), "--input", str(video), "--out", str(out)]) == 2
+    (line,) = error_lines(capsys)
+    assert line.startswith(f"error: {out / 'clip_annotated.mp4'}: the annotated video holds 0 of 6 frames")
+    assert not list(out.glob("*.mp4*")) and not list(out.glob(".*.tmp*"))
+
+
+def test_inspect_preview_predict_and_exports_refuse_a_folder_they_did_not_make(
+    tiny_model, tmp_path, monkeypatch, capsys
+):
+    model, data, params = tiny_model
+    photos = photo_export(tmp_path / "photos")
+    (photos / "stats.json").write_text('{"mine": 1}')  # a file name the stages write too
+    drawn = []
+
+    def fake_preview(params_path, rig, views, size, elevation, out, blender):  # Blender's part, left out
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / f"{rig}.png").write_bytes(b"png")
+        drawn.append(rig)
+        return Path(out) / f"{rig}.png"
+
+    monkeypatch.setattr("pipeline.preview.preview", fake_preview)
+    before = snapshot(tmp_path)
+    runs = {
+        "inspect": lambda: inspect_main([str(data / "val.json"), "--out", str(photos)]),
+        "preview": lambda: preview_main(["--params", str(params), "--out", str(photos)]),
+        "predict": lambda: predict_main(
+            [
+                "--model",
+                str(model),
+                "--params",
+                str(params),
+                "--input",
+                str(data / "images" / "test"),
+                "--out",
+                str(photos),
+            ]
+        ),
+        "export-dataset": lambda: export_dataset_main(["--input", str(data / "val.json"), "--out", str(photos)]),
+        "export": lambda: export_main(["--model", str(model), "--formats", "torchscript", "--out", str(photos)]),
+    }
+    for stage, run in runs.items():
+        assert run() == 2, stage
+        (line,) = error_lines(capsys)
+        assert line.startswith(f"error: --out {photos}: holds ") and f"`rig2kp {stage}`" in line
+    assert snapshot(tmp_path) == before and not drawn
+    out = tmp_path / "inspected"  # a folder a stage made, it writes into again
+    for _ in range(2):
+        assert inspect_main([str(data / "val.json"), "--out", str(out)]) == 0
+    assert (out / "stats.json").is_file()
+
+
+def test_export_dataset_removes_the_scratch_folders_killed_runs_left_and_only_those(tiny_model, tmp_path):
+    _, data, _ = tiny_model
+    out = tmp_path / "export"
+    dead = [tmp_path / ".export.999999999.tmp", tmp_path / ".export.999999999.old"]
+    live = tmp_path / f".export.{os.getppid()}.tmp"  # a run still writing
+    for folder in [*dead, live]:
+        folder.mkdir()
+        (folder / "labels.txt").write_text("scratch")
+    assert export_dataset_main(["--input", str(data / "val.json"), "--out", str(out)]) == 0
+    assert (out / "manifest.json").is_file() and live.is_dir()
+    assert not any(d.exists() for d in dead)
+
+
+# ---------------------------------------------------------------------------- paths a dataset names
+
+
+def escaping_datasets(tmp_path: Path) -> dict[str, Path]:
+    """Datasets whose second image is named outside their folder, each named file there and
+    readable: a `..` name, an absolute name, a folder that is a link leading out."""
+    found = {}
+    for kind in ("dotdot", "absolute", "link"):
+        folder = tmp_path / kind / "data"
+        data = write_dataset(folder, n_images=2)
+        outside = tmp_path / kind / "outside"
+        outside.mkdir()
+        shutil.copy(folder / data["images"][1]["file_name"], outside / "000001.png")
+        name = {
+            "dotdot": "../outside/000001.png",
+            "absolute": str(outside / "000001.png"),
+            "link": "linked/000001.png",
+        }[kind]
+        if kind == "link":
+            (folder / "linked").symlink_to(outside, target_is_directory=True)
+        data["images"][1]["file_name"] = name
+        (folder / "annotations.json").write_text(json.dumps(data))
+        found[kind] = folder
+    return found
+
+
+def test_every_reader_refuses_a_file_name_leading_out_of_the_dataset(tmp_path, capsys):
+    datasets = escaping_datasets(tmp_path)
+    params = write_params(tmp_path / "params.yaml", {"rigs": THING, "mix": {"copy_images": True}})
+    before = snapshot(tmp_path)
+    for kind, folder in datasets.items():
+        why = "an absolute path" if kind == "absolute" else "goes up" if kind == "dotdot" else "a link leading out"
+        with pytest.raises(DatasetError, match=f"images\\[id=2\\].file_name: .*{why}"):
+            augment.augment_dataset(
+                AugmentConfig(copies=1), 0, folder, tmp_path / f"aug_{kind}", workers=1, progress=False
+            )
+        with pytest.raises(DatasetError, match=f"images\\[id=2\\].file_name: .*{why}"):
+            load_split(folder / "annotations.json")
+        argv = ["--params", str(params), "--input", str(folder), "--out", str(tmp_path / f"mix_{kind}")]
+        assert mix.main(argv) == 2
+        assert why in capsys.readouterr().err
+        assert inspect_main([str(folder), "--out", str(tmp_path / f"inspect_{kind}")]) == 2
+        assert why in capsys.readouterr().err
+    assert snapshot(tmp_path) == before  # nothing written, inside or outside
+
+
 def test_augment_into_its_input_or_a_folder_holding_it_is_refused(tmp_path):
     src = tmp_path / "data" / "synthetic"
     write_dataset(src, n_images=2)
@@ -423,6 +716,65 @@ def test_train_and_evaluate_outputs_holding_their_inputs_are_refused(tmp_path, c
     )
     assert "holds the --model" in capsys.readouterr().err
     assert snapshot(tmp_path / "data") == before and model.is_file()
+
+
+def test_train_on_a_full_disk_says_so_in_one_line_and_leaves_no_temporary_checkpoint(tmp_path, monkeypatch, capsys):
+    data = toy_data(tmp_path / "data", train=4, val=2, test=2)
+    params = write_train_params(tmp_path / "p.yaml", train={"epochs": 1})
+    out = tmp_path / "models"
+    out.mkdir()
+    (out / "last.pt.tmp").write_bytes(b"cut")  # left by an earlier version killed mid-write
+    (out / ".best.pt.999999999.tmp").write_bytes(b"cut")  # by a killed process
+
+    def full_disk(obj, f, *a, **k):  # how torch reports ENOSPC: a RuntimeError, after a partial write
+        Path(f).write_bytes(b"partial")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 512 vs 498")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    argv = ["--params", str(params), "--data", str(data), "--live-dir", str(tmp_path / "live"), "--out", str(out)]
+    assert train_main(argv) == 2
+    (line,) = error_lines(capsys)
+    assert line.startswith(f"error: {out / 'last.pt'}: could not write the checkpoint") and "free some space" in line
+    assert sorted(p.name for p in out.iterdir()) == []  # no temporary file, old or new, and no cut checkpoint
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """(best.pt of a 1-epoch tiny model, its data folder, its params file)."""
+    tmp = tmp_path_factory.mktemp("tiny_model")
+    data = toy_data(tmp / "data", train=4, val=2, test=2)
+    params = write_train_params(tmp / "p.yaml", train={"epochs": 1})
+    argv = ["--params", str(params), "--data", str(data), "--live-dir", str(tmp / "live")]
+    assert train_main([*argv, "--out", str(tmp / "models")]) == 0
+    return tmp / "models" / "best.pt", data, params
+
+
+def test_predict_names_unreadable_thin_images_and_a_cut_video_goes_on_and_exits_1(tiny_model, tmp_path, capsys):
+    model, data, params = tiny_model
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    good = sorted((data / "images" / "test").iterdir())[0]
+    shutil.copy(good, photos / "a_good.png")
+    (photos / "b_broken.png").write_bytes(b"\x89PNG not really")
+    cv2.imwrite(str(photos / "c_thin.png"), np.zeros((3, 4000, 3), np.uint8))
+    capsys.readouterr()
+    run = ["--model", str(model), "--params", str(params)]
+    assert predict_main([*run, "--input", str(photos), "--out", str(tmp_path / "pred")]) == 1
+    err = capsys.readouterr().err
+    assert f"warning: {photos / 'b_broken.png'}: cannot be read as an image; skipped" in err
+    assert f"warning: {photos / 'c_thin.png'}: 4000x3 pixels is too thin for the model" in err
+    assert "Traceback" not in err and "error: 2 problem(s) above" in err
+    images = json.loads((tmp_path / "pred" / "images.json").read_text())["images"]
+    assert [im["file_name"] for im in images] == ["a_good.png"]
+    video = tmp_path / "clip.avi"  # an AVI cut short still opens, and says how many frames it had
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (64, 64))
+    for i in range(30):
+        writer.write(np.full((64, 64, 3), i * 8, np.uint8))
+    writer.release()
+    video.write_bytes(video.read_bytes()[: video.stat().st_size * 6 // 10])
+    assert predict_main([*run, "--input", str(video), "--out", str(tmp_path / "pred_video")]) == 1
+    err = capsys.readouterr().err
+    assert f"warning: {video}: the container says 30 frames" in err and "cut short" in err
 
 
 # ---------------------------------------------------------------------------- malformed real exports

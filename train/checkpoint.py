@@ -7,12 +7,13 @@ export need nothing else.
 
 from __future__ import annotations
 
-import os
+import shutil
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from blender.atomic import replacing, stale_temporaries
 from pipeline.errors import Rig2kpError
 from pipeline.schema.train_params import ModelConfig
 
@@ -27,11 +28,33 @@ class CheckpointError(Rig2kpError, ValueError):
 
 
 def save(path: Path, state: dict) -> None:
-    """Write atomically, so a crash mid-write never leaves a half checkpoint behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, **state}, tmp)
-    os.replace(tmp, path)
+    """Write atomically under a temporary name of this process (blender/atomic.py), so a crash
+    mid-write never leaves a half checkpoint behind and two processes never share one. torch
+    reports a failed write (a full disk) as a RuntimeError: it becomes one OSError naming the
+    checkpoint, and the temporary file is removed."""
+    path = Path(path)
+    try:
+        with replacing(path) as tmp:
+            torch.save({"format": FORMAT, **state}, tmp)
+    except RuntimeError as exc:
+        reason = (str(exc).strip().splitlines() or ["write failed"])[0][:160]
+        free = shutil.disk_usage(path.parent).free // 2**20
+        raise OSError(
+            f"{path}: could not write the checkpoint ({free} MiB free there; torch: {reason}); "
+            "free some space or write elsewhere (--out)"
+        ) from None
+
+
+def sweep_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary checkpoints that killed processes left in `folder` (blender/atomic.py
+    names them; `NAME.tmp` is an earlier version's name)."""
+    folder = Path(folder)
+    found = [*folder.glob("*.pt.tmp")]
+    for name in ("last.pt", "best.pt"):
+        found += stale_temporaries(folder / name)
+    for p in found:
+        p.unlink(missing_ok=True)
+    return found
 
 
 def load(path: str | Path) -> dict:

@@ -27,13 +27,15 @@ import torch
 
 from blender.atomic import replacing, write_json
 from pipeline.errors import Rig2kpError, run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.stage_args import stage_parser
 
 from .checkpoint import load, model_from_checkpoint
 from .dataset import load_split, model_input_size, read_rgb
 
 OUTPUTS = ["boxes", "labels", "scores", "keypoints", "keypoints_scores"]
+# an export folder is one holding the export.json an export wrote (written first, completed last)
+OWNER = Owner("export", "export.json", {"outputs": OUTPUTS, "checks": None})
 
 
 class ExportCheckError(Rig2kpError, RuntimeError):
@@ -184,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     refuse_overlap(args.out, {"--model": args.model, "--input folder": args.data})
+    take_output(args.out, OWNER)
     ckpt = load(args.model)
     overrides = {}
     if args.score_thresh is not None:
@@ -213,6 +216,7 @@ def _export(args: argparse.Namespace) -> int:
         "box_detections_per_img": cfg.box_detections_per_img,
         "checks": {},
     }
+    write_json(out / OWNER.marker, meta, indent=1)  # the folder is an export's from here on; no checks yet
     if "onnx" in args.formats:  # written and checked under a temporary name: a failed check leaves no model
         path = out / "model.onnx"
         with replacing(path) as tmp:

@@ -8,12 +8,15 @@ keypoint_scores) and <out>/images.json (the COCO `images` and `categories` they 
 `COCO("images.json").loadRes("results.json")` works), and annotated copies: <out>/annotated/
 for images, <out>/<video name>_annotated.mp4 for a video. Detections kept follow the model
 thresholds (params `model.box_score_thresh`, `box_nms_thresh`, `box_detections_per_img`, or the
-flags); only those scoring at least --draw-thresh are drawn.
+flags); only those scoring at least --draw-thresh are drawn. An image that cannot be read, or is
+too thin for the model, is named and skipped, and a video shorter than its container says is
+reported: the results cover the rest, and the exit status is 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +27,7 @@ import torch
 from blender.atomic import replacing, write_bytes, write_json
 from pipeline.draw import PRED_COLOR, draw_annotations
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.schema import load_params
 from pipeline.schema.train_params import EvaluateConfig, ModelConfig, RuntimeConfig
 from pipeline.stage_args import add_set, parse_overrides, stage_parser
@@ -33,6 +36,8 @@ from .checkpoint import load, model_from_checkpoint
 from .dataset import DatasetError, LabelMap, fit_size, read_rgb
 from .devices import DeviceSetup, place_model, setup_device
 from .engine import to_coco_results, to_file_pixels
+
+OWNER = stage_owner("predict")  # its marker in --out: a later run may write there again
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
@@ -66,15 +71,38 @@ def read_video(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
     return frames(), fps, count
 
 
+def input_size(model, width: int, height: int) -> tuple[int, int]:
+    """(w, h) pixels an image of this size is area-downscaled to before the model sees it."""
+    return fit_size(width, height, (model.transform.min_size[0], model.transform.max_size))
+
+
+def unusable(model, rgb: np.ndarray) -> str | None:
+    """Why the model cannot look at this image (one so thin that its input would have no row or
+    column), or None."""
+    h, w = rgb.shape[:2]
+    size = input_size(model, w, h)
+    if min(size) < 1:
+        return f"{w}x{h} pixels is too thin for the model (its input would be {size[0]}x{size[1]})"
+    return None
+
+
+def frames_in(path: Path) -> int:
+    """How many frames a video file holds, as its container says (0 when it cannot be opened)."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+    finally:
+        cap.release()
+
+
 @torch.inference_mode()
 def detect(model, rgbs: list[np.ndarray], setup: DeviceSetup, labels: LabelMap, ids: list[int]) -> list[dict]:
     """COCO results for a batch of RGB uint8 images, each area-downscaled to the model's input size
     first as in training and evaluation (the model's own bilinear resize aliases big photos)."""
-    fit = (model.transform.min_size[0], model.transform.max_size)
     images, scales = [], []
     for im in rgbs:
         h, w = im.shape[:2]
-        size = fit_size(w, h, fit)
+        size = input_size(model, w, h)
         if size != (w, h):
             im = cv2.resize(im, size, interpolation=cv2.INTER_AREA)
         scales.append((size[0] / w, size[1] / h))
@@ -104,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
     if not src.exists():
         raise FileNotFoundError(f"--input {src}: not found")
     refuse_overlap(out, {"--input": src, "--model": args.model})
+    own_output(out, OWNER)
     params_path = Path(args.params) if args.params else None
     if params_path is not None and params_path.is_file():
         params = load_params(params_path, parse_overrides(args.overrides))
@@ -136,12 +165,15 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
+    problems = []  # images skipped, and a video cut short: reported at the end, exit status 1
     if src.suffix.lower() in VIDEO_SUFFIXES:
         frames, fps, count = read_video(src)
         bar = tqdm(total=count or None, desc=src.name, unit="frame")
         with replacing(out / f"{src.stem}_annotated.mp4", suffix=".mp4") as video_tmp:  # whole, or not at all
             writer, index = None, 0
             for chunk in _batches(frames, batch):
+                if index == 0 and (why := unusable(model, chunk[0])):
+                    raise DatasetError(f"--input {src}: {why}")
                 ids = list(range(index + 1, index + 1 + len(chunk)))
                 found = detect(model, chunk, setup, labels, ids)
                 results += found
@@ -160,24 +192,52 @@ def run(args: argparse.Namespace) -> int:
             if writer is None:
                 raise DatasetError(f"--input {src}: no frames could be read")
             writer.release()
+            if (written := frames_in(video_tmp)) != len(images):  # the writer does not say when a write fails
+                raise OSError(
+                    f"{out / f'{src.stem}_annotated.mp4'}: the annotated video holds {written} of {len(images)} "
+                    "frames (a full disk?); free some space or write elsewhere (--out)"
+                )
         if not images:
             raise DatasetError(f"--input {src}: no frames could be read")
+        if count > len(images):
+            problems.append(
+                f"{src}: the container says {count} frames, {len(images)} could be read (cut short?); "
+                "the results and the annotated video cover those"
+            )
     else:
         files = [src] if src.is_file() else list_images(src)
         if src.is_file() and src.suffix.lower() not in IMAGE_SUFFIXES:
             raise DatasetError(f"--input {src}: not an image or video file by its suffix")
-        for chunk in _batches(list(enumerate(files, start=1)), batch):
-            rgbs = [read_rgb(p) for _, p in chunk]
-            ids = [i for i, _ in chunk]
+
+        def readable() -> Iterator[tuple[int, Path, np.ndarray]]:
+            """(id, file, RGB) of each image the model can look at; the others are named and skipped."""
+            for image_id, path in enumerate(files, start=1):
+                try:
+                    rgb = read_rgb(path)
+                except DatasetError as exc:
+                    problems.append(f"{exc}; skipped")
+                    continue
+                if why := unusable(model, rgb):
+                    problems.append(f"{path}: {why}; skipped")
+                    continue
+                yield image_id, path, rgb
+
+        for chunk in _batches(readable(), batch):
+            rgbs = [rgb for _, _, rgb in chunk]
+            ids = [i for i, _, _ in chunk]
             found = detect(model, rgbs, setup, labels, ids)
             results += found
-            for (image_id, path), rgb in zip(chunk, rgbs, strict=True):
+            for image_id, path, rgb in chunk:
                 h, w = rgb.shape[:2]
                 name = path.name if src.is_file() else str(path.relative_to(src))
                 images.append({"id": image_id, "file_name": name, "width": w, "height": h})
                 drawn = annotate(rgb, [r for r in found if r["image_id"] == image_id])
                 ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
                 write_bytes(out / "annotated" / f"{path.stem}.jpg", jpeg.tobytes())
+    for line in problems:
+        print(f"warning: {line}", file=sys.stderr)
+    if not images:
+        raise DatasetError(f"--input {src}: none of its {len(problems)} image(s) could be used (listed above)")
     write_json(out / "results.json", results)
     meta = {"images": images, "annotations": [], "categories": labels.to_json()}
     write_json(out / "images.json", meta)
@@ -186,6 +246,9 @@ def run(args: argparse.Namespace) -> int:
         f"{len(images)} image(s), {len(results)} detections "
         f"({shown} drawn at score >= {draw_thresh}); wrote {out / 'results.json'}"
     )
+    if problems:
+        print(f"error: {len(problems)} problem(s) above; the results cover the rest", file=sys.stderr)
+        return 1
     return 0
 
 

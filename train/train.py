@@ -138,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     scaler = make_scaler(setup)
     ema = build_ema(model, cfg)
     out = Path(args.out)
+    if world.is_main:
+        for p in checkpoint.sweep_temporaries(out):  # what a killed run left mid-write
+            log(f"removed {p}, a checkpoint a killed run left unfinished")
     state = {"epoch": 0, "best_ap": -1.0, "best_epoch": 0, "evals_since_best": 0}
     if args.resume is not None:
         path = Path(args.resume) if args.resume else out / "last.pt"
