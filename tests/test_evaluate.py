@@ -309,7 +309,9 @@ def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path, capsys):
     assert summary["verdict"]["level"] == "not learned" and summary["verdict"]["advice"]
     assert summary["headline"]["sim"]["split"] == "val_synthetic" and summary["model"]["epochs"] == 1
     # the run's page says which weights the model started from, in the train log's words
-    assert summary["model"]["weights"] and summary["model"]["weights"] in (out / "report" / "index.md").read_text()
+    page = (out / "report" / "index.md").read_text()
+    assert summary["model"]["weights"] and summary["model"]["weights"] in page
+    assert "One run is one training seed" in page  # and how far seeds alone move AP
 
 
 @pytest.mark.parametrize("scale", ["box", "mask"])

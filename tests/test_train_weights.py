@@ -102,6 +102,9 @@ def test_backbone_lr_sets_the_body_group_and_unfreeze_keeps_frozen_stages_in_it(
     assert len(groups[0]["params"]) == sum(p.requires_grad for p in body) < len(body)
     later = build_optimizer(model, train.model_copy(update={"unfreeze_at": 0.5}), torch.device("cpu"))
     assert len(later.param_groups[0]["params"]) == len(body)
+    # a body trained from scratch learns at the heads' rate: backbone_lr is for a pretrained start
+    scratch = build_optimizer(model, train, torch.device("cpu"), pretrained=False).param_groups
+    assert [g["lr"] for g in scratch] == pytest.approx([0.01, 0.01])
 
 
 @pytest.mark.slow

@@ -13,21 +13,24 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from pipeline.schema.train_params import TrainConfig
 
 
-def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
-    """The backbone's body at lr * backbone_lr, everything else at lr. With `unfreeze_at` the
-    frozen body parameters join from the start: without gradients the optimizer skips them."""
+def param_groups(model: nn.Module, cfg: TrainConfig, pretrained: bool = True) -> list[dict]:
+    """A pretrained body at lr * backbone_lr (a body trained from scratch at lr), everything else
+    at lr. With `unfreeze_at` the frozen body parameters join from the start: without gradients
+    the optimizer skips them."""
     body = {id(p) for p in model.backbone.body.parameters()}
     later = cfg.unfreeze_at is not None
     groups = [
         {"params": [p for p in model.parameters() if id(p) in body and (p.requires_grad or later)]},
         {"params": [p for p in model.parameters() if id(p) not in body and p.requires_grad]},
     ]
-    groups[0]["lr"] = cfg.lr * cfg.backbone_lr
+    groups[0]["lr"] = cfg.lr * (cfg.backbone_lr if pretrained else 1.0)
     return [g for g in groups if g["params"]]
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
-    groups = param_groups(model, cfg)
+def build_optimizer(
+    model: nn.Module, cfg: TrainConfig, device: torch.device, pretrained: bool = True
+) -> torch.optim.Optimizer:
+    groups = param_groups(model, cfg, pretrained)
     fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)

@@ -83,6 +83,8 @@ def _verdict(summary: dict) -> list[str]:
     if v["advice"]:
         lines += ['What to change (docs/guide/train.md, "When a run has not learned"):', ""]
         lines += [f"- {a}" for a in v["advice"]] + [""]
+    if v.get("seed_note"):
+        lines += [v["seed_note"].capitalize() + ".", ""]
     return lines
 
 

@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = cfg.model_copy(update={"epochs": max(1, math.ceil(cfg.iterations / len(tl)))})
         params = params.model_copy(update={"train": cfg})
     vl = eval_loader(val_ds, params.runtime.predict_batch_size, params.runtime.workers, setup, world)
-    optimizer = build_optimizer(model, cfg, setup.device)
+    optimizer = build_optimizer(model, cfg, setup.device, pretrained=frozen_bn)
     scheduler = build_scheduler(optimizer, cfg, len(tl))
     scaler = make_scaler(setup)
     ema = build_ema(model, cfg)

@@ -19,8 +19,10 @@ WIDE=(--set model.fpn_channels=64 --set model.box_head_dim=256 --set 'model.keyp
 
 arm() {
   case "$1" in
-    scratch-mnv3s)      sets=() ;;  # the shipped default before issue 23: MobileNetV3-small from scratch
+    scratch-mnv3s)      sets=(--set model.backbone=mobilenet_v3_small_fpn) ;;  # the default before issue 23, from scratch
     lite0-t3-blr0.1)    sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1) ;;
+    lite0-t3-blr0.1-ema) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set train.ema=true --set train.ema_decay=0.998) ;;
+    lite0-t3-blr0.3)    sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.3) ;;
     lite0-frozen-wide)  sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${WIDE[@]}") ;;
     lite0-frozen)       sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0) ;;
     *) echo "unknown arm $1 (examples/pretrained/compare.sh list)" >&2; exit 2 ;;
@@ -28,7 +30,7 @@ arm() {
 }
 
 if [[ ${1:-list} == list ]]; then
-  for a in scratch-mnv3s lite0-t3-blr0.1 lite0-frozen-wide lite0-frozen; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
+  for a in scratch-mnv3s lite0-t3-blr0.1 lite0-t3-blr0.1-ema lite0-t3-blr0.3 lite0-frozen-wide lite0-frozen; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
   exit 0
 fi
 
