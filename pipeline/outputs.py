@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 
 from blender.atomic import write_json
@@ -40,7 +41,7 @@ class Owner:
     stage: str  # the command, for messages: "render", "augment", "mix"
     marker: str  # the marker's file name inside the output folder
     keys: Mapping[str, object] = field(default_factory=dict)
-    ignore: tuple[str, ...] = ()  # names that are no content of the folder (a lock file)
+    ignore: tuple[str, ...] = ()  # names (glob patterns) that are no content of the folder: a lock file
 
     def owns(self, folder: str | Path) -> bool:
         try:
@@ -94,7 +95,7 @@ def take_output(out: str | Path, owner: Owner, flag: str = "--out") -> bool:
         return False
     if owner.owns(out):
         return True
-    held = sorted(p.name for p in out.iterdir() if p.name not in owner.ignore)
+    held = sorted(p.name for p in out.iterdir() if not any(fnmatch(p.name, pat) for pat in owner.ignore))
     if not held:
         return False
     more = f" and {len(held) - LISTED} more" if len(held) > LISTED else ""

@@ -33,6 +33,7 @@ from pipeline.coco import DatasetError
 from pipeline.errors import Rig2kpError
 from pipeline.export_dataset import main as export_dataset_main
 from pipeline.inspect_dataset import main as inspect_main
+from pipeline.outputs import MARKER
 from pipeline.preview import main as preview_main
 from pipeline.render_dataset import main as render_main
 from pipeline.schema import AugmentConfig, MixConfig, load_params
@@ -735,7 +736,28 @@ def test_train_on_a_full_disk_says_so_in_one_line_and_leaves_no_temporary_checkp
     assert train_main(argv) == 2
     (line,) = error_lines(capsys)
     assert line.startswith(f"error: {out / 'last.pt'}: could not write the checkpoint") and "free some space" in line
-    assert sorted(p.name for p in out.iterdir()) == []  # no temporary file, old or new, and no cut checkpoint
+    # no temporary file, old or new, and no cut checkpoint: only train's marker, written before any work
+    assert sorted(p.name for p in out.iterdir()) == [MARKER]
+
+
+def test_train_refuses_an_out_folder_it_did_not_make_and_takes_one_of_checkpoints(tmp_path, capsys):
+    """A folder of photos is refused before any work; one that holds only checkpoints (as `dvc pull`
+    leaves models/) is train's."""
+    data = toy_data(tmp_path / "data", train=4, val=2, test=2)
+    params = write_train_params(tmp_path / "p.yaml", train={"epochs": 1})
+    argv = ["--params", str(params), "--data", str(data), "--live-dir", str(tmp_path / "live")]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "IMG_1.jpg").write_bytes(b"a photo")
+    assert train_main([*argv, "--out", str(photos)]) == 2
+    (line,) = error_lines(capsys)
+    assert line.startswith(f"error: --out {photos}: holds IMG_1.jpg but no {MARKER}")
+    assert sorted(p.name for p in photos.iterdir()) == ["IMG_1.jpg"]
+    pulled = tmp_path / "models"
+    pulled.mkdir()
+    (pulled / "best.pt").write_bytes(b"an earlier model")
+    assert train_main([*argv, "--out", str(pulled)]) == 0
+    assert sorted(p.name for p in pulled.iterdir()) == ["best.pt", "last.pt", MARKER]
 
 
 @pytest.fixture(scope="module")

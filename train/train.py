@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import math
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.schema.train_params import TrainConfig
 from pipeline.stage_args import add_input, add_params_args, params_from_args, stage_parser
 
@@ -38,6 +39,10 @@ from .transforms import TrainAugment
 # no weight, threads and device only the order of floating-point sums)
 RESUMABLE_CHANGES = {"eval_every", "patience"}
 MIN_VAL_IMAGES = 10  # fewer, and best.pt is chosen on an AP that one image moves by a tenth or more
+
+# --out is train's when it holds train's marker, or nothing but checkpoints (a folder that
+# `dvc pull` or `dvc checkout` filled holds last.pt and best.pt alone) and their temporaries
+OWNER = replace(stage_owner("train"), ignore=("last.pt", "best.pt", "*.pt.tmp", ".*.pt.*.tmp"))
 
 
 def seed_for(*parts: int) -> int:
@@ -111,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     data = Path(args.input)
     refuse_overlap(args.out, {"--input folder": data})
     refuse_overlap(args.live_dir, {"--input folder": data}, flag="--live-dir")
+    if world.is_main:
+        own_output(args.out, OWNER)  # before any work: a folder of someone else's files is refused
     train_split = load_split(data / "train.json")
     val_split = load_split(data / "val.json")
     labels = train_split.label_map(cfg.categories)
