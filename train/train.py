@@ -21,7 +21,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 from pipeline.errors import run_command
-from pipeline.outputs import own_output, refuse_overlap, stage_owner
+from pipeline.outputs import own_output, refuse_overlap, stage_owner, take_output
 from pipeline.schema.train_params import TrainConfig
 from pipeline.stage_args import add_input, add_params_args, params_from_args, stage_parser
 
@@ -116,8 +116,7 @@ def run(args: argparse.Namespace) -> int:
     data = Path(args.input)
     refuse_overlap(args.out, {"--input folder": data})
     refuse_overlap(args.live_dir, {"--input folder": data}, flag="--live-dir")
-    if world.is_main:
-        own_output(args.out, OWNER)  # before any work: a folder of someone else's files is refused
+    take_output(args.out, OWNER)  # before any work: a folder of someone else's files is refused
     train_split = load_split(data / "train.json")
     val_split = load_split(data / "val.json")
     labels = train_split.label_map(cfg.categories)
@@ -146,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     ema = build_ema(model, cfg)
     out = Path(args.out)
     if world.is_main:
+        own_output(out, OWNER)  # made and marked only now: a run stopped by its data leaves no folder
         for p in checkpoint.sweep_temporaries(out):  # what a killed run left mid-write
             log(f"removed {p}, a checkpoint a killed run left unfinished")
     state = {"epoch": 0, "best_ap": -1.0, "best_epoch": 0, "evals_since_best": 0}
