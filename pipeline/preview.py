@@ -87,6 +87,11 @@ def turntable_scenes(
     return scenes
 
 
+def slots_line(rig: str, slots: list[str]) -> str:
+    """The names that `rigs.<rig>.materials` and a decal's `slots` take, as Blender built them."""
+    return f'{rig}: material slots {", ".join(slots)} (keys of rigs.{rig}.materials; "*": every slot not named)'
+
+
 def preview(
     params_path: Path, rig: str, views: int, size: int, elevation: float, out: Path, blender: str | None = None
 ) -> Path:
@@ -101,6 +106,7 @@ def preview(
         tmp = Path(tmp)
         (tmp / "spec.json").write_text(json.dumps(spec))
         facts = check_rigs(tmp / "spec.json", tmp / "out", blender)
+        print(slots_line(rig, facts[rig]["slots"]))
         scenes = turntable_scenes(
             rig, spec["rigs"][rig], facts[rig]["center"], facts[rig]["extent"], views, size, elevation, params.seed
         )

@@ -14,7 +14,7 @@ from tests.support import ROOT, needs_bpy
 
 @needs_bpy
 @pytest.mark.slow
-def test_preview_draws_each_keypoint_on_real_renders(tmp_path):
+def test_preview_draws_each_keypoint_on_real_renders(tmp_path, capsys):
     assert (
         cli_main(
             [
@@ -33,6 +33,8 @@ def test_preview_draws_each_keypoint_on_real_renders(tmp_path):
         )
         == 0
     )
+    # the slots Blender built, in the glue tube's own order (blender/shapes.py), named for materials:
+    assert "glue_tube: material slots body, label, cap (keys of rigs.glue_tube.materials" in capsys.readouterr().out
     sheet = np.asarray(Image.open(tmp_path / "glue_tube.png").convert("RGB"))
     assert sheet.shape[0] >= 96 and sheet.shape[1] >= 2 * 96
     for k in range(2):  # head and tail markers are drawn in their keypoint colours
