@@ -189,6 +189,9 @@ def export_dataset(
     return manifest
 
 
+YOLO_MODEL = "yolo11n-pose.yaml"  # Ultralytics ships the yaml in its wheel: the hint works offline (a .pt downloads)
+
+
 def summary(out: Path, manifest: dict) -> str:
     """The lines printed after a run: per split counts, what was left out, how to use the folder."""
     lines = [f"wrote {out} ({manifest['format']}; images: {manifest['images']})"]
@@ -196,7 +199,9 @@ def summary(out: Path, manifest: dict) -> str:
         crowd = f", {s['crowd_left_out']} crowd annotation(s) left out" if s.get("crowd_left_out") else ""
         lines.append(f"  {name}: {s['images']} images, {s['instances']} instances{crowd} <- {s['source']}")
     if manifest["format"] == "yolo-pose":
-        lines.append(f"train with: yolo pose train data={out / 'data.yaml'} model=yolo11n-pose.pt")
+        lines.append(f"train with: yolo pose train data={out / 'data.yaml'} model={YOLO_MODEL}")
+        lines.append("  (a yaml builds the network untrained, offline; online, model=yolo11n-pose.pt downloads")
+        lines.append("  COCO-pretrained weights; model=PATH starts from a .pt you have)")
     elif manifest["format"] == "fiftyone":
         lines.append(f"load with: fo.Dataset.from_dir({str(out / 'SPLIT')!r}, fo.types.COCODetectionDataset)")
     else:

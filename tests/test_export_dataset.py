@@ -19,7 +19,7 @@ from PIL import Image
 
 from pipeline import mix
 from pipeline.errors import Rig2kpError
-from pipeline.export_dataset import export_dataset, main
+from pipeline.export_dataset import export_dataset, main, summary
 from pipeline.schema import MixConfig
 from tests.support.coco_data import category, write_dataset
 from tests.support.real_exports import load, quirky_export, source, synthetic
@@ -406,9 +406,10 @@ def test_ultralytics_trains_one_epoch_on_the_yolo_export(tmp_path, monkeypatch):
     from ultralytics import YOLO
 
     data = write_dataset(tmp_path / "ds", n_images=4)
-    export_dataset(tmp_path / "ds", tmp_path / "yolo", "yolo-pose", copy=True)
+    manifest = export_dataset(tmp_path / "ds", tmp_path / "yolo", "yolo-pose", copy=True)
+    hint = next(ln for ln in summary(tmp_path / "yolo", manifest).splitlines() if ln.startswith("train with: "))
     monkeypatch.chdir(tmp_path)  # Ultralytics writes runs/ under the working directory
-    model = YOLO("yolo11n-pose.yaml")
+    model = YOLO(hint.split("model=")[1].split()[0])  # the model the printed hint names, offline
     model.train(
         data=str(tmp_path / "yolo" / "data.yaml"),
         epochs=1,
