@@ -233,3 +233,56 @@ def test_tutorial_runs_as_written(tmp_path):
     assert (root / "data/pen/predictions/results.json").is_file()
     photos = sorted((root / "data/pen/photos/images/default").glob("*.jpg"))
     assert len(list((root / "data/pen/predictions/annotated").iterdir())) == len(photos)
+
+
+QUOTING = ["README.md", "params.yaml", "docs/guide/*.md", "docs/reference/*.md"]
+EXACT = re.compile(r"\b(\d+) min (\d+) s\b")
+ROUNDED = re.compile(r"(\w+ )?\b(\d+) (?:minutes|min)\b(?! \d+ s)")
+LIMITS = {"under", "within", "most", "than"}
+
+
+def quoted_durations(results: str) -> set[int]:
+    """Seconds of each row of RESULTS.md's quoted table ("13 min 45 s", "35 s")."""
+    table = results.split("<!-- quoted durations -->", 1)[1].strip().split("\n\n", 1)[0]
+    found = set()
+    for row in table.splitlines()[2:]:
+        value = row.split("|")[2].strip()
+        m = re.fullmatch(r"(?:(\d+) min )?(\d+) s", value)
+        assert m, f"benchmarks/RESULTS.md quoted table: {value!r} is not 'N min N s' or 'N s'"
+        found.add(60 * int(m[1] or 0) + int(m[2]))
+    return found
+
+
+def duration_mismatches(text: str, measured: set[int]) -> list[str]:
+    """Durations in a page that are neither a measured figure nor a limit."""
+    wrong = []
+    for m in EXACT.finditer(text):
+        if 60 * int(m[1]) + int(m[2]) not in measured:
+            wrong.append(m[0])
+    minutes = {int(s / 60 + 0.5) for s in measured}
+    for m in ROUNDED.finditer(text):
+        limit = (m[1] or "").strip() in LIMITS
+        if not limit and int(m[2]) not in minutes:
+            wrong.append(m[0].strip())
+    return wrong
+
+
+def test_docs_quote_durations_from_one_measured_table():
+    measured = quoted_durations((ROOT / "benchmarks" / "RESULTS.md").read_text())
+    assert 13 * 60 + 45 in measured  # the README's make all figure is a row
+    wrong = {}
+    for pattern in QUOTING:
+        for page in sorted(ROOT.glob(pattern)):
+            bad = duration_mismatches(page.read_text(), measured)
+            if bad:
+                wrong[rel(page)] = bad
+    assert not wrong, f"durations not in benchmarks/RESULTS.md's quoted table: {wrong}"
+
+
+def test_duration_check_catches_a_figure_nobody_measured():
+    measured = {13 * 60 + 45, 9 * 60 + 30}
+    assert duration_mismatches("took 13 min 45 s; training about 10 minutes; under 20 minutes", measured) == []
+    assert duration_mismatches("make all takes 14 min 10 s, training 6 minutes", measured) == [
+        "14 min 10 s",
+        "training 6 minutes",
+    ]
