@@ -619,6 +619,9 @@ def test_inspect_preview_predict_and_exports_refuse_a_folder_they_did_not_make(
         ),
         "export-dataset": lambda: export_dataset_main(["--input", str(data / "val.json"), "--out", str(photos)]),
         "export": lambda: export_main(["--model", str(model), "--formats", "torchscript", "--out", str(photos)]),
+        "evaluate": lambda: evaluate_main(
+            ["--model", str(model), "--params", str(params), "--input", str(data), "--out", str(photos)]
+        ),
     }
     for stage, run in runs.items():
         assert run() == 2, stage
@@ -629,6 +632,20 @@ def test_inspect_preview_predict_and_exports_refuse_a_folder_they_did_not_make(
     for _ in range(2):
         assert inspect_main([str(data / "val.json"), "--out", str(out)]) == 0
     assert (out / "stats.json").is_file()
+
+
+def test_evaluate_writes_beside_the_renders_stats_and_again_over_its_own_output(tiny_model, tmp_path):
+    """dvc.yaml's metrics/ holds render.json (the render stage's) before evaluate runs there."""
+    model, data, params = tiny_model
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "render.json").write_text('{"images": 3}')
+    argv = ["--model", str(model), "--params", str(params), "--input", str(data), "--out", str(metrics)]
+    assert evaluate_main(argv) == 0
+    assert json.loads((metrics / "summary.json").read_text())["written_by"] == "rig2kp evaluate"
+    (metrics / "notes.md").write_text("mine")  # beside a folder evaluate marked, a user's file is no bar
+    assert evaluate_main(argv) == 0
+    assert (metrics / "render.json").read_text() == '{"images": 3}' and (metrics / "notes.md").read_text() == "mine"
 
 
 def test_export_dataset_removes_the_scratch_folders_killed_runs_left_and_only_those(tiny_model, tmp_path):

@@ -35,7 +35,7 @@ import numpy as np
 from blender.atomic import write_bytes, write_json
 from pipeline.draw import GT_COLOR, PRED_COLOR, contact_sheet, draw_annotations, side_by_side
 from pipeline.errors import run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.schema import Params
 from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
 
@@ -154,11 +154,27 @@ def write_contact_sheet(
     write_bytes(path, jpeg.tobytes())
 
 
+# evaluate writes its files by name and deletes nothing; a folder holding only these names (an earlier
+# evaluate, whole or cut short; render.json, which dvc.yaml's render stage writes beside them in
+# metrics/; the .gitignore DVC keeps there) is its own, as is one whose summary.json it wrote;
+# anything else is refused
+OWNER = Owner(
+    "evaluate",
+    "summary.json",
+    {"written_by": "rig2kp evaluate"},
+    ignore=(
+        *("eval.json", "per_keypoint.json", "summary.json", "sim.json", "real.json"),
+        *("predictions", "plots", "contact_sheets", "report", "render.json", ".gitignore", ".*.tmp"),
+    ),
+)
+
+
 def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     cfg = params.evaluate
     data, out = Path(args.input), Path(args.out)
     refuse_overlap(out, {"--input folder": data, "--model": args.model})
+    take_output(out, OWNER)
     splits = {}
     for name in cfg.splits:
         path = data / f"{name}.json"
@@ -212,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
     training = Training.from_checkpoint(ckpt, symmetric)
     verdict = judge_run(rows, splits, training, model_cfg, on_cpu=setup.device.type == "cpu")
     summary = {
+        **OWNER.keys,
         "oks_scale": cfg.oks_scale,
         "model": {
             "path": str(args.model),
