@@ -6,7 +6,6 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from blender import shapes
 from pipeline.blender_runner import RenderError, check_rigs, make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT, needs_bpy
+from tests.support.mesh_writers import y_up_copy
 from tests.support.params import write_params
 
 EXPORT = r"""
@@ -143,19 +143,6 @@ def test_procedural_rigs_resolve_their_vertex_groups(tmp_path):
     mid_cap = 0.05 - 0.017 / 2  # default cap_length 0.017
     assert np.allclose(facts["keypoints_local"], [[0.05, 0, 0], [-0.05, 0, 0], [mid_cap, 0, 0]])
     assert facts["slots"] == ["body", "label", "cap"]
-
-
-def y_up_copy(src: Path, dest: Path) -> Path:
-    """The OBJ with every vertex turned from z-up to y-up by rewriting its text: file (x, y, z) is
-    written (x, z, -y), so the file's +y is the original's +z. Faces keep their vertex order."""
-    lines = []
-    for line in src.read_text().splitlines():
-        if line.startswith("v "):
-            x, y, z = (float(t) for t in line.split()[1:4])
-            line = f"v {x!r} {z!r} {-y!r}"
-        lines.append(line)
-    dest.write_text("\n".join(lines) + "\n")
-    return dest
 
 
 @needs_bpy
