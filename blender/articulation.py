@@ -2,7 +2,8 @@
 
 A rig with `pose_bones`, `pose_actions` or `shape_keys` is not baked. Its mesh, the mesh's
 armature, the empties its keypoints name, and their parents are kept as they are in the file,
-under one empty (the rig frame: metres, the file's unit scale and object transforms folded in).
+under one empty (the rig frame: metres, the file's unit scale, object transforms and the mesh's
+turn folded in).
 The scene's pool holds one such hierarchy per instance, made once; per image only the root's
 transform, the bones' pose and the shape key values change. Keypoints are then read from that
 instance as Blender evaluated it: bone heads / tails from the evaluated pose, vertices and vertex
@@ -20,7 +21,7 @@ import bpy
 import numpy as np
 from mathutils import Euler, Matrix, Quaternion
 
-from . import rigs
+from . import mesh_turn, rigs
 from .rigs import RigError
 
 PARKED = (0.0, 0.0, -1000.0)
@@ -294,7 +295,7 @@ def build(name: str, rig: dict) -> rigs.RigTemplate:
 
     root = bpy.data.objects.new(f"{name}.template.root", None)
     bpy.context.scene.collection.objects.link(root)
-    scale = Matrix.Scale(unit, 4)
+    scale = rigs._rig_from_world(unit, mesh_turn.turn_of(mesh_cfg))  # the unit scale, then the turn
     for o in ordered:
         if o.parent is None:
             o.parent = root

@@ -1,8 +1,9 @@
 """Build a rig's template object in Blender and locate its keypoints on the evaluated mesh (bpy).
 
 The template's mesh is baked from the evaluated object (modifiers and armature pose applied) with
-the unit scale and the file's object transform folded in, so its object space is in metres and
-every instance is a plain linked copy. Keypoint problems raise RigError naming the params key.
+the unit scale, the file's object transform and the mesh's turn (blender/mesh_turn.py: `up_axis`,
+`rotation_deg`) folded in, so its object space is the rig frame in metres and every instance is a
+plain linked copy. Keypoint problems raise RigError naming the params key.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from . import shapes, symmetry
+from . import mesh_turn, shapes, symmetry
 
 BLANK = "rig2kp_blank"  # custom property of the plain materials made here: they carry no look to keep
 
@@ -111,12 +112,18 @@ def _pick_object(objects, wanted: str | None, key: str) -> bpy.types.Object:
     return meshes[0]
 
 
-def _bake(src: bpy.types.Object, name: str, unit_scale: float) -> bpy.types.Object:
-    """A new object whose mesh is src's evaluated mesh in world space times unit_scale."""
+def _rig_from_world(unit_scale: float, turn: np.ndarray | None) -> Matrix:
+    """File world (file units) -> rig frame (metres): the unit scale, then the turn if there is one."""
+    m = Matrix.Scale(unit_scale, 4)
+    return m if turn is None else Matrix(turn.tolist()) @ m
+
+
+def _bake(src: bpy.types.Object, name: str, unit_scale: float, turn: np.ndarray | None = None) -> bpy.types.Object:
+    """A new object whose mesh is src's evaluated mesh in world space times unit_scale, turned."""
     depsgraph = bpy.context.evaluated_depsgraph_get()
     evaluated = src.evaluated_get(depsgraph)
     mesh = bpy.data.meshes.new_from_object(evaluated, preserve_all_data_layers=True, depsgraph=depsgraph)
-    mesh.transform(Matrix.Scale(unit_scale, 4) @ src.matrix_world)
+    mesh.transform(_rig_from_world(unit_scale, turn) @ src.matrix_world)
     mesh.name = name
     obj = bpy.data.objects.new(name, mesh)
     bpy.context.scene.collection.objects.link(obj)
@@ -154,6 +161,20 @@ def _shade_smooth(mesh) -> None:
         mesh.use_auto_smooth, mesh.auto_smooth_angle = True, 0.6
 
 
+def slot_names(obj: bpy.types.Object, kind: str) -> list[str]:
+    """The names `materials:` keys use: a file's material names (`slotN` for an empty slot), a
+    built-in shape's slot names without the rig prefix."""
+    return [
+        m.name.split(".")[-1] if m and kind != "file" else (m.name if m else f"slot{i}")
+        for i, m in enumerate(obj.data.materials)
+    ]
+
+
+def _turned(points: np.ndarray, turn: np.ndarray | None) -> np.ndarray:
+    """Points (... x 3) turned into the rig frame; untouched without a turn."""
+    return points if turn is None else points @ turn[:3, :3].T
+
+
 def _vertices(mesh) -> np.ndarray:
     co = np.empty(len(mesh.vertices) * 3)
     mesh.vertices.foreach_get("co", co)
@@ -185,6 +206,7 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
     empties: dict[str, np.ndarray] = {}
     imported: list = []
     unit = 1.0
+    turn = None  # file axes -> rig axes; None: the file's own
     if kind == "box":
         src = _mesh_from_shape(f"{name}.src", shapes.box(mesh_cfg["size"]))
         if mesh_cfg["bevel"] > 0:
@@ -208,19 +230,19 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
         imported = _import_file(path, f"{key}.mesh")
         src = _pick_object(imported, mesh_cfg.get("object"), f"{key}.mesh")
         unit = mesh_cfg["unit_scale"]
+        turn = mesh_turn.turn_of(mesh_cfg)
         for o in imported:
             if o.type == "EMPTY":
-                empties[o.name] = np.array(o.matrix_world.translation) * unit
+                empties[o.name] = _turned(np.array(o.matrix_world.translation) * unit, turn)
     src_world = src.matrix_world.copy()
-    obj = _bake(src, f"{name}.template", unit)
+    obj = _bake(src, f"{name}.template", unit, turn)
     file_to_metres = np.array(src.matrix_world) * unit if kind == "file" else np.eye(4)
+    if turn is not None:
+        file_to_metres = turn @ file_to_metres
     if not obj.data.materials:  # a bare mesh file still gets one slot, so "*" ranges apply to it
         obj.data.materials.append(bpy.data.materials.new(f"{name}.surface"))
         obj.data.materials[-1][BLANK] = True
-    slot_names = [
-        m.name.split(".")[-1] if m and kind != "file" else (m.name if m else f"slot{i}")
-        for i, m in enumerate(obj.data.materials)
-    ]
+    slots = slot_names(obj, kind)
     if kind != "box":  # curved shapes shade smooth, keeping creases sharper than ~35 degrees
         _shade_smooth(obj.data)
 
@@ -240,7 +262,7 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
         elif kp.get("vertex_group") is not None:
             keypoints.append(_group_centroid(obj, kp["vertex_group"], kkey))
         elif kp.get("bone") is not None:
-            keypoints.append(_bone_point(_armature_of(src), kp, kkey) * unit)
+            keypoints.append(_turned(_bone_point(_armature_of(src), kp, kkey) * unit, turn))
         else:
             if kp["empty"] not in empties:
                 raise RigError(
@@ -257,8 +279,8 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
     obj.location = (0.0, 0.0, -1000.0)
     center = (verts.min(axis=0) + verts.max(axis=0)) / 2
     extent = float(np.linalg.norm(verts - center, axis=1).max())
-    mesh_from_rig = np.linalg.inv(np.array(Matrix.Scale(unit, 4) @ src_world)) if kind == "file" else np.eye(4)
-    return RigTemplate(name, obj, kp_arr, radius, center, extent, slot_names, mesh_from_rig=mesh_from_rig)
+    mesh_from_rig = np.linalg.inv(np.array(_rig_from_world(unit, turn) @ src_world)) if kind == "file" else np.eye(4)
+    return RigTemplate(name, obj, kp_arr, radius, center, extent, slots, mesh_from_rig=mesh_from_rig)
 
 
 def symmetry_group(name: str, rig: dict, tpl: RigTemplate) -> list[list[int]]:

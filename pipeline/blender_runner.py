@@ -82,20 +82,20 @@ def make_spec(params: Params, params_path: Path) -> dict:
     return spec
 
 
-def blender_command(blender: str | None, args: list[str]) -> list[str]:
+def blender_command(blender: str | None, args: list[str], script: Path = BLENDER_SCRIPT) -> list[str]:
     """The `bpy` package by default; a stock Blender binary when `blender` names one."""
     if blender:
-        return [blender, "--background", "--factory-startup", "--python", str(BLENDER_SCRIPT), "--", *args]
-    return [sys.executable, str(BLENDER_SCRIPT), *args]
+        return [blender, "--background", "--factory-startup", "--python", str(script), "--", *args]
+    return [sys.executable, str(script), *args]
 
 
-def run_blender(blender: str | None, args: list[str]) -> str:
-    """Run blender/render.py once; its temporary files live in a folder removed afterwards, even
-    when the process crashes or is killed."""
+def run_blender(blender: str | None, args: list[str], script: Path = BLENDER_SCRIPT) -> str:
+    """Run a Blender-side script (blender/render.py by default) once; its temporary files live in
+    a folder removed afterwards, even when the process crashes or is killed."""
     tmp = tempfile.mkdtemp(prefix="rig2kp_blender_")
     try:
         env = {**os.environ, "TMPDIR": tmp, "TEMP": tmp, "TMP": tmp}
-        proc = subprocess.run(blender_command(blender, args), capture_output=True, text=True, env=env)
+        proc = subprocess.run(blender_command(blender, args, script), capture_output=True, text=True, env=env)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if proc.returncode != 0:

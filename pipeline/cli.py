@@ -9,6 +9,7 @@ import sys
 COMMANDS = {
     "render": ("pipeline.render_dataset", "render randomized scenes of the rigs to a COCO keypoint folder"),
     "preview": ("pipeline.preview", "turntable contact sheet of a rig with its keypoints named"),
+    "mesh-info": ("pipeline.mesh_info", "a mesh file's vertices, bounds, slots and up axis, and a rig to paste"),
     "inspect": ("pipeline.inspect_dataset", "draw annotations over images and write a stats sheet"),
     "augment": ("pipeline.augment", "albumentations copies of a COCO keypoint folder"),
     "mix": ("pipeline.mix", "mix renders with real annotated photos into train/val/test"),

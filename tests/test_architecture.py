@@ -25,14 +25,14 @@ BLENDER_ALLOWED = BLENDER_ONLY | {"numpy"} | set(sys.stdlib_module_names)
 # blender/ modules that touch Blender; every other one is pure (tested without Blender)
 BPY_MODULES = {
     f"blender.{m}"
-    for m in "articulation decals layout looks materials mesh_distractors own_materials physics rays render rigs "
-    "scene shader_nodes wear".split()
+    for m in "articulation decals layout looks materials mesh_distractors mesh_dump own_materials physics rays "
+    "render rigs scene shader_nodes wear".split()
 }
 # commands: run by `rig2kp <command>` / `python -m`, imported by no other module
 STAGES = {
     f"pipeline.{m}"
     for m in "render_dataset preview inspect_dataset augment mix validate export_dataset params_reference cli "
-    "write_dvc_deps".split()
+    "write_dvc_deps mesh_info".split()
 } | {f"train.{m}" for m in "train evaluate predict export report".split()}
 
 

@@ -307,6 +307,34 @@ def test_a_rig_that_does_not_fit_its_file_is_named_before_rendering(chain, tmp_p
         assert f in str(err.value), str(err.value)
 
 
+def test_up_axis_and_rotation_turn_bones_empties_groups_and_positions_alike(chain, tmp_path):
+    """The chain turned by `up_axis: -x` and `rotation_deg`, posed (its own armature) and baked
+    (no pose ranges): every rest keypoint is the unturned one times the turn, written out here."""
+    turn = {"up_axis": "-x", "rotation_deg": [0, 0, 30]}
+    c, s = math.cos(math.radians(30)), math.sin(math.radians(30))
+    # -x up: +90 degrees about y, (x, y, z) -> (z, y, -x); then 30 degrees about z
+    r = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]) @ np.array([[0, 0, 1], [0, 1, 0], [-1, 0, 0]])
+    base = rig(chain)
+    baked = {k: v for k, v in base.items() if k != "pose_bones"}
+    rigs = {
+        "posed": base,
+        "posed_turned": {**base, "mesh": {**base["mesh"], **turn}},
+        "baked": baked,
+        "baked_turned": {**baked, "mesh": {**baked["mesh"], **turn}},
+    }
+    facts = {}
+    for name, one in rigs.items():  # one Blender each: a .blend read twice renames its objects
+        (tmp_path / name).mkdir()
+        pfile = write_params(tmp_path / name / "params.yaml", {**PARAMS, "rigs": {name: one}})
+        (tmp_path / name / "spec.json").write_text(json.dumps(make_spec(load_params(pfile), pfile)))
+        facts.update(check_rigs(tmp_path / name / "spec.json", tmp_path / name / "out", None))
+    for kind in ("posed", "baked"):
+        plain = np.array(facts[kind]["keypoints_local"])
+        assert plain[4] == pytest.approx(OFFSET + [0, 6 * CM, 0], abs=1e-6)  # `fixed`, before the turn
+        assert np.array(facts[f"{kind}_turned"]["keypoints_local"]) == pytest.approx(plain @ r.T, abs=1e-6), kind
+        assert facts[f"{kind}_turned"]["radius"] == pytest.approx(facts[kind]["radius"], abs=1e-6)
+
+
 def test_the_pliers_example_opens_and_closes_with_its_keypoints_on_the_jaws(tmp_path):
     """examples/pliers, built by its script: per instance the jaw tips sit where the sampled jaw
     angles put them (turns about the hinge axis, written out), the hinge stays put, and the labels

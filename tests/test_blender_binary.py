@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from pipeline.render_dataset import render_dataset
 from pipeline.schema import load_params
-from tests.support import needs_bpy
+from tests.support import ROOT, needs_bpy
 from tests.support.params import tiny_params, write_params
 
 BLENDER = shutil.which("blender")
@@ -54,3 +57,17 @@ def test_stock_blender_without_numpy_says_what_to_install(tmp_path):
         "`apt install python3-numpy`), or use the bpy package (pip install bpy)"
     ], done.stderr[-2000:]
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_mesh_info_reads_the_same_vertices_through_a_stock_blender(tmp_path):
+    """`rig2kp mesh-info --blender BIN` gives the package's facts, and its errors as one line."""
+
+    def mesh_info(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "pipeline.mesh_info", "examples/pen/pen.obj", "--json", *args]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+
+    package, binary = (json.loads(mesh_info(*extra).stdout) for extra in ([], ["--blender", BLENDER]))
+    package.pop("blender"), binary.pop("blender")  # the versions may differ; nothing else may
+    assert binary == package
+    proc = mesh_info("--blender", BLENDER, "--object", "cap")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no mesh object 'cap'" in proc.stderr

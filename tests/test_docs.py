@@ -166,7 +166,9 @@ def test_pages_mark_their_commands():
     tutorial = doc_blocks.blocks(TUTORIAL)
     lines = [c for b in tutorial if b.kind == "run" for c in doc_blocks.commands(b)]
     steps = [c.split()[1] for c in lines if c.startswith("rig2kp")]
-    assert steps == ["preview", "render", "inspect", "augment", "mix", "train", "evaluate", "predict"], steps
+    assert steps == ["mesh-info", "preview", "render", "inspect", "augment", "mix", "train", "evaluate", "predict"], (
+        steps
+    )
     (params,) = [b for b in tutorial if b.kind == "file"]
     data = yaml.safe_load(params.text)
     assert doc_blocks.shrink(data)["render"]["num_images"] == 8 and data["render"]["num_images"] > 8

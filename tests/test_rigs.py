@@ -13,7 +13,8 @@ import pytest
 from blender import shapes
 from pipeline.blender_runner import RenderError, check_rigs, make_spec
 from pipeline.schema import load_params
-from tests.support import needs_bpy
+from tests.support import ROOT, needs_bpy
+from tests.support.mesh_writers import y_up_copy
 from tests.support.params import write_params
 
 EXPORT = r"""
@@ -142,3 +143,48 @@ def test_procedural_rigs_resolve_their_vertex_groups(tmp_path):
     mid_cap = 0.05 - 0.017 / 2  # default cap_length 0.017
     assert np.allclose(facts["keypoints_local"], [[0.05, 0, 0], [-0.05, 0, 0], [mid_cap, 0, 0]])
     assert facts["slots"] == ["body", "label", "cap"]
+
+
+@needs_bpy
+@pytest.mark.slow
+def test_an_up_axis_stands_a_y_up_copy_where_the_z_up_original_stands(tmp_path):
+    """A y-up copy of the pen with `up_axis: +y` gives the original's rig facts: a vertex, a
+    position, the extent, and a symmetry declared about the file's own (y) axis."""
+    pen = ROOT / "examples" / "pen" / "pen.obj"
+    y_up = y_up_copy(pen, tmp_path / "pen_y_up.obj")
+    mesh = {"type": "file", "unit_scale": 0.001}
+    sides = [{"name": "left", "position": [5, 0, 60]}, {"name": "right", "position": [-5, 0, 60]}]
+    rigs = {
+        "z_up": {"mesh": {**mesh, "path": str(pen)}, "keypoints": [{"name": "tip", "vertex": 120}, *sides]},
+        "y_up": {
+            "mesh": {**mesh, "path": str(y_up), "up_axis": "+y"},
+            # the same points in the copy's coordinates: (x, y, z) -> (x, z, -y)
+            "keypoints": [
+                {"name": "tip", "vertex": 120},
+                {"name": "left", "position": [5, 60, 0]},
+                {"name": "right", "position": [-5, 60, 0]},
+            ],
+            "symmetry": {"rotations": [{"axis": "y", "order": 2}]},
+        },
+        "lying": {"mesh": {**mesh, "path": str(y_up)}, "keypoints": [{"name": "tip", "vertex": 120}]},
+        "turned": {
+            "mesh": {**mesh, "path": str(y_up), "up_axis": "+y", "rotation_deg": [0, 0, 90]},
+            "keypoints": [{"name": "tip", "vertex": 120}, {"name": "left", "position": [5, 60, 0]}],
+        },
+    }
+    pfile = write_params(tmp_path / "params.yaml", {"rigs": rigs})
+    spec = make_spec(load_params(pfile), pfile)
+    assert "up_axis" not in spec["rigs"]["z_up"]["mesh"] and "rotation_deg" not in spec["rigs"]["y_up"]["mesh"]
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    facts = check_rigs(tmp_path / "spec.json", tmp_path / "out", None)
+    z_up, y_up_facts = facts["z_up"], facts["y_up"]
+    assert z_up["keypoints_local"][0] == pytest.approx([0, 0, 0.125], abs=1e-9)  # the tip, 125 mm up
+    assert y_up_facts["keypoints_local"] == pytest.approx(np.array(z_up["keypoints_local"]), abs=1e-9)
+    for key in ("radius", "extent"):
+        assert y_up_facts[key] == pytest.approx(z_up[key], abs=1e-9)
+    assert y_up_facts["center"] == pytest.approx(z_up["center"], abs=1e-9)
+    assert y_up_facts["symmetry_permutations"] == [[0, 1, 2], [0, 2, 1]]  # left and right swap
+    # without the key the copy lies on its side: its tip points along the file's +y
+    assert facts["lying"]["keypoints_local"][0] == pytest.approx([0, 0.125, 0], abs=1e-9)
+    # rotation_deg turns after the up axis: a quarter turn about z takes the original's +x to +y
+    assert facts["turned"]["keypoints_local"] == pytest.approx(np.array([[0, 0, 0.125], [0, 0.005, 0.06]]), abs=1e-9)

@@ -42,12 +42,25 @@ class GlueTubeMesh(Strict):
 
 
 class FileMesh(Strict):
-    """A mesh file; `object` picks one object of a `.blend` or multi-object file."""
+    """A mesh file; `object` picks one object of a `.blend` or multi-object file.
+
+    The file's own axes are kept; `up_axis` and `rotation_deg` turn the mesh into the rig frame
+    (blender/mesh_turn.py) before its keypoints are read. `position`, bones, empties and symmetry
+    stay in file coordinates and turn with it; vertex indices are unchanged. Decals and wear are
+    placed in the rig frame (after the turn).
+    """
 
     type: Literal["file"] = Field(description="selects this mesh kind")
     path: Path = Field(description="the mesh file, relative to params.yaml's folder: " + " ".join(MESH_SUFFIXES))
     unit_scale: float = Field(1.0, gt=0, description="metres per file unit")
     object: str | None = Field(None, description="mesh object to use in the file; null: the file must hold exactly one")
+    up_axis: Literal["+x", "-x", "+y", "-y", "+z", "-z"] = Field(
+        "+z",
+        description="the file axis that points up in the world (+y in most OBJ exports); `rig2kp mesh-info` guesses it",
+    )
+    rotation_deg: tuple[float, float, float] | None = Field(
+        None, description="degrees: XYZ Euler turn about the rig's axes, after up_axis; null: none"
+    )
 
     @model_validator(mode="after")
     def _suffix(self):
@@ -161,6 +174,11 @@ class Rig(Strict):
         for key in ("pose_bones", "pose_actions", "shape_keys", "symmetry"):
             if not d[key]:
                 del d[key]
+        mesh = d["mesh"]
+        if mesh.get("up_axis") == "+z":
+            del mesh["up_axis"]
+        if "rotation_deg" in mesh and mesh["rotation_deg"] is None:
+            del mesh["rotation_deg"]
         for kp in d["keypoints"]:
             for key in ("bone", "bone_end"):
                 if kp[key] is None:

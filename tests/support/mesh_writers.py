@@ -176,3 +176,16 @@ def write_gltf_quad(path: Path, half: float, uv_corners: list[tuple[float, float
         ],
     }
     path.write_text(json.dumps(gltf))
+
+
+def y_up_copy(src: Path, dest: Path) -> Path:
+    """The OBJ with every vertex turned from z-up to y-up by rewriting its text: file (x, y, z) is
+    written (x, z, -y), so the file's +y is the original's +z. Faces keep their vertex order."""
+    lines = []
+    for line in src.read_text().splitlines():
+        if line.startswith("v "):
+            x, y, z = (float(t) for t in line.split()[1:4])
+            line = f"v {x!r} {z!r} {-y!r}"
+        lines.append(line)
+    dest.write_text("\n".join(lines) + "\n")
+    return dest
