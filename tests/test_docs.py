@@ -157,6 +157,25 @@ def test_every_doc_picture_is_small_and_used():
         assert png.resolve() in used, f"{rel(png)} is not shown by any page"
 
 
+# ---------------------------------------------------------------- one naming style for pages
+
+
+PAGE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\.md")
+
+
+def test_pages_are_named_in_lowercase_words_joined_by_hyphens():
+    """One style, the web's: `physics-placement.md`, never `physics_placement.md`. Every guide page
+    follows it; elsewhere in docs/ only the capitalised pages (README.md, ARCHITECTURE.md, the
+    references) keep their own convention."""
+    assert PAGE_NAME.fullmatch("physics-placement.md") and PAGE_NAME.fullmatch("2026-12-01-round9-drop.md")
+    assert not any(PAGE_NAME.fullmatch(n) for n in ("physics_placement.md", "Tutorial.md", "a--b.md", "-a.md"))
+    guide = sorted((ROOT / "docs" / "guide").glob("*.md"))
+    assert len(guide) > 10
+    others = [p for p in sorted((ROOT / "docs").rglob("*.md")) if p.parent.name != "guide" and not p.stem.isupper()]
+    bad = [rel(p) for p in [*guide, *others] if not PAGE_NAME.fullmatch(p.name)]
+    assert not bad, f"pages not named in lowercase words joined by hyphens: {bad}"
+
+
 # ---------------------------------------------------------------- the marked commands run
 
 
