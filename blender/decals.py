@@ -95,8 +95,8 @@ def add_decal(mat, decal: dict, j: int, image) -> None:
     if facing is not None:
         factor = sn.math(nt, "MULTIPLY", factor, facing)
     for bsdf in sn.bsdfs(mat):
-        socket = sn.colour_input(bsdf)
-        sn.feed(nt, socket, sn.mix_colour(nt, sn.source(nt, socket), tex.outputs["Color"], factor))
+        socket = sn.color_input(bsdf)
+        sn.feed(nt, socket, sn.mix_color(nt, sn.source(nt, socket), tex.outputs["Color"], factor))
 
 
 def apply_decal(mat, decal: dict, j: int, place: dict) -> None:

@@ -62,26 +62,26 @@ def prepare(name: str, rig: dict, tpl: RigTemplate, mesh_file: str | None) -> li
             raise RigError(
                 f"{key}.decals[{i}].projection: uv needs a UV map and the mesh has none; use planar or cylinder"
             )
-    vertex_colours = own_materials.colour_attribute(mesh)
+    vertex_colors = own_materials.color_attribute(mesh)
     plans = []
     for i, slot in enumerate(names):
         entry = slot_entry(materials, slot)
         mode = material_mode(entry)
         mat = mesh.materials[i]
-        if mode in ("keep", "jitter") and not own_materials.carries_colour(mat, mesh):
+        if mode in ("keep", "jitter") and not own_materials.carries_color(mat, mesh):
             raise RigError(
                 f"{key}.materials.{_entry_key(materials, slot)}: {mode} needs the mesh's own material "
                 f"or vertex colours, and slot {slot!r} has neither; give it replace ranges, or use a "
                 "mesh file with materials (OBJ+MTL, glTF, .blend) or vertex colours"
             )
-        if mode is None and own_materials.carries_colour(mat, mesh):
+        if mode is None and own_materials.carries_color(mat, mesh):
             mode = "keep"  # a mesh that carries colour shows it unless params say otherwise
         if mode in ("keep", "jitter"):
             mat = _own_material(mesh, i, name)
             where = f"{key}.materials.{_entry_key(materials, slot)}" if entry is not None else f"{key}.mesh.path"
             own_materials.check_textures(mat, where, mesh_file or "the mesh")
-            if vertex_colours is not None:
-                own_materials.wire_vertex_colours(mat, vertex_colours)
+            if vertex_colors is not None:
+                own_materials.wire_vertex_colors(mat, vertex_colors)
         on = [j for j, d in enumerate(decals) if "*" in d["slots"] or slot in d["slots"]]
         plans.append(SlotPlan(slot, mode, entry, on))
     return plans

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from .shader_nodes import math, mix_colour, socket
+from .shader_nodes import math, mix_color, socket
 
 
 def make_material(name: str, pattern: str = "noise", pictograms: bool = False) -> bpy.types.Material:
@@ -69,9 +69,9 @@ def _pictograms(nt, coords, color):
     edge = math(nt, "MULTIPLY", math(nt, "LESS_THAN", d, 1.0), front)
     inner = math(nt, "MULTIPLY", math(nt, "LESS_THAN", d, 0.8), front)
     mark = math(nt, "MULTIPLY", math(nt, "LESS_THAN", d, 0.32), front)
-    color = mix_colour(nt, color, (0.55, 0.01, 0.01, 1.0), edge)
-    color = mix_colour(nt, color, (0.8, 0.8, 0.8, 1.0), inner)
-    return mix_colour(nt, color, (0.01, 0.01, 0.01, 1.0), mark)
+    color = mix_color(nt, color, (0.55, 0.01, 0.01, 1.0), edge)
+    color = mix_color(nt, color, (0.8, 0.8, 0.8, 1.0), inner)
+    return mix_color(nt, color, (0.01, 0.01, 0.01, 1.0), mark)
 
 
 def apply_material(mat: bpy.types.Material, values: dict) -> None:

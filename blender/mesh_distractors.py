@@ -88,16 +88,16 @@ class MeshDistractors:
                 mesh.materials[k] = mat
         if self.mode == "replace":
             return
-        colours = own_materials.colour_attribute(mesh)
+        colors = own_materials.color_attribute(mesh)
         for mat in mesh.materials:
-            if not own_materials.carries_colour(mat, mesh):
+            if not own_materials.carries_color(mat, mesh):
                 raise RigError(
                     f"{KEY}.materials: {self.mode} needs each mesh's own material or vertex colours, "
                     f"and {path} (material {mat.name!r}) has neither; use replace"
                 )
             own_materials.check_textures(mat, where, path)
-            if colours is not None:
-                own_materials.wire_vertex_colours(mat, colours)
+            if colors is not None:
+                own_materials.wire_vertex_colors(mat, colors)
 
     def show(self, obj, k: int, pool_material, d: dict) -> None:
         """Pool object number `k` shows mesh `d["mesh"]` at its size with its look for this image."""

@@ -26,7 +26,7 @@ def is_blank(mat) -> bool:
     return mat is None or bool(mat.get(BLANK, False))
 
 
-def colour_attribute(mesh) -> str | None:
+def color_attribute(mesh) -> str | None:
     """The name of the colour attribute that renders (the mesh's render colour), or None."""
     attrs = getattr(mesh, "color_attributes", None)
     if attrs is None or len(attrs) == 0:
@@ -35,9 +35,9 @@ def colour_attribute(mesh) -> str | None:
     return attrs[index if 0 <= index < len(attrs) else 0].name
 
 
-def carries_colour(mat, mesh) -> bool:
+def carries_color(mat, mesh) -> bool:
     """Whether a slot has a look of its own to keep: a material from the file, or vertex colours."""
-    return not is_blank(mat) or colour_attribute(mesh) is not None
+    return not is_blank(mat) or color_attribute(mesh) is not None
 
 
 def check_textures(mat, key: str, mesh_file: str) -> None:
@@ -66,26 +66,26 @@ def check_textures(mat, key: str, mesh_file: str) -> None:
             raise RigError(f"{key}: cannot read texture {path} of material {mat.name!r} as an image")
 
 
-def uses_colour_attributes(mat) -> bool:
+def uses_color_attributes(mat) -> bool:
     return any(n.type in ("VERTEX_COLOR", "ATTRIBUTE") for n in sn.rendered_nodes(mat))
 
 
-def wire_vertex_colours(mat, attribute: str) -> None:
+def wire_vertex_colors(mat, attribute: str) -> None:
     """Multiply the colour attribute into each BSDF's base colour (a blank material takes it as is),
     unless the material reads colour attributes already (glTF's importer wires COLOR_0 itself)."""
     nt = sn.ensure_nodes(mat)
-    if uses_colour_attributes(mat):
+    if uses_color_attributes(mat):
         return
     blank = is_blank(mat)
     for bsdf in sn.bsdfs(mat):
         attr = nt.nodes.new("ShaderNodeAttribute")
         attr.attribute_name = attribute
         attr.name = "rig2kp_vertex_colour"
-        socket = sn.colour_input(bsdf)
+        socket = sn.color_input(bsdf)
         if blank:
             sn.feed(nt, socket, attr.outputs["Color"])
         else:
-            sn.feed(nt, socket, sn.mix_colour(nt, sn.source(nt, socket), attr.outputs["Color"], blend="MULTIPLY"))
+            sn.feed(nt, socket, sn.mix_color(nt, sn.source(nt, socket), attr.outputs["Color"], blend="MULTIPLY"))
 
 
 def add_jitter(mat) -> None:
@@ -93,7 +93,7 @@ def add_jitter(mat) -> None:
     clamped offsets on its roughness, metallic and specular. Values are set by `apply_jitter`."""
     nt = mat.node_tree
     for i, bsdf in enumerate(sn.bsdfs(mat)):
-        socket = sn.colour_input(bsdf)
+        socket = sn.color_input(bsdf)
         hsv = nt.nodes.new("ShaderNodeHueSaturation")
         hsv.name = f"{JITTER}_hsv.{i}"
         nt.links.new(sn.source(nt, socket), hsv.inputs["Color"])

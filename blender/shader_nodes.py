@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bpy
 
-COLOUR_INPUTS = {"BSDF_PRINCIPLED": ("Base Color",), "BSDF_DIFFUSE": ("Color",)}
+COLOR_INPUTS = {"BSDF_PRINCIPLED": ("Base Color",), "BSDF_DIFFUSE": ("Color",)}
 SPECULAR = ("Specular IOR Level", "Specular")  # Blender 4.0 renamed Principled's specular
 
 
@@ -29,10 +29,10 @@ def ensure_nodes(mat: bpy.types.Material) -> bpy.types.ShaderNodeTree:
     """The material's node tree; a legacy material without nodes (Blender < 5) gets a Principled BSDF
     holding its viewport colour, roughness and metallic, which is what it renders as."""
     if mat.node_tree is None or not getattr(mat, "use_nodes", True):
-        colour, rough, metal = tuple(mat.diffuse_color), mat.roughness, mat.metallic
+        color, rough, metal = tuple(mat.diffuse_color), mat.roughness, mat.metallic
         mat.use_nodes = True
         for bsdf in (n for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED"):
-            socket(bsdf.inputs, "Base Color").default_value = colour
+            socket(bsdf.inputs, "Base Color").default_value = color
             socket(bsdf.inputs, "Roughness").default_value = rough
             socket(bsdf.inputs, "Metallic").default_value = metal
     return mat.node_tree
@@ -73,11 +73,11 @@ def rendered_nodes(mat: bpy.types.Material) -> list:
 def bsdfs(mat: bpy.types.Material) -> list:
     """Principled and Diffuse BSDF nodes of the material's own tree that reach its output."""
     own = {n.as_pointer() for n in mat.node_tree.nodes}
-    return [n for n in rendered_nodes(mat) if n.type in COLOUR_INPUTS and n.as_pointer() in own]
+    return [n for n in rendered_nodes(mat) if n.type in COLOR_INPUTS and n.as_pointer() in own]
 
 
-def colour_input(bsdf):
-    return socket(bsdf.inputs, *COLOUR_INPUTS[bsdf.type])
+def color_input(bsdf):
+    return socket(bsdf.inputs, *COLOR_INPUTS[bsdf.type])
 
 
 def float_input(bsdf, *names):
@@ -108,7 +108,7 @@ def feed(nt, socket, output) -> None:
     nt.links.new(output, socket)
 
 
-def mix_colour(nt, a, b, factor=None, blend: str = "MIX", name: str = ""):
+def mix_color(nt, a, b, factor=None, blend: str = "MIX", name: str = ""):
     """Mix node (RGBA): `a` blended with `b` by `factor` (a socket, or a number); returns the result socket."""
     mix = nt.nodes.new("ShaderNodeMix")
     mix.data_type = "RGBA"

@@ -67,22 +67,22 @@ def add_wear(mat) -> None:
     coords = scaled.outputs["Vector"]  # in smudge sizes
     masks = {effect: _mask(nt, effect, coords) for effect in EFFECTS}
     for bsdf in sn.bsdfs(mat):
-        colour = sn.colour_input(bsdf)
-        c = sn.source(nt, colour)
+        color = sn.color_input(bsdf)
+        c = sn.source(nt, color)
         rough = sn.float_input(bsdf, "Roughness")
         r = sn.source(nt, rough) if rough is not None else None
         for effect, (target, target_rough) in EFFECTS.items():
             if isinstance(target, tuple):
-                c = sn.mix_colour(nt, c, target, masks[effect])
+                c = sn.mix_color(nt, c, target, masks[effect])
             else:
-                c = sn.mix_colour(
-                    nt, c, sn.mix_colour(nt, c, (target, target, target, 1.0), blend="MULTIPLY"), masks[effect]
+                c = sn.mix_color(
+                    nt, c, sn.mix_color(nt, c, (target, target, target, 1.0), blend="MULTIPLY"), masks[effect]
                 )
             if r is not None:
                 r = sn.math(
                     nt, "ADD", r, sn.math(nt, "MULTIPLY", masks[effect], sn.math(nt, "SUBTRACT", target_rough, r))
                 )
-        sn.feed(nt, colour, c)
+        sn.feed(nt, color, c)
         if rough is not None:
             sn.feed(nt, rough, r)
 

@@ -109,20 +109,20 @@ def object_mask(out: Path) -> np.ndarray:
     return mask_utils.decode(ann["segmentation"]).astype(bool)
 
 
-def test_vertex_coloured_ply_renders_its_face_colours(tmp_path):
+def test_vertex_colored_ply_renders_its_face_colors(tmp_path):
     """No materials entry: a mesh that carries colour keeps it (sRGB colours of a PLY, per face)."""
-    colours = [
+    colors = [
         [(0, 0, 0), (255, 255, 255), (200, 30, 30), (240, 200, 20)],
         [(30, 180, 60), (40, 60, 220), (128, 128, 128), (90, 40, 160)],
     ]
     tile = 0.012
-    write_ply_tiles(tmp_path / "tiles.ply", colours, tile)
+    write_ply_tiles(tmp_path / "tiles.ply", colors, tile)
     out = render_scenes(tmp_path, plane_params("tiles", "tiles.ply"), [top_down_scene("tiles")])
     img = np.asarray(Image.open(out / "images" / "000000.png")).astype(float) / 255
     mask = object_mask(out)
     half = int(F_PX * tile / HEIGHT / 2) - 3
     measured = {}
-    for r, row in enumerate(colours):
+    for r, row in enumerate(colors):
         for c, rgb in enumerate(row):
             x, y = (c - 1.5) * tile, (0.5 - r) * tile
             u, v = pixel(x, y)
@@ -182,7 +182,7 @@ def test_image_texture_lands_where_the_uvs_put_it(tmp_path, kind):
             assert (px[0] > px[2] + 60) == expected_red and (px[2] > px[0] + 60) != expected_red, (i, j, px)
 
 
-def test_identity_jitter_and_zero_wear_leave_the_kept_look_and_wear_changes_colours_only(tmp_path):
+def test_identity_jitter_and_zero_wear_leave_the_kept_look_and_wear_changes_colors_only(tmp_path):
     """jitter at its identity (no shift, scales 1, offsets 0, no wear) renders what keep renders; wear
     changes pixels of the object and nothing in the labels."""
     assets = tmp_path / "assets"

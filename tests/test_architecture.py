@@ -6,12 +6,16 @@
 - train/ imports from pipeline/ only its library modules; pipeline/ imports nothing of train/.
 - No import cycle among the project's modules; no two modules share a file name; none shadows
   the standard library.
+- Identifiers spell `color` as bpy, PIL and matplotlib do; prose, params keys and file contents
+  keep their own spelling.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import sys
+import tokenize
 
 import pytest
 
@@ -129,3 +133,24 @@ def test_blender_package_doc_lists_its_pure_modules():
     listed = set(re.search(r"\(([^)]*)\) are pure", doc)[1].replace("\n", " ").split(", "))
     pure = {m.removeprefix("blender.") for m in MODULES if m.startswith("blender.") and m not in BPY_MODULES}
     assert listed == pure
+
+
+def british_names(source: str) -> list[tuple[int, str]]:
+    """(line, name) of each identifier spelled `colour`; comments and strings are not names (nor,
+    before Python 3.12, a name inside an f-string's braces; where it is defined it is one)."""
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    return [(t.start[0], t.string) for t in tokens if t.type == tokenize.NAME and "colour" in t.string.lower()]
+
+
+def test_identifiers_spell_color_one_way():
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: {name}"
+        for path in MODULES.values()
+        for line, name in british_names(path.read_text())
+    ]
+    assert found == [], "rename to `color` (bpy, PIL and matplotlib spell it so):\n" + "\n".join(found)
+
+
+def test_color_spelling_check_reads_names_only():
+    source = '# the colour of a label\nmix_colour = "colour"\ncolor = colour_at(0.5)\n"""base colour"""\n'
+    assert [name for _, name in british_names(source)] == ["mix_colour", "colour_at"]

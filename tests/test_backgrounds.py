@@ -72,7 +72,7 @@ def test_brightness_reaches_the_rendered_background(tmp_path):
         assert abs(rgb[~objects_mask(data, image)].mean() - 0.85) < 0.03  # objects' soft edges aside
 
 
-def test_saturation_pulls_colours_to_grey():
+def test_saturation_pulls_colors_to_grey():
     vivid = backgrounds.procedural("noise", 5, 40, 60)
     grey = backgrounds.procedural("noise", 5, 40, 60, saturation=0.0)
     half = backgrounds.procedural("noise", 5, 40, 60, saturation=0.5)

@@ -34,13 +34,13 @@ def px(img: Image.Image, col: int, row: int) -> tuple[int, int, int]:
     return tuple(int(c) for c in np.asarray(img)[row, col])
 
 
-def test_keypoint_colours_are_distinct_and_not_black():
-    colours = [keypoint_color(k) for k in range(20)]
-    assert len(set(colours)) == 20
-    assert (0, 0, 0) not in colours
+def test_keypoint_colors_are_distinct_and_not_black():
+    colors = [keypoint_color(k) for k in range(20)]
+    assert len(set(colors)) == 20
+    assert (0, 0, 0) not in colors
 
 
-def test_seen_keypoint_fills_its_pixel_with_its_colour():
+def test_seen_keypoint_fills_its_pixel_with_its_color():
     # keypoint b at the centre of pixel (col 40, row 20) in continuous coordinates
     out = draw_annotations(black(), [ann([0, 0, 0, 40.5, 20.5, 2, 0, 0, 0])], CAT, **ONLY_KPS)
     assert px(out, 40, 20) == keypoint_color(1)
@@ -91,7 +91,7 @@ def test_box_outline_on_its_border_pixels():
     assert px(out, 25, 20) == (0, 0, 0) and px(out, 45, 20) == (0, 0, 0) and px(out, 4, 20) == (0, 0, 0)
 
 
-def test_results_draw_every_keypoint_as_seen_in_one_colour_and_caption_the_score():
+def test_results_draw_every_keypoint_as_seen_in_one_color_and_caption_the_score():
     # a detection: v=1 for every predicted keypoint (COCO results), a score, a box over rows 5..34
     det = {**ann([10.5, 40.5, 1, 40.5, 40.5, 1, 0, 0, 0], bbox=[5, 5, 40, 30]), "score": 0.87}
     out = draw_annotations(black(), [det], CAT, color=PRED_COLOR, results=True, labels=False, skeleton=False)
@@ -146,7 +146,7 @@ def test_mask_outline_follows_the_segmentation(kind):
     assert px(out, 35, 25) == (0, 0, 0)  # so does outside
 
 
-def test_labels_write_the_name_in_the_keypoint_colour():
+def test_labels_write_the_name_in_the_keypoint_color():
     cat = {**CAT, "keypoints": ["head", "b", "c"]}
     a = ann([20.5, 30.5, 2, 0, 0, 0, 0, 0, 0])
     plain = np.asarray(draw_annotations(black(), [a], cat, **ONLY_KPS))
@@ -191,11 +191,11 @@ def test_bad_keypoints_and_category_name_the_annotation():
 
 
 def test_contact_sheet_layout_and_tiles():
-    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
-    tiles = [Image.new("RGB", (40, 30), c) for c in colours]
+    colors = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
+    tiles = [Image.new("RGB", (40, 30), c) for c in colors]
     sheet = contact_sheet(tiles, columns=2, pad=4)
     assert sheet.size == (4 + 2 * (40 + 4), 4 + 3 * (30 + 4))
-    for i, c in enumerate(colours):
+    for i, c in enumerate(colors):
         r, col = divmod(i, 2)
         assert px(sheet, 4 + col * 44 + 20, 4 + r * 34 + 15) == c
     assert px(sheet, 4 + 44 + 20, 4 + 2 * 34 + 15) == (24, 24, 24)  # empty last cell

@@ -199,11 +199,11 @@ def test_glue_tube_parts_take_their_own_materials(tmp_path):
     (hx, hy, _), (tx, ty, _) = np.array(coco["annotations"][0]["keypoints"]).reshape(-1, 3)
     rgb = np.asarray(Image.open(out / "images" / "000000.png")).astype(float)
 
-    def colour_at(t):  # fraction of the way from tail to head, along the tube's axis
+    def color_at(t):  # fraction of the way from tail to head, along the tube's axis
         x, y = tx + t * (hx - tx), ty + t * (hy - ty)
         return rgb[int(y) - 1 : int(y) + 2, int(x) - 1 : int(x) + 2].reshape(-1, 3).mean(axis=0)
 
-    body, label, cap = colour_at(0.18), colour_at(0.5), colour_at(0.92)
+    body, label, cap = color_at(0.18), color_at(0.5), color_at(0.92)
     assert body[0] > body[2] + 60 and body[1] > body[2] + 40  # yellow
     assert label[2] > label[0] + 60  # blue
     assert cap.max() < 0.6 * body.max()  # black (with a highlight at most)

@@ -86,8 +86,8 @@ def make_image(
     for slot in range(int(rng.integers(shapes[0], shapes[1] + 1))):
         cat_id = int(cat_ids[rng.integers(0, len(cat_ids))])
         corners = _shape(rng, cat_id, w, h)
-        colour = [int(v) for v in rng.integers(0, 256, size=3)]
-        _fill(img, corners, colour)
+        color = [int(v) for v in rng.integers(0, 256, size=3)]
+        _fill(img, corners, color)
         _fill(owner, corners, slot + 1)
         drawn.append((cat_id, corners))
     anns = []

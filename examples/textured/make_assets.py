@@ -96,7 +96,7 @@ def write_can(out: Path) -> None:
     Image.fromarray(label_texture()).save(out / "can_label.png")
 
 
-def box(size, colours=None):
+def box(size, colors=None):
     """Vertices and quads of a box centred on the origin; per-face colours duplicate the vertices."""
     hx, hy, hz = (s / 2 for s in size)
     quads = [
@@ -111,7 +111,7 @@ def box(size, colours=None):
     for f, quad in enumerate(quads):
         faces.append(tuple(range(len(verts), len(verts) + 4)))
         for sx, sy, sz in quad:
-            verts.append((sx * hx, sy * hy, sz * hz, *(colours[f] if colours else ())))
+            verts.append((sx * hx, sy * hy, sz * hz, *(colors[f] if colors else ())))
     return verts, faces
 
 

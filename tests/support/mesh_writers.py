@@ -13,10 +13,10 @@ import numpy as np
 from PIL import Image
 
 
-def write_ply_tiles(path: Path, colours: list[list[tuple[int, int, int]]], tile: float) -> None:
+def write_ply_tiles(path: Path, colors: list[list[tuple[int, int, int]]], tile: float) -> None:
     """A grid of square tiles, row r / column c centred at x = (c - (cols - 1) / 2) * tile and
     y = ((rows - 1) / 2 - r) * tile (row 0 at +y), each with its own 4 vertices of one sRGB colour."""
-    rows, cols = len(colours), len(colours[0])
+    rows, cols = len(colors), len(colors[0])
     verts, faces = [], []
     for r in range(rows):
         for c in range(cols):
@@ -24,7 +24,7 @@ def write_ply_tiles(path: Path, colours: list[list[tuple[int, int, int]]], tile:
             h = tile / 2
             n = len(verts)
             for dx, dy in ((-h, -h), (h, -h), (h, h), (-h, h)):
-                verts.append((cx + dx, cy + dy, 0.0, *colours[r][c]))
+                verts.append((cx + dx, cy + dy, 0.0, *colors[r][c]))
             faces.append((n, n + 1, n + 2, n + 3))
     head = [
         "ply",
