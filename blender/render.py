@@ -36,7 +36,7 @@ except ImportError:  # Debian's Blender uses the system's Python, which needs it
     )
 
 from blender import annotate, backgrounds, output  # noqa: E402
-from blender.atomic import file_sha256, os_error_line, write_json  # noqa: E402
+from blender.atomic import file_sha256, os_error_line, write_json, write_text  # noqa: E402
 from blender.exr import find_channel, read_exr  # noqa: E402
 from blender.layout import Layout, ViewError, layout, layout_meta, layout_record  # noqa: E402
 from blender.lens import LensError  # noqa: E402
@@ -292,7 +292,7 @@ def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end:
                 flush=True,
             )
         if args.timing:
-            args.timing.write_text(json.dumps(timings))
+            write_text(args.timing, json.dumps(timings))
         if args.merge:
             data = output.merge(spec, args.out, spec["render"]["num_images"])
             write_json(args.out / "annotations.json", data)

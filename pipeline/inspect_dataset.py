@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from blender.atomic import write_json
+from blender.atomic import replacing, write_json
 from pipeline import coco_checks
 from pipeline.coco import DatasetError, resolve_json
 from pipeline.draw import contact_sheet, draw_annotations
@@ -110,14 +110,17 @@ def write_overlays(coco: dict, chosen: list[dict], root: Path, out: Path, args: 
         overlay = draw_annotations(pixels, anns, coco["categories"], side=side, **draw_opts)
         # JPEG photos give JPEG overlays (a lossless copy of a lossy photo is 10x bigger)
         if Path(img["file_name"]).suffix.lower() in (".jpg", ".jpeg"):
-            overlay.save(out / "overlays" / f"{img['id']:06d}.jpg", quality=92)
+            with replacing(out / "overlays" / f"{img['id']:06d}.jpg") as tmp:
+                overlay.save(tmp, format="JPEG", quality=92)
         else:
-            overlay.save(out / "overlays" / f"{img['id']:06d}.png", compress_level=1)
+            with replacing(out / "overlays" / f"{img['id']:06d}.png") as tmp:
+                overlay.save(tmp, format="PNG", compress_level=1)
         thumbs.append(draw_annotations(pixels, anns, coco["categories"], side=args.thumb, **draw_opts))
         captions.append(f"#{img['id']} {Path(img['file_name']).name} ({len(anns)} inst){note}")
     (out / "overlays.png").unlink(missing_ok=True)
     if thumbs:
-        contact_sheet(thumbs, args.columns, captions, thumb=args.thumb).save(out / "overlays.png")
+        with replacing(out / "overlays.png") as tmp:
+            contact_sheet(thumbs, args.columns, captions, thumb=args.thumb).save(tmp, format="PNG")
     return len(thumbs)
 
 

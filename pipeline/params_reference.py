@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from blender.atomic import write_text
 from pipeline.schema import Params
 from pipeline.schema.common import IntRange, Range
 
@@ -247,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{args.out} is up to date")
         return 0
-    args.out.write_text(text)
+    write_text(args.out, text)
     print(f"wrote {args.out}")
     return 0
 

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from blender.appearance import material_mode, sample_decals, sample_jitter
+from blender.atomic import replacing
 from blender.camera import look_at, spherical_position
 from blender.sampling import rng_for, sample_material
 from pipeline.blender_runner import check_rigs, make_spec, run_blender
@@ -132,7 +133,8 @@ def preview(
             captions.append(f"azimuth {360 * (image['id'] - 1) / views:.0f} deg")
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{rig}.png"
-    contact_sheet(tiles, columns=min(4, views), captions=captions, thumb=size).save(path)
+    with replacing(path) as tmp:
+        contact_sheet(tiles, columns=min(4, views), captions=captions, thumb=size).save(tmp, format="PNG")
     return path
 
 

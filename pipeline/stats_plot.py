@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from blender.atomic import replacing
 from pipeline.stats import COCO_LARGE, COCO_SMALL
 
 VISIBILITY = (("v2", "#2ca02c", "v=2 seen"), ("v1", "#ff7f0e", "v=1 hidden"), ("v0", "#b0b0b0", "v=0 outside"))
@@ -37,7 +38,8 @@ def plot_stats(stats: dict, sizes: list[float], out_png: Path, title: str) -> No
     if bad:
         fig.text(0.01, 0.005, "checks: " + ", ".join(f"{k} {v}" for k, v in bad.items()), color="#c00000")
     fig.tight_layout(rect=(0, 0.02, 1, 1))
-    fig.savefig(out_png, dpi=90)
+    with replacing(out_png) as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
     plt.close(fig)
 
 

@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from blender.atomic import write_bytes, write_text
+
 SHIFT = 4  # cv2 sub-pixel bits
 CATEGORIES = [
     {
@@ -140,13 +142,13 @@ def make_split(
         img, anns = make_image(rng, w, h, tuple(c["id"] for c in cats), shapes)
         image_id = first_id + i
         file_name = f"images/{name}/{image_id:06d}.png"
-        cv2.imwrite(str(root / file_name), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        write_bytes(root / file_name, cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))[1].tobytes())
         source = "real" if i % 2 and name != "val_synthetic" else "synthetic"
         images.append({"id": image_id, "file_name": file_name, "width": w, "height": h, "source": source})
         for j, a in enumerate(anns):
             annotations.append({"id": image_id * 1000 + j + 1, "image_id": image_id, **a})
     data = {"images": images, "annotations": annotations, "categories": cats}
-    (root / f"{name}.json").write_text(json.dumps(data))
+    write_text(root / f"{name}.json", json.dumps(data))
 
 
 def make_toyset(
