@@ -23,7 +23,8 @@ from tqdm import tqdm
 from blender.atomic import write_json
 from pipeline import coco_checks
 from pipeline.coco import DatasetError, resolve_json
-from pipeline.draw import contact_sheet, draw_annotations
+from pipeline.contact_sheet import contact_sheet
+from pipeline.draw import draw_annotations
 from pipeline.errors import run_command
 from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.stage_args import add_out, stage_parser
