@@ -26,7 +26,7 @@ BLENDER_ALLOWED = BLENDER_ONLY | {"numpy"} | set(sys.stdlib_module_names)
 BPY_MODULES = {
     f"blender.{m}"
     for m in "articulation decals layout looks materials mesh_distractors mesh_dump own_materials physics rays "
-    "render rigs scene shader_nodes wear".split()
+    "render render_settings rigs scene scene_parts shader_nodes wear".split()
 }
 # commands: run by `rig2kp <command>` / `python -m`, imported by no other module
 STAGES = {
