@@ -55,7 +55,7 @@ class Scene:
         }
         decal_images = {name: looks.load_decal_images(name, rig) for name, rig in spec["rigs"].items()}
         self.instances: dict[str, list] = {}
-        self.posed: dict = {}  # mesh object of an articulated instance -> its articulation.Posed
+        self.posed: dict = {}  # mesh object of an articulated instance -> its posed.Posed
         pass_index = 1
         for name, rig in spec["rigs"].items():
             tpl = self.templates[name]

@@ -25,8 +25,8 @@ BLENDER_ALLOWED = BLENDER_ONLY | {"numpy"} | set(sys.stdlib_module_names)
 # blender/ modules that touch Blender; every other one is pure (tested without Blender)
 BPY_MODULES = {
     f"blender.{m}"
-    for m in "articulation decals layout looks materials mesh_distractors mesh_dump own_materials physics rays "
-    "render render_settings rigs scene scene_parts shader_nodes wear".split()
+    for m in "articulation articulation_checks decals layout looks materials mesh_distractors mesh_dump own_materials "
+    "physics posed rays render render_settings rigs scene scene_parts shader_nodes wear".split()
 }
 # commands: run by `rig2kp <command>` / `python -m`, imported by no other module
 STAGES = {
