@@ -6,6 +6,7 @@
 - train/ imports from pipeline/ only its library modules; pipeline/ imports nothing of train/.
 - No import cycle among the project's modules; no two modules share a file name; none shadows
   the standard library.
+- No module is over MAX_LINES lines: one responsibility each (STYLE.md), split by concern.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.support.imports import imports as read_imports
 from tests.support.imports import module_name
 
 PACKAGES = ("blender", "pipeline", "train")
+MAX_LINES = 400  # a module longer than this holds more than one concern: split it
 BLENDER_ONLY = {"bpy", "mathutils", "bmesh", "_cycles"}
 BLENDER_ALLOWED = BLENDER_ONLY | {"numpy"} | set(sys.stdlib_module_names)
 # blender/ modules that touch Blender; every other one is pure (tested without Blender)
@@ -129,3 +131,9 @@ def test_blender_package_doc_lists_its_pure_modules():
     listed = set(re.search(r"\(([^)]*)\) are pure", doc)[1].replace("\n", " ").split(", "))
     pure = {m.removeprefix("blender.") for m in MODULES if m.startswith("blender.") and m not in BPY_MODULES}
     assert listed == pure
+
+
+def test_no_module_is_over_max_lines():
+    """blender/, pipeline/ (schema/ too) and train/: every module a few hundred lines at most."""
+    long = {str(p.relative_to(ROOT)): n for p in MODULES.values() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}, f"modules over {MAX_LINES} lines, split each by concern: {long}"
