@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not installed
-from pipeline.draw import PRED_COLOR, draw_annotations  # noqa: E402
+from pipeline.draw import draw_annotations  # noqa: E402
+from pipeline.draw_style import PRED_COLOR  # noqa: E402
 from train.toyset import CATEGORIES  # noqa: E402
 
 

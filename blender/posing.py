@@ -2,7 +2,7 @@
 
 Drawn from the `pose_bones` and `shape_keys` random streams of (seed, image index) only, so an
 instance's pose does not depend on sharding, and a rig without `pose_bones`, `pose_actions` or
-`shape_keys` draws nothing. Output is plain data that `articulation.py` applies in Blender:
+`shape_keys` draws nothing. Output is plain data that `posed.py` applies in Blender:
 
     {"actions": [a, b], "blend": t,          # pose_actions: the pose is (1 - t) * a + t * b
      "bones": {bone: [x, y, z]},             # pose_bones: Euler radians, in the rig's `order`

@@ -33,7 +33,7 @@ class RigTemplate:
     center: np.ndarray  # bounding box centre, object space, metres
     extent: float  # largest distance of a vertex from `center`, metres
     slot_names: list[str]
-    posed: object | None = None  # articulation.PosedRig of a rig that moves; None: baked, linked copies
+    posed: object | None = None  # posed.PosedRig of a rig that moves; None: baked, linked copies
     mesh_from_rig: np.ndarray | None = None  # 4x4: rig frame (metres) -> the mesh's object space (file units)
 
 

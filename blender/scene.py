@@ -7,8 +7,6 @@ light and camera values change.
 
 from __future__ import annotations
 
-import math
-import sys
 from pathlib import Path
 
 import bpy
@@ -21,169 +19,8 @@ from .lens import from_sample as lens_from_sample
 from .materials import apply_material, make_material
 from .mesh_distractors import MeshDistractors
 from .physics import DropError, Physics, Unsettled, set_pose
-from .sampling import DISTRACTOR_SHAPES
-
-PARKED = (0.0, 0.0, -1000.0)
-
-
-def set_multilayer_exr(settings) -> None:
-    """Uncompressed 32-bit multilayer EXR output; Blender 5 moved it behind `media_type`."""
-    if hasattr(settings, "media_type"):
-        settings.media_type = "MULTI_LAYER_IMAGE"
-    settings.file_format = "OPEN_EXR_MULTILAYER"
-    settings.color_depth = "32"
-    settings.exr_codec = "NONE"
-
-
-def configure_render(scene, render_cfg: dict, threads: int) -> None:
-    r = scene.render
-    try:
-        r.engine = render_cfg["engine"]
-    except TypeError:  # Blender 4.2-4.4 call EEVEE "BLENDER_EEVEE_NEXT"
-        r.engine = "BLENDER_EEVEE_NEXT"
-    r.resolution_percentage = 100
-    r.pixel_aspect_x = r.pixel_aspect_y = 1.0
-    r.use_persistent_data = True
-    r.dither_intensity = 0.0
-    r.use_stamp = False
-    for attr in dir(r):
-        if attr.startswith("use_stamp_"):
-            try:
-                setattr(r, attr, False)
-            except (AttributeError, TypeError):
-                pass
-    if threads > 0:
-        r.threads_mode, r.threads = "FIXED", threads
-    scene.view_settings.view_transform = "Standard"
-    scene.view_settings.look = "None"
-    scene.view_settings.exposure, scene.view_settings.gamma = 0.0, 1.0
-    vl = scene.view_layers[0]
-    vl.use_pass_object_index = True
-    c = scene.cycles  # Cycles renders the images, or (with EEVEE) a 1-sample object-index pass
-    eevee = scene.render.engine != "CYCLES"
-    if eevee and hasattr(scene, "eevee"):
-        scene.eevee.taa_render_samples = render_cfg["samples"]
-    c.samples = 1 if eevee else render_cfg["samples"]
-    c.use_adaptive_sampling = False
-    c.use_denoising = render_cfg["denoise"] and not eevee and _has_denoiser()
-    c.denoising_prefilter = "FAST"  # ACCURATE triples the denoiser's time for little gain here
-    if hasattr(c, "denoising_quality"):  # Blender >= 4.1
-        c.denoising_quality = "FAST"
-    if hasattr(vl, "cycles"):
-        vl.cycles.denoising_store_passes = False
-    c.max_bounces = 4
-    c.caustics_reflective = c.caustics_refractive = False
-    c.pixel_filter_type = "BOX"  # the index pass and keypoints then share one pixel footprint
-    c.filter_width = 1.0
-    _cycles_device(c, render_cfg["device"])
-    set_multilayer_exr(r.image_settings)
-
-
-def _has_denoiser() -> bool:
-    """Some Blender builds (e.g. Debian's) lack OpenImageDenoise; rendering then must not ask for it."""
-    try:
-        import _cycles
-
-        available = bool(getattr(_cycles, "with_openimagedenoise", True))
-    except ImportError:
-        available = True
-    if not available:
-        print("warning: this Blender has no OpenImageDenoise; rendering without the denoiser", file=sys.stderr)
-    return available
-
-
-def _cycles_device(c, device: str) -> None:
-    if device == "CPU":
-        c.device = "CPU"
-        return
-    prefs = bpy.context.preferences.addons["cycles"].preferences
-    try:
-        prefs.compute_device_type = device
-    except TypeError:
-        raise RuntimeError(f"render.device: this Blender has no {device} support; use CPU or another backend") from None
-    prefs.get_devices()
-    found = [d for d in prefs.devices if d.type == device]
-    if not found:
-        raise RuntimeError(
-            f"render.device: {device} requested but Blender finds no {device} device; "
-            "check drivers or set render.device: CPU"
-        )
-    for d in prefs.devices:
-        d.use = d.type == device
-    c.device = "GPU"
-
-
-def _world(scene, hdri_dir: Path) -> dict:
-    world = scene.world or bpy.data.worlds.new("World")
-    scene.world = world
-    world.use_nodes = True
-    if hasattr(world, "cycles"):
-        # The importance map is rebuilt whenever the world changes (every image): at the automatic
-        # 1024 px that costs ~2.5 s a frame on a CPU; 256 px costs ~0.1 s and samples as well here.
-        world.cycles.sampling_method = "MANUAL"
-        world.cycles.sample_map_resolution = 256
-    nt = world.node_tree
-    nt.nodes.clear()
-    coords = nt.nodes.new("ShaderNodeTexCoord")
-    mapping = nt.nodes.new("ShaderNodeMapping")
-    env = nt.nodes.new("ShaderNodeTexEnvironment")
-    bg = nt.nodes.new("ShaderNodeBackground")
-    out = nt.nodes.new("ShaderNodeOutputWorld")
-    nt.links.new(coords.outputs["Generated"], mapping.inputs["Vector"])
-    nt.links.new(mapping.outputs["Vector"], env.inputs["Vector"])
-    nt.links.new(env.outputs["Color"], bg.inputs["Color"])
-    nt.links.new(bg.outputs["Background"], out.inputs["Surface"])
-    return {"mapping": mapping, "env": env, "bg": bg, "dir": hdri_dir, "images": {}}
-
-
-def _distractor_meshes() -> dict[str, bpy.types.Mesh]:
-    """Unit-size primitive meshes, made with bmesh (no operators, no context needed)."""
-    import bmesh
-
-    meshes = {}
-    for shape in DISTRACTOR_SHAPES:
-        bm = bmesh.new()
-        if shape == "cube":
-            bmesh.ops.create_cube(bm, size=1.0)
-        elif shape == "sphere":
-            bmesh.ops.create_uvsphere(bm, u_segments=24, v_segments=12, radius=0.5)
-        elif shape == "cylinder":
-            bmesh.ops.create_cone(bm, cap_ends=True, segments=24, radius1=0.5, radius2=0.5, depth=1.0)
-        elif shape == "cone":
-            bmesh.ops.create_cone(bm, cap_ends=True, segments=24, radius1=0.5, radius2=0.0, depth=1.0)
-        else:  # torus: a ring of spheres is enough of a distractor and needs no add-on
-            for k in range(8):
-                a = 2 * math.pi * k / 8
-                geom = bmesh.ops.create_uvsphere(bm, u_segments=12, v_segments=8, radius=0.16)
-                bmesh.ops.translate(bm, verts=geom["verts"], vec=(0.34 * math.cos(a), 0.34 * math.sin(a), 0.0))
-        mesh = bpy.data.meshes.new(f"distractor.{shape}")
-        bm.to_mesh(mesh)
-        bm.free()
-        meshes[shape] = mesh
-    return meshes
-
-
-def _shadow_floor(scene) -> bpy.types.Object:
-    """A large plane that Cycles renders only as the shadows falling on it (alpha over black), so
-    compositing over any background puts the objects' shadows there. Pass index 0: no mask."""
-    half = 50.0
-    mesh = bpy.data.meshes.new("floor")
-    mesh.from_pydata([(-half, -half, 0), (half, -half, 0), (half, half, 0), (-half, half, 0)], [], [(0, 1, 2, 3)])
-    obj = bpy.data.objects.new("floor", mesh)
-    obj.is_shadow_catcher = True
-    obj.pass_index = 0
-    obj.location = PARKED
-    scene.collection.objects.link(obj)
-    return obj
-
-
-def _lowest_z(obj, depsgraph) -> float:
-    """World z of an object's lowest evaluated vertex."""
-    mesh = obj.evaluated_get(depsgraph).data
-    co = np.empty(len(mesh.vertices) * 3)
-    mesh.vertices.foreach_get("co", co)
-    m = np.array(obj.matrix_world)
-    return float((co.reshape(-1, 3) @ m[2, :3] + m[2, 3]).min())
+from .render_settings import configure_render
+from .scene_parts import PARKED, distractor_meshes, lowest_z, shadow_floor, world_nodes
 
 
 class Scene:
@@ -201,7 +38,7 @@ class Scene:
         self.camera = bpy.data.objects.new("camera", cam_data)
         self.scene.collection.objects.link(self.camera)
         self.scene.camera = self.camera
-        self.world = _world(self.scene, Path(bpy.utils.system_resource("DATAFILES", path="studiolights/world")))
+        self.world = world_nodes(self.scene, Path(bpy.utils.system_resource("DATAFILES", path="studiolights/world")))
 
         self.templates = {
             name: (articulation.build if posing.articulated(rig) else rigs.build)(name, rig)
@@ -218,7 +55,7 @@ class Scene:
         }
         decal_images = {name: looks.load_decal_images(name, rig) for name, rig in spec["rigs"].items()}
         self.instances: dict[str, list] = {}
-        self.posed: dict = {}  # mesh object of an articulated instance -> its articulation.Posed
+        self.posed: dict = {}  # mesh object of an articulated instance -> its posed.Posed
         pass_index = 1
         for name, rig in spec["rigs"].items():
             tpl = self.templates[name]
@@ -241,7 +78,7 @@ class Scene:
                 pool.append((obj, mats))
             self.instances[name] = pool
 
-        shapes = _distractor_meshes()
+        shapes = distractor_meshes()
         for mesh in shapes.values():
             mesh.materials.append(None)  # one slot, filled per object
         self.distractor_meshes = shapes
@@ -254,7 +91,7 @@ class Scene:
         meshes = render["distractors"].get("meshes")
         self.mesh_distractors = MeshDistractors(meshes) if meshes else None
 
-        self.floor = _shadow_floor(self.scene) if render["background"].get("shadows") else None
+        self.floor = shadow_floor(self.scene) if render["background"].get("shadows") else None
         self._placed: list = []  # what the last `apply` showed (the floor goes under it)
         placement = render["placement"]
         self.physics = Physics(self.scene, placement["drop"]["support"]) if placement.get("mode") == "drop" else None
@@ -393,7 +230,7 @@ class Scene:
         """The shadow catcher just under the lowest vertex of everything shown, so every object and
         keypoint stays above it (no label changes); parked when the camera is not above it."""
         depsgraph = bpy.context.evaluated_depsgraph_get()
-        lowest = min((_lowest_z(obj, depsgraph) for obj in placed), default=0.0)
+        lowest = min((lowest_z(obj, depsgraph) for obj in placed), default=0.0)
         z = lowest - 1e-4
         above = self.camera.matrix_world.translation.z > z + 1e-3
         self.floor.location = (0.0, 0.0, z) if above else PARKED

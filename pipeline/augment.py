@@ -27,7 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from blender.atomic import copy_file, file_sha256, write_bytes, write_json, write_text
-from pipeline import coco, coco_checks
+from pipeline import coco, coco_checks, coco_needs
 from pipeline.augment_ops import AugmentError, augment_image, build_pipeline, copy_seed, input_masks
 from pipeline.errors import run_command
 from pipeline.outputs import Owner, refuse_overlap, take_output
@@ -151,9 +151,9 @@ def _write_image(path: Path, rgb: np.ndarray, jpeg_quality: int) -> None:
 
 
 def check_input(data: dict, root: Path, json_path: Path | None = None) -> None:
-    """Everything the stage needs (`coco_checks.AUGMENT`), checked before any work; all problems in
+    """Everything the stage needs (`coco_needs.AUGMENT`), checked before any work; all problems in
     one message headed by the input file."""
-    coco_checks.require(data, coco_checks.AUGMENT, json_path or root, root)
+    coco_checks.require(data, coco_needs.AUGMENT, json_path or root, root)
 
 
 def spec_of(cfg: AugmentConfig, seed: int, json_path: Path) -> dict:

@@ -33,63 +33,19 @@ dataset folder: `coco.outside_dataset`). The others run when the caller's
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from pipeline import coco
+from pipeline.annotation_checks import check_annotation
 from pipeline.coco import DatasetError
+from pipeline.coco_needs import ERROR, Add, Level, Needs, is_int
 from pipeline.errors import ProblemsError
-
-Level = Literal["error", "warning"] | None
-ERROR: Level = "error"
-WARNING: Level = "warning"
-BOX_TOL = 1.0  # pixels: a box against its mask's box, and a box reaching outside the image
-# The departures from the format that dataset stats count (stats.json `checks`), 0 in a clean dataset.
-COUNTED = ("num_keypoints_mismatch", "keypoints_outside_image", "v0_with_xy", "boxes_outside_image")
-
-
-@dataclass(frozen=True)
-class Needs:
-    """What a reader needs from a COCO keypoint file: each flag's checks (listed in the module's
-    docstring) run at its level; None skips them."""
-
-    labels: Level = None
-    rig: Level = None
-    sigmas: Level = None
-    boxes: Level = None
-    visibility: Level = None
-    masks: Level = None
-    format: Level = None
-    conventions: Level = None
-    images: Level = None
-    open_images: bool = False  # the `images` check opens each file and compares its size
-    verify_images: bool = False  # ... and reads it to the end (a truncated file fails)
-    decode_masks: bool = False  # the `format` check decodes each mask (slow on big datasets)
-
-
-VALIDATE = Needs(
-    labels=ERROR,
-    rig=ERROR,
-    boxes=ERROR,
-    visibility=ERROR,
-    format=ERROR,
-    conventions=WARNING,
-    images=ERROR,
-    open_images=True,
-    verify_images=True,
-    decode_masks=True,
-)
-TRAIN = Needs(labels=ERROR, rig=ERROR, sigmas=ERROR, boxes=ERROR, visibility=ERROR, images=ERROR)
-AUGMENT = Needs(rig=ERROR, masks=ERROR, images=ERROR, open_images=True)
-INSPECT = Needs()
-COUNT = Needs(format=WARNING, conventions=WARNING)  # what stats count: no file opened, no mask decoded
+from pipeline.rig_extras_checks import check_rig
 
 
 @dataclass(frozen=True)
@@ -112,18 +68,6 @@ class InvalidDatasetError(DatasetError, ProblemsError):
     """A COCO file that lacks what the command needs; every problem is listed."""
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _num(v) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _strongest(*levels: Level) -> Level:
-    return ERROR if ERROR in levels else WARNING if WARNING in levels else None
-
-
 def _items(raw, kind: str, noun: str, least: int | None, add: Add, keep: bool = False) -> Iterator[tuple[str, dict]]:
     """(key, item) of each object in `raw` with a usable id: an integer (>= least) that no earlier
     item uses. Items without one are reported, and left out unless `keep` (nothing refers to an
@@ -134,7 +78,7 @@ def _items(raw, kind: str, noun: str, least: int | None, add: Add, keep: bool = 
             add(ERROR, f"{kind}[{i}]", "structure", f"expected an object, got {type(item).__name__}")
             continue
         key, iid = _key(kind, i, item), item.get("id")
-        usable = _is_int(iid) and (least is None or iid >= least) and iid not in seen
+        usable = is_int(iid) and (least is None or iid >= least) and iid not in seen
         if usable:
             seen.add(iid)
         else:
@@ -146,15 +90,12 @@ def _items(raw, kind: str, noun: str, least: int | None, add: Add, keep: bool = 
 
 def _sized(img: dict) -> bool:
     w, h = img.get("width"), img.get("height")
-    return _is_int(w) and _is_int(h) and w > 0 and h > 0
+    return is_int(w) and is_int(h) and w > 0 and h > 0
 
 
 def _key(kind: str, index: int, item: dict) -> str:
     """`annotations[id=3]`, or `annotations[4]` when the item has no integer id."""
-    return f"{kind}[id={item.get('id')}]" if _is_int(item.get("id")) else f"{kind}[{index}]"
-
-
-Add = Callable[[Level, str, str, str], None]  # (level, key, check, message)
+    return f"{kind}[id={item.get('id')}]" if is_int(item.get("id")) else f"{kind}[{index}]"
 
 
 def check(data: dict, needs: Needs, root: Path | None = None, progress: bool = False) -> list[Problem]:
@@ -202,7 +143,7 @@ def _categories(raw: list, needs: Needs, add: Add) -> dict[int, dict]:
         skeleton = cat.get("skeleton") or []
         for j, pair in enumerate(skeleton if isinstance(skeleton, list) else [skeleton]):
             if not (
-                isinstance(pair, list) and len(pair) == 2 and all(_is_int(j) and 1 <= j <= len(names) for j in pair)
+                isinstance(pair, list) and len(pair) == 2 and all(is_int(j) and 1 <= j <= len(names) for j in pair)
             ):
                 add(
                     ERROR,
@@ -210,50 +151,9 @@ def _categories(raw: list, needs: Needs, add: Add) -> dict[int, dict]:
                     "structure",
                     f"expected a pair of 1-based keypoint indices in 1..{len(names)}, got {pair!r}",
                 )
-        _rig(cat.get("rig"), names, f"{key}.rig", needs, add)
+        check_rig(cat.get("rig"), names, f"{key}.rig", needs, add)
         by_id[cid] = cat
     return by_id
-
-
-def _rig(rig, names: list[str], key: str, needs: Needs, add: Add) -> None:
-    """Our `rig` extras (docs/reference/DATA_FORMAT.md): whichever are there must fit the keypoints."""
-    k, fits = len(names), _strongest(needs.rig, needs.sigmas)
-    if rig is None:
-        add(needs.conventions, key, "conventions", "missing (sigmas, flip pairs): defaults will be used")
-        add(needs.sigmas, f"{key}.sigmas", "sigmas", f"missing; expected {k} OKS sigmas, one per keypoint")
-        return
-    if not isinstance(rig, dict):
-        add(fits, key, "rig", f"expected an object, got {type(rig).__name__}")
-        return
-    sigmas = rig.get("sigmas")
-    if sigmas is None:
-        add(needs.sigmas, f"{key}.sigmas", "sigmas", f"missing; expected {k} OKS sigmas, one per keypoint")
-    elif not isinstance(sigmas, list) or len(sigmas) != k:
-        n = f"{len(sigmas)} values" if isinstance(sigmas, list) else repr(sigmas)
-        add(fits, f"{key}.sigmas", "rig", f"{n}, expected one per keypoint ({k}: {names})")
-    elif not all(_num(s) and s > 0 for s in sigmas):
-        add(fits, f"{key}.sigmas", "rig", f"expected values > 0, got {sigmas}")
-    tolerances = rig.get("tolerances")
-    if tolerances is not None and not (
-        isinstance(tolerances, list) and len(tolerances) == k and all(_num(t) and t >= 0 for t in tolerances)
-    ):
-        add(needs.rig, f"{key}.tolerances", "rig", f"expected {k} numbers >= 0, got {tolerances}")
-    pairs = rig.get("flip_pairs") or []
-    for pair in pairs if isinstance(pairs, list) else [pairs]:
-        if not (isinstance(pair, list) and len(pair) == 2 and all(n in names for n in pair)):
-            add(needs.rig, f"{key}.flip_pairs", "rig", f"{pair!r}: expected a pair of keypoint names, two of {names}")
-    group = rig.get("symmetry_permutations")
-    if group is None:
-        return
-    if not isinstance(group, list) or not group:
-        add(needs.rig, f"{key}.symmetry_permutations", "rig", f"expected a list of permutations, got {group!r}")
-        return
-    identity = list(range(k))
-    for p in group:
-        if not (isinstance(p, list) and all(_is_int(i) for i in p) and sorted(p) == identity):
-            add(needs.rig, f"{key}.symmetry_permutations", "rig", f"{p!r} is not a permutation of 0..{k - 1}")
-    if identity not in group:
-        add(needs.rig, f"{key}.symmetry_permutations", "rig", "the identity is missing; expected a group")
 
 
 def _images(raw: list, needs: Needs, root: Path | None, progress: bool, add: Add) -> dict[int, dict]:
@@ -340,97 +240,7 @@ def _annotations(raw: list, images: dict[int, dict], cats: dict[int, dict], need
             add(ERROR, f"{key}.category_id", "structure", f"{cid!r} {what}; expected one of {sorted(cats)}")
         if img is None or cat is None or not _sized(img):  # its problems are reported already
             continue
-        _keypoints(a, img, cat, key, needs, add)
-        _box(a, img, key, needs, add)
-        _mask(a, img, key, needs, add)
-
-
-def _keypoints(a: dict, img: dict, cat: dict, key: str, needs: Needs, add: Add) -> None:
-    names = cat.get("keypoints", [])
-    k, (w, h) = len(names), (img["width"], img["height"])
-    kps = a.get("keypoints", [] if k == 0 else None)
-    if not isinstance(kps, list) or len(kps) != 3 * k or not all(_num(v) for v in kps):
-        got = f"{len(kps)} values" if isinstance(kps, list) and len(kps) != 3 * k else repr(kps)
-        add(
-            ERROR,
-            f"{key}.keypoints",
-            "structure",
-            f"{got}, expected 3 x {k} = {3 * k} numbers [x, y, v] for category {cat.get('name')!r} ({names})",
-        )
-        return
-    for j, name in enumerate(names):
-        x, y, v = kps[3 * j : 3 * j + 3]
-        where = f"{key}.keypoints[{name}]"
-        if v not in (0, 1, 2):
-            add(needs.visibility, where, "visibility", f"v={v}, expected 0, 1 or 2")
-        elif v == 0 and (x != 0 or y != 0):
-            add(needs.conventions, where, "v0_with_xy", f"v=0 but (x, y) = ({x}, {y}); expected (0, 0)")
-        elif v > 0 and not (0 <= x <= w and 0 <= y <= h):
-            add(needs.format, where, "keypoints_outside_image", f"v={v} but ({x}, {y}) is outside the {w}x{h} image")
-    n, field = coco.num_visible(kps), a.get("num_keypoints")
-    if field is None:
-        add(
-            needs.format,
-            f"{key}.num_keypoints",
-            "num_keypoints_missing",
-            f"missing; expected {n} (keypoints with v > 0)",
-        )
-    elif field != n:
-        add(needs.format, f"{key}.num_keypoints", "num_keypoints_mismatch", f"{field}, but {n} keypoints have v > 0")
-    crowd = a.get("iscrowd")
-    if crowd is None:
-        add(needs.conventions, f"{key}.iscrowd", "conventions", "missing; expected 0 or 1")
-    elif crowd not in (0, 1):
-        add(needs.format, f"{key}.iscrowd", "format", f"{crowd!r}: expected 0 or 1")
-
-
-def _box(a: dict, img: dict, key: str, needs: Needs, add: Add) -> None:
-    w, h, bbox = img["width"], img["height"], a.get("bbox")
-    if bbox is None:
-        add(needs.boxes, f"{key}.bbox", "boxes", "missing; expected [x, y, width, height]")
-    elif not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, int | float) for v in bbox)):
-        add(ERROR, f"{key}.bbox", "structure", f"expected [x, y, width, height], got {bbox!r}")
-    elif not all(math.isfinite(v) for v in bbox) or bbox[2] <= 0 or bbox[3] <= 0:
-        add(
-            _strongest(needs.boxes, needs.format),
-            f"{key}.bbox",
-            "boxes",
-            f"degenerate box {bbox} (expected finite, width and height > 0)",
-        )
-    elif bbox[0] < -BOX_TOL or bbox[1] < -BOX_TOL or bbox[0] + bbox[2] > w + BOX_TOL or bbox[1] + bbox[3] > h + BOX_TOL:
-        add(needs.format, f"{key}.bbox", "boxes_outside_image", f"{bbox} reaches outside the {w}x{h} image")
-    area = a.get("area")
-    if area is None:
-        add(needs.boxes, f"{key}.area", "boxes", "missing; expected a positive number (OKS divides by it)")
-    elif not (_num(area) and area > 0):
-        add(needs.format, f"{key}.area", "format", f"{area!r}: expected a positive number (OKS divides by it)")
-
-
-def _mask(a: dict, img: dict, key: str, needs: Needs, add: Add) -> None:
-    seg = a.get("segmentation")
-    if seg in (None, [], {}):
-        add(needs.masks, f"{key}.segmentation", "masks", "missing; expected a mask (RLE or polygons)")
-        return
-    if not needs.decode_masks or needs.format is None:
-        return
-    w, h = img["width"], img["height"]
-    try:
-        rle = coco.to_rle(seg, h, w)
-    except (ValueError, TypeError, KeyError) as exc:
-        add(needs.format, f"{key}.segmentation", "format", f"cannot decode: {exc}")
-        return
-    if list(rle["size"]) != [h, w]:
-        add(needs.format, f"{key}.segmentation", "format", f"size {rle['size']}, expected the image's [{h}, {w}]")
-        return
-    mbox, marea = coco.rle_bbox_area(rle)
-    bbox, area = a.get("bbox"), a.get("area")
-    box_ok = isinstance(bbox, list) and len(bbox) == 4 and all(_num(v) for v in bbox) and min(bbox[2:]) > 0
-    if box_ok and marea > 0:
-        corners = [bbox[0], bbox[1], bbox[0] + bbox[2], bbox[1] + bbox[3]]
-        if not np.allclose(corners, [mbox[0], mbox[1], mbox[0] + mbox[2], mbox[1] + mbox[3]], atol=BOX_TOL):
-            add(needs.conventions, f"{key}.bbox", "conventions", f"{bbox} differs from the mask's box {mbox}")
-    if _num(area) and area > 0 and not isinstance(seg, list) and abs(area - marea) > max(1.0, 0.01 * marea):
-        add(needs.conventions, f"{key}.area", "conventions", f"{area} differs from the mask's {marea} pixels")
+        check_annotation(a, img, cat, key, needs, add)
 
 
 def errors(problems: list[Problem]) -> list[Problem]:
@@ -454,8 +264,3 @@ def load(path: str | Path, needs: Needs, root: Path | None = None) -> dict:
     data = coco.load_json(path)
     require(data, needs, path, path.parent if root is None else root)
     return data
-
-
-def without_images(needs: Needs) -> Needs:
-    """The same needs, leaving the image files alone."""
-    return replace(needs, images=None, open_images=False, verify_images=False)

@@ -1,8 +1,9 @@
-"""Pure drawing of COCO keypoint annotations, detections and contact sheets (PIL; no files).
+"""Pure drawing of COCO keypoint annotations and detections on an image (PIL; no files).
 
-The one drawing module: `rig2kp inspect` (dataset overlays), `rig2kp preview` (a rig's
-turntable sheet), `train.evaluate` (ground truth beside predictions) and `train.predict`
-(annotated images and video frames). Nothing here reads or writes files.
+The one module that draws annotations: `rig2kp inspect` (dataset overlays), `rig2kp preview` (a
+rig's turntable), `train.evaluate` (ground truth beside predictions) and `train.predict`
+(annotated images and video frames). Colours and sizes are `pipeline/draw_style.py`'s; sheets
+of several images are `pipeline/contact_sheet.py`'s. Nothing here reads or writes files.
 
 Coordinates follow docs/reference/DATA_FORMAT.md: continuous pixels, pixel (col i, row j) covers
 [i, i+1) x [j, j+1), so a keypoint at (i + 0.5, j + 0.5) is drawn centred on pixel (i, j).
@@ -12,83 +13,14 @@ Marker radius, line width and font size scale with the image size (see `Style.fo
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 from pycocotools import mask as mask_utils
 
-RGB = tuple[int, int, int]
-ImageLike = Image.Image | np.ndarray
-
-# 20 distinct colours (Trubetskoy's list); keypoint k of any category gets KEYPOINT_COLORS[k % 20].
-KEYPOINT_COLORS: tuple[RGB, ...] = (
-    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
-    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
-    (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (128, 128, 128),
-)  # fmt: skip
-# Box, skeleton and mask outline colour of category id c: CATEGORY_COLORS[(c - 1) % 6].
-CATEGORY_COLORS: tuple[RGB, ...] = (
-    (255, 255, 255),
-    (0, 255, 255),
-    (255, 255, 0),
-    (255, 0, 255),
-    (0, 255, 0),
-    (255, 160, 0),
-)
-OUTLINE: RGB = (0, 0, 0)  # dark edge around markers and text, readable on any background
-GT_COLOR: RGB = (40, 220, 40)  # ground truth beside predictions (train.evaluate's contact sheets)
-PRED_COLOR: RGB = (255, 60, 60)  # predictions (train.evaluate, train.predict)
-
-
-def keypoint_color(index: int) -> RGB:
-    """Colour of the keypoint at 0-based `index` in its category: the same in every image."""
-    return KEYPOINT_COLORS[index % len(KEYPOINT_COLORS)]
-
-
-def category_color(category_id: int) -> RGB:
-    """Colour of boxes, skeleton lines and mask outlines of a category (COCO id, 1-based)."""
-    return CATEGORY_COLORS[(category_id - 1) % len(CATEGORY_COLORS)]
-
-
-@dataclass(frozen=True)
-class Style:
-    """Marker sizes in output pixels."""
-
-    radius: float  # keypoint dot / ring radius
-    line: int  # box, skeleton and mask outline width
-    font_size: int  # keypoint and box labels
-
-    @classmethod
-    def for_size(cls, width: int, height: int) -> Style:
-        """Sizes proportional to the longer side, 1 unit per 640 px, with legible minimums."""
-        unit = max(width, height) / 640
-        return cls(
-            radius=max(3.0, 3.5 * unit),
-            line=max(1, round(1.5 * unit)),
-            font_size=max(10, round(12 * unit)),
-        )
-
-
-@lru_cache(maxsize=32)
-def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """Pillow's bundled scalable font at `size` px (no system fonts needed)."""
-    return ImageFont.load_default(size=size)
-
-
-def to_pil(image: ImageLike) -> Image.Image:
-    """A new RGB PIL image from a PIL image or an HxWx3 (or HxW) uint8 array; input untouched."""
-    if isinstance(image, Image.Image):
-        return image.convert("RGB") if image.mode != "RGB" else image.copy()
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8 or arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-        raise ValueError(f"expected an HxWx3 uint8 array, got shape {arr.shape} dtype {arr.dtype}")
-    img = Image.fromarray(arr)  # an RGB array is copied (PIL stores RGB in 4 bytes a pixel)
-    return img if img.mode == "RGB" else img.convert("RGB")
+from pipeline.draw_style import OUTLINE, RGB, ImageLike, Style, category_color, font, keypoint_color, to_pil
 
 
 def category_index(categories: Mapping[int, dict] | Sequence[dict] | dict) -> dict[int, dict]:
@@ -342,77 +274,3 @@ def _draw_keypoint_labels(draw, kps: np.ndarray, names, sx, sy, size, style: Sty
             stroke_width=stroke,
             stroke_fill=OUTLINE,
         )
-
-
-def contact_sheet(
-    images: Sequence[ImageLike],
-    columns: int = 4,
-    captions: Sequence[str] | None = None,
-    *,
-    thumb: int = 320,
-    pad: int = 4,
-    background: RGB = (24, 24, 24),
-    caption_color: RGB = (235, 235, 235),
-) -> Image.Image:
-    """Tile `images` row-major into one RGB sheet, `columns` per row, optional caption under each.
-
-    images: PIL images or HxWx3 uint8 arrays, any sizes. Each is shrunk (aspect kept, never
-      enlarged) to fit a `thumb` x `thumb` box and centred in its cell: cells are as wide as
-      the widest thumbnail, rows as tall as their tallest.
-    captions: one line per image (cut with '…' to the cell width), or None.
-    pad: pixels between cells and around the sheet. Returns the sheet; nothing is written.
-    """
-    if not images:
-        raise ValueError("contact_sheet: no images given")
-    if columns < 1:
-        raise ValueError(f"contact_sheet: columns must be >= 1, got {columns}")
-    if captions is not None and len(captions) != len(images):
-        raise ValueError(f"contact_sheet: {len(captions)} captions for {len(images)} images")
-    thumbs = []
-    for im in images:
-        t = to_pil(im)
-        if max(t.size) > thumb:
-            t.thumbnail((thumb, thumb), Image.LANCZOS)
-        thumbs.append(t)
-    cell_w = max(t.width for t in thumbs)
-    f = font(max(10, min(16, cell_w // 24)))
-    cap_h = 0
-    if captions is not None:
-        box = f.getbbox("Ag…")
-        cap_h = int(box[3] - box[1]) + 2 * pad
-    # Each row is as tall as its tallest thumbnail, so landscape rows do not keep portrait gaps.
-    rows = [thumbs[i : i + columns] for i in range(0, len(thumbs), columns)]
-    row_h = [max(t.height for t in row) for row in rows]
-    ncols = min(columns, len(thumbs))
-    size = (pad + ncols * (cell_w + pad), pad + sum(h + cap_h + pad for h in row_h))
-    sheet = Image.new("RGB", size, background)
-    draw = ImageDraw.Draw(sheet)
-    y0 = pad
-    for r, row in enumerate(rows):
-        for c, t in enumerate(row):
-            x0 = pad + c * (cell_w + pad)
-            sheet.paste(t, (x0 + (cell_w - t.width) // 2, y0 + (row_h[r] - t.height) // 2))
-            if captions is not None:
-                text = _fit_text(draw, str(captions[r * columns + c]), f, cell_w)
-                xy = (x0 + cell_w / 2, y0 + row_h[r] + pad)
-                draw.text(xy, text, fill=caption_color, font=f, anchor="ma")
-        y0 += row_h[r] + cap_h + pad
-    return sheet
-
-
-def _fit_text(draw: ImageDraw.ImageDraw, text: str, f: Any, width: int) -> str:
-    """`text`, cut with an ellipsis until it fits in `width` pixels."""
-    if draw.textlength(text, font=f) <= width:
-        return text
-    while text and draw.textlength(text + "…", font=f) > width:
-        text = text[:-1]
-    return text + "…"
-
-
-def side_by_side(left: ImageLike, right: ImageLike, gap: int = 4, background: RGB = (255, 255, 255)) -> Image.Image:
-    """`left` and `right` in one RGB image, `gap` px apart, tops aligned (ground truth | prediction)."""
-    a, b = to_pil(left), to_pil(right)
-    out = Image.new("RGB", (a.width + gap + b.width, max(a.height, b.height)), background)
-    out.paste(a, (0, 0))
-    out.paste(b, (a.width + gap, 0))
-    return out

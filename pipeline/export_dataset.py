@@ -30,7 +30,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from blender.atomic import write_json, write_text
-from pipeline import coco_checks, coco_layouts, yolo_pose
+from pipeline import coco_layouts, coco_needs, yolo_pose
 from pipeline.errors import run_command
 from pipeline.handoff import (
     MANIFEST,
@@ -54,13 +54,13 @@ FORMATS = ("yolo-pose", "fiftyone", "coco")
 LINKS = {"yolo-pose": "symlink", "fiftyone": "symlink", "coco": "hardlink"}
 # What a trainer needs: labels, the rig extras that are there, boxes, v in 0/1/2, keypoints and boxes
 # inside the image, and image files whose size is the one declared (labels are normalised by it).
-NEEDS = coco_checks.Needs(
-    labels=coco_checks.ERROR,
-    rig=coco_checks.ERROR,
-    boxes=coco_checks.ERROR,
-    visibility=coco_checks.ERROR,
-    format=coco_checks.ERROR,
-    images=coco_checks.ERROR,
+NEEDS = coco_needs.Needs(
+    labels=coco_needs.ERROR,
+    rig=coco_needs.ERROR,
+    boxes=coco_needs.ERROR,
+    visibility=coco_needs.ERROR,
+    format=coco_needs.ERROR,
+    images=coco_needs.ERROR,
     open_images=True,
 )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from blender.atomic import copy_file, stale_temporaries, temporary
-from pipeline import coco, coco_checks
+from pipeline import coco, coco_checks, coco_needs
 from pipeline.errors import Rig2kpError
 from pipeline.outputs import Owner
 
@@ -96,7 +96,7 @@ def split_files(path: Path, splits: str | None) -> list[tuple[str, Path]]:
     return [(pairs[0][0], json_path)]
 
 
-def load_splits(path: Path, splits: str | None, needs: coco_checks.Needs) -> list[Split]:
+def load_splits(path: Path, splits: str | None, needs: coco_needs.Needs) -> list[Split]:
     """The splits, each file checked for what `needs` asks (its problems listed by key); every split
     must carry the same categories, since the hand-off has one class list."""
     loaded = [Split(name, f, coco_checks.load(f, needs)) for name, f in split_files(path, splits)]

@@ -21,9 +21,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from blender.atomic import replacing, write_json
-from pipeline import coco_checks
+from pipeline import coco_checks, coco_needs
 from pipeline.coco import DatasetError, resolve_json
-from pipeline.draw import contact_sheet, draw_annotations
+from pipeline.contact_sheet import contact_sheet
+from pipeline.draw import draw_annotations
 from pipeline.errors import run_command
 from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.stage_args import add_out, stage_parser
@@ -63,7 +64,7 @@ def _parse_ids(text: str) -> list[int]:
 def load_dataset(path: Path) -> tuple[Path, dict]:
     """(the COCO file PATH names, its dict), with the checks every reader needs passed."""
     json_path = resolve_json(path)
-    return json_path, coco_checks.load(json_path, coco_checks.INSPECT)
+    return json_path, coco_checks.load(json_path, coco_needs.INSPECT)
 
 
 # where exports keep their images, relative to the JSON's folder (CVAT: annotations/ beside images/default/)

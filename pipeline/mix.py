@@ -4,8 +4,8 @@
 
 Real exports (CVAT, Label Studio, COCO Annotator, Roboflow, plain COCO) are mapped onto the rigs
 by category and keypoint *names* and their quirks repaired with a warning (pipeline/real_exports.py,
-which also sets their ids); what cannot be repaired is listed in one error before anything is
-written. Synthetic images and annotations keep their ids.
+which also sets their ids, with real_categories.py and real_annotations.py); what cannot be
+repaired is listed in one error before anything is written. Synthetic images and annotations keep their ids.
 
 Output (every `file_name` relative to the output folder; categories are the rig categories):
   train.json, val.json, test.json, val_synthetic.json, stats.json, images/{synthetic,real/NAME}/...,
@@ -32,7 +32,8 @@ from pipeline import coco
 from pipeline.dvc_deps import check_stage
 from pipeline.errors import Rig2kpError, run_command
 from pipeline.outputs import refuse_overlap, stage_owner, take_output
-from pipeline.real_exports import NOTES, REAL_BASE, check_readable, load_real
+from pipeline.real_annotations import NOTES
+from pipeline.real_exports import REAL_BASE, check_readable, load_real
 from pipeline.schema import MixConfig
 from pipeline.splits import MAX_REPEATS, Item, real_share_repeats, repeated, split_auto, split_groups, subsample
 from pipeline.stage_args import dataset_stage_parser, params_from_args

@@ -22,7 +22,8 @@ from blender.atomic import replacing
 from blender.camera import look_at, spherical_position
 from blender.sampling import rng_for, sample_material
 from pipeline.blender_runner import check_rigs, make_spec, run_blender
-from pipeline.draw import contact_sheet, draw_annotations
+from pipeline.contact_sheet import contact_sheet
+from pipeline.draw import draw_annotations
 from pipeline.errors import run_command
 from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.schema import ParamsError, load_params

@@ -27,7 +27,7 @@ from collections import Counter
 
 import numpy as np
 
-from pipeline import coco_checks
+from pipeline import coco_checks, coco_needs
 
 COCO_SMALL, COCO_LARGE = 32, 96  # sqrt(area) cut-offs of COCO's small / medium / large, pixels
 
@@ -44,7 +44,7 @@ def dataset_stats(data: dict) -> dict:
         s["instances"] += n
         s["negatives"] += n == 0
     hist = Counter(per_image.get(img["id"], 0) for img in images)
-    found = Counter(p.check for p in coco_checks.check(data, coco_checks.COUNT))
+    found = Counter(p.check for p in coco_checks.check(data, coco_needs.COUNT))
     return {
         "images": len(images),
         "instances": len(anns),
@@ -58,7 +58,7 @@ def dataset_stats(data: dict) -> dict:
         },
         "categories": _categories(data),
         "box_size": _size_stats(box_sizes(data)),
-        "checks": {name: found[name] for name in coco_checks.COUNTED},
+        "checks": {name: found[name] for name in coco_needs.COUNTED},
     }
 
 

@@ -13,7 +13,7 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from pipeline import coco, coco_checks
+from pipeline import coco, coco_checks, coco_needs
 from pipeline.coco_checks import Problem
 from pipeline.errors import run_command
 
@@ -30,9 +30,9 @@ def files_of(path: Path) -> list[Path]:
 
 
 def validate_path(path: str | Path, check_images: bool = True, progress: bool = False) -> list[Problem]:
-    """Problems of every file PATH names (`coco_checks.VALIDATE`: errors break training or
+    """Problems of every file PATH names (`coco_needs.VALIDATE`: errors break training or
     evaluation, warnings our conventions); ids shared by several files must name the same image."""
-    needs = coco_checks.VALIDATE if check_images else coco_checks.without_images(coco_checks.VALIDATE)
+    needs = coco_needs.VALIDATE if check_images else coco_needs.without_images(coco_needs.VALIDATE)
     problems, first_seen = [], {}
     for f in files_of(Path(path)):
         data = coco.load_json(f)

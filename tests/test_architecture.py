@@ -8,6 +8,7 @@
   the standard library.
 - Identifiers spell `color` as bpy, PIL and matplotlib do; prose, params keys and file contents
   keep their own spelling.
+- No module is over MAX_LINES lines: one responsibility each (STYLE.md), split by concern.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from tests.support.imports import imports as read_imports
 from tests.support.imports import module_name
 
 PACKAGES = ("blender", "pipeline", "train")
+MAX_LINES = 400  # a module longer than this holds more than one concern: split it
 BLENDER_ONLY = {"bpy", "mathutils", "bmesh", "_cycles"}
 BLENDER_ALLOWED = BLENDER_ONLY | {"numpy"} | set(sys.stdlib_module_names)
 # blender/ modules that touch Blender; every other one is pure (tested without Blender)
 BPY_MODULES = {
     f"blender.{m}"
-    for m in "articulation decals layout looks materials mesh_distractors mesh_dump own_materials physics rays "
-    "render rigs scene shader_nodes wear".split()
+    for m in "articulation articulation_checks decals layout looks materials mesh_distractors mesh_dump own_materials "
+    "physics posed rays render render_settings rigs scene scene_parts shader_nodes wear".split()
 }
 # commands: run by `rig2kp <command>` / `python -m`, imported by no other module
 STAGES = {
@@ -225,3 +227,9 @@ def test_direct_write_check_sees_writes_and_passes_atomic_temporaries():
         "        fh.write('x')\n"
     )
     assert direct_writes(source) == [(3, "save"), (6, "savefig"), (8, "write_text"), (9, "open")]
+
+
+def test_no_module_is_over_max_lines():
+    """blender/, pipeline/ (schema/ too) and train/: every module a few hundred lines at most."""
+    long = {str(p.relative_to(ROOT)): n for p in MODULES.values() if (n := len(p.read_text().splitlines())) > MAX_LINES}
+    assert long == {}, f"modules over {MAX_LINES} lines, split each by concern: {long}"

@@ -8,9 +8,10 @@ import json
 import pytest
 from PIL import Image
 
-from pipeline import coco_checks
+from pipeline import coco_checks, coco_needs
 from pipeline.coco import DatasetError
-from pipeline.coco_checks import AUGMENT, COUNT, INSPECT, TRAIN, VALIDATE, InvalidDatasetError
+from pipeline.coco_checks import InvalidDatasetError
+from pipeline.coco_needs import AUGMENT, COUNT, INSPECT, TRAIN, VALIDATE
 from pipeline.errors import ProblemsError
 from tests.support.coco_data import write_dataset
 
@@ -138,7 +139,7 @@ def test_one_message_lists_every_error_under_the_file(clean, tmp_path):
         "  annotations[id=1001].keypoints[left_a]: v=7, expected 0, 1 or 2",
         "  annotations[id=1002].bbox: degenerate box [0, 0, -1, 3] (expected finite, width and height > 0)",
     ]
-    assert coco_checks.load(path, coco_checks.without_images(INSPECT)) == bad  # inspect draws it
+    assert coco_checks.load(path, coco_needs.without_images(INSPECT)) == bad  # inspect draws it
 
 
 def test_a_photo_turned_by_its_exif_orientation_gets_a_hint(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from pipeline.coco import DatasetError, resolve_json
-from pipeline.draw import keypoint_color
+from pipeline.draw_style import keypoint_color
 from pipeline.inspect_dataset import load_dataset, main, select_images
 from pipeline.stats import dataset_stats
 from tests.support import REAL_GLUE_TUBES

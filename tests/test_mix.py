@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from pipeline import augment, mix, real_exports, splits
+from pipeline import augment, mix, real_annotations, real_exports, splits
 from pipeline.render_dataset import main as render_main
 from pipeline.schema import MixConfig, load_params
 from pipeline.validate import validate_path
@@ -459,9 +459,9 @@ def test_real_labels_of_a_symmetric_rig_are_written_in_its_canonical_order():
     rig = {"id": 1, "keypoints": ["end_1", "end_2", "middle"], "rig": {"symmetry_permutations": [[0, 1, 2], [1, 0, 2]]}}
     notes = Counter()
     clicked = {"keypoints": [10.0, 40.0, 2, 20.0, 5.0, 2, 15.0, 22.0, 2], "bbox": [5.0, 0.0, 30.0, 50.0], "area": 900.0}
-    out, problem = real_exports.normalize_annotation(clicked, 100, 100, rig, [0, 1, 2], 0.0, notes)
+    out, problem = real_annotations.normalize_annotation(clicked, 100, 100, rig, [0, 1, 2], 0.0, notes)
     assert problem is None and out["keypoints"] == [20.0, 5.0, 2, 10.0, 40.0, 2, 15.0, 22.0, 2]  # top-most first
     assert notes["symmetry_relabelled"] == 1
     again = {**clicked, "keypoints": out["keypoints"]}
-    out, _ = real_exports.normalize_annotation(again, 100, 100, rig, [0, 1, 2], 0.0, notes)
+    out, _ = real_annotations.normalize_annotation(again, 100, 100, rig, [0, 1, 2], 0.0, notes)
     assert notes["symmetry_relabelled"] == 1  # already canonical: kept

@@ -8,7 +8,7 @@ from PIL import Image
 
 from pipeline.cli import COMMANDS
 from pipeline.cli import main as cli_main
-from pipeline.draw import keypoint_color
+from pipeline.draw_style import keypoint_color
 from tests.support import ROOT, needs_bpy
 
 

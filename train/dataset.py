@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pipeline import coco_checks
+from pipeline import coco_checks, coco_needs
 from pipeline.coco import DatasetError
 from pipeline.coco_checks import InvalidDatasetError
 
@@ -133,13 +133,13 @@ class CocoSplit:
 
 
 def load_split(path: str | Path, root: str | Path | None = None, check_files: bool = True) -> CocoSplit:
-    """Read and check one COCO keypoint file (`coco_checks.TRAIN`); every problem is listed
+    """Read and check one COCO keypoint file (`coco_needs.TRAIN`); every problem is listed
     before any work starts."""
     path = Path(path)
     root = Path(root) if root is not None else path.parent
     if not path.is_file():
         raise DatasetError(f"{path}: split file not found")
-    needs = coco_checks.TRAIN if check_files else coco_checks.without_images(coco_checks.TRAIN)
+    needs = coco_needs.TRAIN if check_files else coco_needs.without_images(coco_needs.TRAIN)
     data = coco_checks.load(path, needs, root)
     cats = {c["id"]: Category.from_json(c) for c in data["categories"]}
     anns_by_image: dict[int, list[dict]] = defaultdict(list)

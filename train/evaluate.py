@@ -33,7 +33,9 @@ import cv2
 import numpy as np
 
 from blender.atomic import write_bytes, write_json
-from pipeline.draw import GT_COLOR, PRED_COLOR, contact_sheet, draw_annotations, side_by_side
+from pipeline.contact_sheet import contact_sheet, side_by_side
+from pipeline.draw import draw_annotations
+from pipeline.draw_style import GT_COLOR, PRED_COLOR
 from pipeline.errors import run_command
 from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.schema import Params
