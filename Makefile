@@ -38,7 +38,7 @@ test: setup lint
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
-PY_DIRS := blender pipeline train tests benchmarks examples docs
+PY_DIRS := blender common pipeline train tests benchmarks examples docs
 
 lint: setup
 	$(BIN)/ruff check $(PY_DIRS)

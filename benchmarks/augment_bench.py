@@ -26,7 +26,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not installed
-from blender.atomic import write_json  # noqa: E402
+from common.atomic import write_json  # noqa: E402
 from pipeline import augment, augment_ops  # noqa: E402
 from pipeline.schema import AugmentConfig, load_params  # noqa: E402
 

@@ -25,7 +25,7 @@ import bpy  # noqa: E402
 import numpy as np  # noqa: E402
 
 from blender import mesh_turn, rigs  # noqa: E402
-from blender.atomic import write_bytes  # noqa: E402
+from common.atomic import write_bytes  # noqa: E402
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -183,7 +183,7 @@ def _reset(out_dir: Path, spec: dict) -> None:
 
 
 def sweep_temporaries(out_dir: Path) -> list[Path]:
-    """Remove the temporary files (blender/atomic.py names) a killed writer left in a render
+    """Remove the temporary files (common/atomic.py names) a killed writer left in a render
     folder; call only while holding its lock exclusively, so no live writer loses one."""
     out_dir = Path(out_dir)
     found = [p for p in out_dir.glob(".*.tmp*") if TEMPORARY_NAME.match(p.name)]

@@ -36,7 +36,6 @@ except ImportError:  # Debian's Blender uses the system's Python, which needs it
     )
 
 from blender import annotate, backgrounds, output  # noqa: E402
-from blender.atomic import file_sha256, os_error_line, write_json, write_text  # noqa: E402
 from blender.exr import find_channel, read_exr  # noqa: E402
 from blender.layout import Layout, ViewError, layout, layout_meta, layout_record  # noqa: E402
 from blender.lens import LensError  # noqa: E402
@@ -45,6 +44,7 @@ from blender.png import linear_to_srgb8, write_png  # noqa: E402
 from blender.rigs import RigError  # noqa: E402
 from blender.sampling import sample_scene  # noqa: E402
 from blender.scene import Scene  # noqa: E402
+from common.atomic import file_sha256, os_error_line, write_json, write_text  # noqa: E402
 
 MIN_BLENDER = (3, 4, 0)
 

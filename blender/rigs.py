@@ -284,7 +284,7 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
 
 
 def symmetry_group(name: str, rig: dict, tpl: RigTemplate) -> list[list[int]]:
-    """The rig's symmetry as keypoint permutations (blender/symmetry.py), from its rest keypoints."""
+    """The rig's symmetry as keypoint permutations (common/symmetry.py), from its rest keypoints."""
     kp = tpl.keypoints_local
     in_mesh = kp @ tpl.mesh_from_rig[:3, :3].T + tpl.mesh_from_rig[:3, 3]
     names = [k["name"] for k in rig["keypoints"]]

@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from blender.atomic import copy_file, file_sha256, write_bytes, write_json, write_text
+from common.atomic import copy_file, file_sha256, write_bytes, write_json, write_text
 from pipeline import coco, coco_checks, coco_needs
 from pipeline.augment_ops import AugmentError, augment_image, build_pipeline, copy_seed, input_masks
 from pipeline.errors import run_command

@@ -4,7 +4,7 @@ Instance masks (decoded from RLE) move with the image and give the new bbox, are
 keypoints that leave the image become v=0 at (0, 0); instances with fewer than
 `min_visible_px` mask pixels left are dropped; a mirror image (any flip, transpose...) swaps
 the rig's flip pairs; a symmetric rig's labels are then put back into the canonical order of
-its symmetry (blender/symmetry.py), as the renderer wrote them. Each copy is seeded from
+its symmetry (common/symmetry.py), as the renderer wrote them. Each copy is seeded from
 (params.seed, image, copy) (`copy_seed`), so it does not depend on which process makes it.
 """
 
@@ -14,7 +14,7 @@ import functools
 
 import numpy as np
 
-from blender import symmetry
+from common import symmetry
 from pipeline import coco
 from pipeline.errors import Rig2kpError
 from pipeline.schema import AugmentConfig

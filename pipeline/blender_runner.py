@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from blender.atomic import file_sha256
+from common.atomic import file_sha256
 from pipeline.appearance_spec import complete_spec
 from pipeline.calibration import CalibrationError, check_lens, resolve_camera
 from pipeline.errors import Rig2kpError

@@ -3,7 +3,7 @@
 Every stage raises a `Rig2kpError` (or a subclass) for input it cannot use, naming the file,
 the key and what was expected; `run_command` turns it, and any `OSError` (a full disk, a
 read-only folder, a missing file), into one `error:` line and exit status 2 (the line of
-`blender/atomic.py`'s `os_error_line`, which Blender's render prints too).
+`common/atomic.py`'s `os_error_line`, which Blender's render prints too).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from blender.atomic import os_error_line
+from common.atomic import os_error_line
 
 MAX_LISTED = 20  # problems listed in one message; the rest are counted
 

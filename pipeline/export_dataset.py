@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from blender.atomic import write_json, write_text
+from common.atomic import write_json, write_text
 from pipeline import coco_layouts, coco_needs, yolo_pose
 from pipeline.errors import run_command
 from pipeline.handoff import (

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from blender.atomic import copy_file, stale_temporaries, temporary
+from common.atomic import copy_file, stale_temporaries, temporary
 from pipeline import coco, coco_checks, coco_needs
 from pipeline.errors import Rig2kpError
 from pipeline.outputs import Owner

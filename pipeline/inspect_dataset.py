@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from blender.atomic import replacing, write_json
+from common.atomic import replacing, write_json
 from pipeline import coco_checks, coco_needs
 from pipeline.coco import DatasetError, resolve_json
 from pipeline.contact_sheet import contact_sheet

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from blender.atomic import copy_file, write_json
+from common.atomic import copy_file, write_json
 from pipeline import coco
 from pipeline.dvc_deps import check_stage
 from pipeline.errors import Rig2kpError, run_command

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
 
-from blender.atomic import write_json
+from common.atomic import write_json
 from pipeline.errors import Rig2kpError
 
 LISTED = 5  # names of a foreign folder's entries shown in the message

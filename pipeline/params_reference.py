@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from blender.atomic import write_text
+from common.atomic import write_text
 from pipeline.schema import Params
 from pipeline.schema.common import IntRange, Range
 

@@ -18,9 +18,9 @@ import numpy as np
 from PIL import Image
 
 from blender.appearance import material_mode, sample_decals, sample_jitter
-from blender.atomic import replacing
 from blender.camera import look_at, spherical_position
 from blender.sampling import rng_for, sample_material
+from common.atomic import replacing
 from pipeline.blender_runner import check_rigs, make_spec, run_blender
 from pipeline.contact_sheet import contact_sheet
 from pipeline.draw import draw_annotations

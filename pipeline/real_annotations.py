@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from blender import symmetry
+from common import symmetry
 from pipeline import coco
 
 

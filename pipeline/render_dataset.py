@@ -26,7 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from blender import output
-from blender.atomic import write_json
+from common.atomic import write_json
 from pipeline import launch_ray
 from pipeline.blender_runner import RenderError, check_rigs, make_spec, render_shard, shards
 from pipeline.dvc_deps import check_stage

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from blender.atomic import replacing
+from common.atomic import replacing
 from pipeline.stats import COCO_LARGE, COCO_SMALL
 
 VISIBILITY = (("v2", "#2ca02c", "v=2 seen"), ("v1", "#ff7f0e", "v=1 hidden"), ("v0", "#b0b0b0", "v=0 outside"))

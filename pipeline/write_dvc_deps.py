@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from blender.atomic import write_text
+from common.atomic import write_text
 from pipeline.dvc_deps import MARK, DepsError, needed_deps, rewrite, yaml_item
 from pipeline.errors import run_command
 from pipeline.stage_args import stage_parser

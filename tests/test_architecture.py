@@ -24,7 +24,7 @@ from tests.support import ROOT
 from tests.support.imports import imports as read_imports
 from tests.support.imports import module_name
 
-PACKAGES = ("blender", "pipeline", "train")
+PACKAGES = ("blender", "common", "pipeline", "train")
 MAX_LINES = 400  # a module longer than this holds more than one concern: split it
 BLENDER_ONLY = {"bpy", "mathutils", "bmesh", "_cycles"}
 BLENDER_ALLOWED = BLENDER_ONLY | {"numpy"} | set(sys.stdlib_module_names)
@@ -55,13 +55,30 @@ def project_imports(name: str) -> set[str]:
     return {m for m in imports(name) if m in MODULES and m != name}
 
 
-def test_blender_imports_only_blender_numpy_and_the_standard_library():
+def test_blender_imports_only_blender_common_numpy_and_the_standard_library():
     bad = {
-        name: sorted(m for m in imports(name) if m.split(".")[0] not in BLENDER_ALLOWED | {"blender"})
+        name: sorted(m for m in imports(name) if m.split(".")[0] not in BLENDER_ALLOWED | {"blender", "common"})
         for name in MODULES
         if name.startswith("blender")
     }
     assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_common_is_pure_and_imports_no_other_layer():
+    """common/ is what Blender, the stages and training share: numpy and the standard library only."""
+    allowed = {"numpy", "common"} | set(sys.stdlib_module_names)
+    bad = {
+        name: sorted(m for m in imports(name) if m.split(".")[0] not in allowed)
+        for name in MODULES
+        if name.split(".")[0] == "common"
+    }
+    assert {k: v for k, v in bad.items() if v} == {}
+
+
+def test_train_never_imports_blender():
+    """train/ learns from COCO folders: what it shares with the renderer lives in common/."""
+    bad = {name: sorted(m for m in project_imports(name) if m.startswith("blender")) for name in MODULES}
+    assert {k: v for k, v in bad.items() if v and k.startswith("train")} == {}
 
 
 def _closure(name: str) -> set[str]:
@@ -205,17 +222,17 @@ def test_every_output_file_is_written_through_atomic():
     """ARCHITECTURE.md's rule 5: a crash or a full disk never leaves a partial file under its name."""
     counts: dict[tuple[str, str], list[int]] = {}
     for name, path in MODULES.items():
-        if name == "blender.atomic":
+        if name == "common.atomic":
             continue
         for line, method in direct_writes(path.read_text()):
             counts.setdefault((path.relative_to(ROOT).as_posix(), method), []).append(line)
     wrong = {k: v for k, v in counts.items() if len(v) > DIRECT_WRITES_ALLOWED.get(k, 0)}
-    assert not wrong, f"write these through blender/atomic.py (write_*, replacing): {wrong}"
+    assert not wrong, f"write these through common/atomic.py (write_*, replacing): {wrong}"
 
 
 def test_direct_write_check_sees_writes_and_passes_atomic_temporaries():
     source = (
-        "from blender.atomic import replacing\n"
+        "from common.atomic import replacing\n"
         "def f(img, out, fig):\n"
         "    img.save(out / 'a.png')\n"
         "    with replacing(out / 'b.png') as tmp:\n"

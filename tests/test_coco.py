@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from blender.atomic import write_json
+from common.atomic import write_json
 from pipeline import coco
 from tests.support.coco_data import category, find_dots, write_dataset
 

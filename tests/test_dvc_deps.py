@@ -176,7 +176,7 @@ def test_dvc_status_names_the_stage_whose_named_file_changed(tmp_path):
     `dvc status` name render, editing the real export names mix, and `dvc repro` runs them again."""
     root = tmp_path / "project"
     root.mkdir()
-    for folder in ("blender", "pipeline"):
+    for folder in ("blender", "common", "pipeline"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     params = textured_project(root)
     data = yaml.safe_load(params.read_text())
@@ -241,7 +241,7 @@ def test_dvc_repro_renders_again_after_the_texture_changes(tmp_path):
     inverting the label's texture makes `dvc repro` render again, and the images change."""
     root = tmp_path / "project"
     root.mkdir()
-    for folder in ("blender", "pipeline"):
+    for folder in ("blender", "common", "pipeline"):
         shutil.copytree(ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(TEXTURED, root / "ex", ignore=shutil.ignore_patterns("__pycache__"))
     params = yaml.safe_load((TEXTURED / "params.yaml").read_text())

@@ -26,7 +26,8 @@ import torch
 import yaml
 from PIL import Image
 
-from blender import atomic, output
+from blender import output
+from common import atomic
 from pipeline import augment, mix
 from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.coco import DatasetError

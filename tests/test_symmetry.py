@@ -1,4 +1,4 @@
-"""blender/symmetry.py: groups from declared symmetries, checked against permutations worked out
+"""common/symmetry.py: groups from declared symmetries, checked against permutations worked out
 by hand, and the canonical labelling rule, checked by brute force on 200 sampled box scenes."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from blender import shapes
 from blender.sampling import quat_multiply, sample_scene
-from blender.symmetry import SymmetryError, canonical, permutation_from_names, resolve
+from common.symmetry import SymmetryError, canonical, permutation_from_names, resolve
 from pipeline.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT

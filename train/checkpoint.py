@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from blender.atomic import replacing, stale_temporaries
+from common.atomic import replacing, stale_temporaries
 from pipeline.errors import Rig2kpError
 from pipeline.schema.train_params import ModelConfig
 
@@ -28,7 +28,7 @@ class CheckpointError(Rig2kpError, ValueError):
 
 
 def save(path: Path, state: dict) -> None:
-    """Write atomically under a temporary name of this process (blender/atomic.py), so a crash
+    """Write atomically under a temporary name of this process (common/atomic.py), so a crash
     mid-write never leaves a half checkpoint behind and two processes never share one. torch
     reports a failed write (a full disk) as a RuntimeError: it becomes one OSError naming the
     checkpoint, and the temporary file is removed."""
@@ -46,7 +46,7 @@ def save(path: Path, state: dict) -> None:
 
 
 def sweep_temporaries(folder: Path) -> list[Path]:
-    """Remove the temporary checkpoints that killed processes left in `folder` (blender/atomic.py
+    """Remove the temporary checkpoints that killed processes left in `folder` (common/atomic.py
     names them; `NAME.tmp` is an earlier version's name)."""
     folder = Path(folder)
     found = [*folder.glob("*.pt.tmp")]

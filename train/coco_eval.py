@@ -6,7 +6,7 @@ evaluated one category at a time and the per-category precision tables are joine
 COCOeval's own `summarize` (exactly what one COCOeval over all categories would do when the
 categories share K).
 
-A symmetric rig (its category's `rig.symmetry_permutations`, see blender/symmetry.py) is also
+A symmetric rig (its category's `rig.symmetry_permutations`, see common/symmetry.py) is also
 scored symmetry-aware: a detection's OKS against a ground truth is the best over the rig's
 relabellings of the detection, and its PCK takes, per matched pair, the relabelling closest to
 the ground truth. The plain figures score the labels as written.

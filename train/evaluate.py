@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from blender.atomic import write_bytes, write_json
+from common.atomic import write_bytes, write_json
 from pipeline.contact_sheet import contact_sheet, side_by_side
 from pipeline.draw import draw_annotations
 from pipeline.draw_style import GT_COLOR, PRED_COLOR

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from blender.atomic import replacing, write_json
+from common.atomic import replacing, write_json
 from pipeline.errors import Rig2kpError, run_command
 from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.stage_args import stage_parser

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import torch
 
-from blender.atomic import replacing, write_bytes, write_json
+from common.atomic import replacing, write_bytes, write_json
 from pipeline.draw import draw_annotations
 from pipeline.draw_style import PRED_COLOR
 from pipeline.errors import run_command

@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from blender.atomic import write_bytes, write_text
+from common.atomic import write_bytes, write_text
 from pipeline.errors import Rig2kpError
 
 from .headline import ROWS, other_key, other_scale

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from blender.atomic import write_bytes, write_text
+from common.atomic import write_bytes, write_text
 
 SHIFT = 4  # cv2 sub-pixel bits
 CATEGORIES = [

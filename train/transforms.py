@@ -1,7 +1,7 @@
 """Online training augmentation: horizontal flip (swapping flip pairs), zoom + shift, colour.
 
 A symmetric rig's keypoints are put back into the canonical order of its symmetry after every
-geometric change (blender/symmetry.py), as the renderer wrote them: a flipped image is a view of
+geometric change (common/symmetry.py), as the renderer wrote them: a flipped image is a view of
 the object like any other, so its labels follow the same image-space rule.
 
 Coordinates are continuous pixels (pixel (i, j) covers [i, i+1) x [j, j+1)). albumentations
@@ -20,7 +20,7 @@ import albumentations as A
 import cv2
 import numpy as np
 
-from blender import symmetry
+from common import symmetry
 from pipeline.schema.train_params import Augmentation
 
 from .dataset import LabelMap

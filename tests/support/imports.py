@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.support import ROOT
 
-CODE_DIRS = ("blender", "pipeline", "train")
+CODE_DIRS = ("blender", "common", "pipeline", "train")
 
 
 def module_file(module: str) -> Path | None:
