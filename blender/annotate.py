@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import rle
+from blender import rle
 
 DECIMALS = 3  # keypoint coordinates are rounded so the JSON bytes are stable across machines
 

@@ -23,10 +23,10 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from . import mesh_turn, rigs
-from .articulation_checks import AXES, check_bones, check_shape_keys, group_weights, load_actions
-from .posed import PARKED, Posed, PosedRig, matrix, to_world
-from .rigs import RigError
+from blender import mesh_turn, rigs
+from blender.articulation_checks import AXES, check_bones, check_shape_keys, group_weights, load_actions
+from blender.posed import PARKED, Posed, PosedRig, matrix, to_world
+from blender.rigs import RigError
 
 
 def _decompose(m: Matrix) -> tuple:

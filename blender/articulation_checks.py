@@ -9,7 +9,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .rigs import RigError
+from blender.rigs import RigError
 
 AXES = ("x", "y", "z")
 

@@ -14,10 +14,10 @@ import math
 
 import bpy
 
-from . import shader_nodes as sn
-from .appearance import cylinder_frame, planar_frame
-from .rigs import RigError
-from .shader_nodes import socket
+from blender import shader_nodes as sn
+from blender.appearance import cylinder_frame, planar_frame
+from blender.rigs import RigError
+from blender.shader_nodes import socket
 
 PREFIX = "rig2kp_decal"
 

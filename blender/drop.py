@@ -12,7 +12,15 @@ import math
 
 import numpy as np
 
-from .sampling import DEFAULT_MATERIAL, STREAMS, apart, random_rotation, sample_material, uniform, upright_rotation
+from blender.sampling import (
+    DEFAULT_MATERIAL,
+    STREAMS,
+    apart,
+    random_rotation,
+    sample_material,
+    uniform,
+    upright_rotation,
+)
 
 # Bounding radius of each unit-size distractor mesh (scene_parts.distractor_meshes), about its origin.
 # Distractors collide as convex hulls: a torus then rests as it would, and nothing falls into its

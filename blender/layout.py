@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import annotate, drop, rays, symmetry, views
-from .camera import intrinsics, world_to_opencv
-from .lens import Lens, continuous_to_opencv
-from .lens import from_sample as lens_from_sample
-from .physics import DropError, Unsettled
-from .sampling import resampled_camera
+from blender import annotate, drop, rays, views
+from blender.camera import intrinsics, world_to_opencv
+from blender.lens import Lens, continuous_to_opencv
+from blender.lens import from_sample as lens_from_sample
+from blender.physics import DropError, Unsettled
+from blender.sampling import resampled_camera
+from common import symmetry
 
 
 class ViewError(RuntimeError):

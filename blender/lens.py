@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .camera import in_frame as pinhole_in_frame
-from .camera import intrinsics
-from .camera import project as pinhole_project
+from blender.camera import in_frame as pinhole_in_frame
+from blender.camera import intrinsics
+from blender.camera import project as pinhole_project
 
 REMAP_MARGIN = 2  # render pixels around the undistorted footprint (bilinear support and rounding)
 MAX_FRAME_FACTOR = 4.0  # the render frame may be at most this many times the image on a side

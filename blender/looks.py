@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from . import decals as decal_nodes
-from . import own_materials, wear
-from . import shader_nodes as sn
-from .appearance import material_mode, slot_entry
-from .materials import apply_material, make_material
-from .rigs import RigError, RigTemplate
+from blender import decals as decal_nodes
+from blender import own_materials, wear
+from blender import shader_nodes as sn
+from blender.appearance import material_mode, slot_entry
+from blender.materials import apply_material, make_material
+from blender.rigs import RigError, RigTemplate
 
 
 @dataclass

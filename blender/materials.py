@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from .shader_nodes import math, mix_color, socket
+from blender.shader_nodes import math, mix_color, socket
 
 
 def make_material(name: str, pattern: str = "noise", pictograms: bool = False) -> bpy.types.Material:

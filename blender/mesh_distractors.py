@@ -16,10 +16,10 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from . import own_materials, rigs, wear
-from .appearance import material_mode
-from .materials import apply_material
-from .rigs import RigError
+from blender import own_materials, rigs, wear
+from blender.appearance import material_mode
+from blender.materials import apply_material
+from blender.rigs import RigError
 
 KEY = "render.distractors.meshes"
 

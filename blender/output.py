@@ -21,7 +21,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .atomic import TEMPORARY_NAME, file_sha256, write_json
+from common.atomic import TEMPORARY_NAME, file_sha256, write_json
 
 try:
     import fcntl

@@ -15,8 +15,8 @@ import os
 
 import bpy
 
-from . import shader_nodes as sn
-from .rigs import BLANK, RigError
+from blender import shader_nodes as sn
+from blender.rigs import BLANK, RigError
 
 JITTER = "rig2kp_jitter"  # name prefix of the nodes jitter adds
 

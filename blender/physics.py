@@ -20,7 +20,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .materials import apply_material, make_material
+from blender.materials import apply_material, make_material
 
 START_FRAME = 1
 SETTLE_FRAMES = 6  # 0.25 s at 24 frames/s: the window over which motion is measured

@@ -10,7 +10,7 @@ import bpy
 import numpy as np
 from mathutils import Euler, Matrix, Quaternion
 
-from .rigs import RigError
+from blender.rigs import RigError
 
 PARKED = (0.0, 0.0, -1000.0)
 

@@ -15,7 +15,8 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from . import mesh_turn, shapes, symmetry
+from blender import mesh_turn, shapes
+from common import symmetry
 
 BLANK = "rig2kp_blank"  # custom property of the plain materials made here: they carry no look to keep
 

@@ -13,14 +13,14 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Quaternion
 
-from . import articulation, looks, posing, rigs
-from .lens import blender_camera
-from .lens import from_sample as lens_from_sample
-from .materials import apply_material, make_material
-from .mesh_distractors import MeshDistractors
-from .physics import DropError, Physics, Unsettled, set_pose
-from .render_settings import configure_render
-from .scene_parts import PARKED, distractor_meshes, lowest_z, shadow_floor, world_nodes
+from blender import articulation, looks, posing, rigs
+from blender.lens import blender_camera
+from blender.lens import from_sample as lens_from_sample
+from blender.materials import apply_material, make_material
+from blender.mesh_distractors import MeshDistractors
+from blender.physics import DropError, Physics, Unsettled, set_pose
+from blender.render_settings import configure_render
+from blender.scene_parts import PARKED, distractor_meshes, lowest_z, shadow_floor, world_nodes
 
 
 class Scene:

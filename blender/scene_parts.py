@@ -10,7 +10,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .sampling import DISTRACTOR_SHAPES
+from blender.sampling import DISTRACTOR_SHAPES
 
 PARKED = (0.0, 0.0, -1000.0)
 

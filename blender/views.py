@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lens import Lens, jacobian_det
+from blender.lens import Lens, jacobian_det
 
 GRID = 32
 NEAR = 0.005  # metres: the camera's clip_start; vertices closer (or behind) count as cut off

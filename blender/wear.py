@@ -8,8 +8,8 @@ dust light grey-beige and matte, smudges slightly darker and matte, scratches li
 
 from __future__ import annotations
 
-from . import shader_nodes as sn
-from .shader_nodes import socket
+from blender import shader_nodes as sn
+from blender.shader_nodes import socket
 
 PREFIX = "rig2kp_wear"
 EFFECTS = {  # colour pulled toward (linear RGB, or a darkening factor), roughness pulled toward

@@ -19,8 +19,7 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 
 from pipeline.errors import Rig2kpError
 from pipeline.schema.train_params import ModelConfig
-
-from . import efficientnet_lite
+from train import efficientnet_lite
 
 
 class BackboneError(Rig2kpError, ValueError):

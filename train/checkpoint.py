@@ -16,9 +16,8 @@ from torch import nn
 from common.atomic import replacing, stale_temporaries
 from pipeline.errors import Rig2kpError
 from pipeline.schema.train_params import ModelConfig
-
-from .dataset import LabelMap
-from .model import build_detector
+from train.dataset import LabelMap
+from train.model import build_detector
 
 FORMAT = 1
 

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from . import ddp
-from .dataset import LabelMap
-from .devices import DeviceSetup, to_device
+from train import ddp
+from train.dataset import LabelMap
+from train.devices import DeviceSetup, to_device
 
 
 def unwrap(model: nn.Module) -> nn.Module:

@@ -40,17 +40,24 @@ from pipeline.errors import run_command
 from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.schema import Params
 from pipeline.stage_args import add_input, add_out, add_params_args, params_from_args, stage_parser
-
-from . import coco_eval
-from .checkpoint import load, model_from_checkpoint
-from .dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, check_same_categories, load_split, read_rgb
-from .ddp import World
-from .devices import place_model, setup_device
-from .engine import predict
-from .headline import PCK_AT, Row, describe, format_table, headline_rows, other_key, other_scale
-from .loaders import eval_loader
-from .report_page import write_report
-from .verdict import Training, Verdict, judge, object_size_px
+from train import coco_eval
+from train.checkpoint import load, model_from_checkpoint
+from train.dataset import (
+    CocoSplit,
+    DatasetError,
+    KeypointDataset,
+    LabelMap,
+    check_same_categories,
+    load_split,
+    read_rgb,
+)
+from train.ddp import World
+from train.devices import place_model, setup_device
+from train.engine import predict
+from train.headline import PCK_AT, Row, describe, format_table, headline_rows, other_key, other_scale
+from train.loaders import eval_loader
+from train.report_page import write_report
+from train.verdict import Training, Verdict, judge, object_size_px
 
 TILE = 320  # px, the longer side of each image in a contact sheet
 

@@ -29,9 +29,8 @@ from common.atomic import replacing, write_json
 from pipeline.errors import Rig2kpError, run_command
 from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.stage_args import stage_parser
-
-from .checkpoint import load, model_from_checkpoint
-from .dataset import load_split, model_input_size, read_rgb
+from train.checkpoint import load, model_from_checkpoint
+from train.dataset import load_split, model_input_size, read_rgb
 
 OUTPUTS = ["boxes", "labels", "scores", "keypoints", "keypoints_scores"]
 # an export folder is one holding the export.json an export wrote (written first, completed last)

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from .dataset import KeypointDataset, collate
-from .ddp import World
-from .devices import DeviceSetup
+from train.dataset import KeypointDataset, collate
+from train.ddp import World
+from train.devices import DeviceSetup
 
 
 def aspect_groups(ratios: list[float], k: int = 3) -> np.ndarray:

@@ -14,9 +14,8 @@ from torchvision.models.detection.keypoint_rcnn import KeypointRCNNHeads, Keypoi
 from torchvision.ops import MultiScaleRoIAlign
 
 from pipeline.schema.train_params import ModelConfig
-
-from .backbones import BACKBONES, BackboneError, build_backbone, build_classifier, feature_levels
-from .weights import fetch, load_classifier, load_matching, load_state, plan_weights, warn_scratch
+from train.backbones import BACKBONES, BackboneError, build_backbone, build_classifier, feature_levels
+from train.weights import fetch, load_classifier, load_matching, load_state, plan_weights, warn_scratch
 
 
 def build_detector(

@@ -32,11 +32,10 @@ from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.schema import load_params
 from pipeline.schema.train_params import EvaluateConfig, ModelConfig, RuntimeConfig
 from pipeline.stage_args import add_set, parse_overrides, stage_parser
-
-from .checkpoint import load, model_from_checkpoint
-from .dataset import DatasetError, LabelMap, fit_size, read_rgb
-from .devices import DeviceSetup, place_model, setup_device
-from .engine import to_coco_results, to_file_pixels
+from train.checkpoint import load, model_from_checkpoint
+from train.dataset import DatasetError, LabelMap, fit_size, read_rgb
+from train.devices import DeviceSetup, place_model, setup_device
+from train.engine import to_coco_results, to_file_pixels
 
 OWNER = stage_owner("predict")  # its marker in --out: a later run may write there again
 

@@ -16,10 +16,9 @@ from pathlib import Path
 
 from pipeline.errors import run_command
 from pipeline.stage_args import add_input, add_out, stage_parser
-
-from .headline import format_table, rows_from_summary
-from .report_page import read_run, write_report
-from .verdict import Verdict
+from train.headline import format_table, rows_from_summary
+from train.report_page import read_run, write_report
+from train.verdict import Verdict
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from common.atomic import write_bytes, write_text
 from pipeline.errors import Rig2kpError
-
-from .headline import ROWS, other_key, other_scale
+from train.headline import ROWS, other_key, other_scale
 
 PAGE = "index.md"
 CURVES = {  # plots/<split>_<curve>.json -> legend

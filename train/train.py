@@ -24,16 +24,15 @@ from pipeline.errors import run_command
 from pipeline.outputs import own_output, refuse_overlap, stage_owner, take_output
 from pipeline.schema.train_params import TrainConfig
 from pipeline.stage_args import add_input, add_params_args, params_from_args, stage_parser
-
-from . import checkpoint, ddp
-from .coco_eval import coco_from_dict, evaluate_bbox, evaluate_keypoints, load_results
-from .dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, check_same_categories, load_split
-from .devices import make_scaler, place_model, setup_device
-from .engine import predict, train_one_epoch
-from .loaders import eval_loader, train_loader
-from .model import build_model
-from .optim import build_ema, build_optimizer, build_scheduler, set_body_trainable, unfreeze_epoch
-from .transforms import TrainAugment
+from train import checkpoint, ddp
+from train.coco_eval import coco_from_dict, evaluate_bbox, evaluate_keypoints, load_results
+from train.dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, check_same_categories, load_split
+from train.devices import make_scaler, place_model, setup_device
+from train.engine import predict, train_one_epoch
+from train.loaders import eval_loader, train_loader
+from train.model import build_model
+from train.optim import build_ema, build_optimizer, build_scheduler, set_body_trainable, unfreeze_epoch
+from train.transforms import TrainAugment
 
 # train params that may change between a run and its resume (runtime.* may change too: workers changes
 # no weight, threads and device only the order of floating-point sums)

@@ -22,8 +22,7 @@ import numpy as np
 
 from common import symmetry
 from pipeline.schema.train_params import Augmentation
-
-from .dataset import LabelMap
+from train.dataset import LabelMap
 
 MIN_BOX_PX = 2.0  # a box clipped to a thinner sliver than this is dropped with its keypoints
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .dataset import CocoSplit, model_input_size
+from train.dataset import CocoSplit, model_input_size
 
 NOT_LEARNED_AP = 0.02
 LEARNED_AP = 0.1

@@ -28,9 +28,8 @@ from torchvision import models
 
 from pipeline.errors import Rig2kpError
 from pipeline.schema.train_params import TORCHVISION_WEIGHTS_PREFIX, ModelConfig
-
-from . import efficientnet_lite
-from .backbones import BACKBONES, BackboneSpec
+from train import efficientnet_lite
+from train.backbones import BACKBONES, BackboneSpec
 
 COCO_KEYPOINT_WEIGHTS = "KeypointRCNN_ResNet50_FPN_Weights.COCO_V1"
 DOWNLOAD_TIMEOUT_S = 30  # a connection that does not answer fails the request, not the whole run

@@ -10,14 +10,13 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from pipeline.errors import Rig2kpError
-
-from .augment_params import AugmentConfig
-from .common import IntRange, Range, Strict
-from .mix_params import MixConfig
-from .render_params import RenderConfig
-from .rigs_params import Keypoint, Rig
-from .train_params import EvaluateConfig, ModelConfig, RuntimeConfig, TrainConfig
-from .views_params import check_rigs
+from pipeline.schema.augment_params import AugmentConfig
+from pipeline.schema.common import IntRange, Range, Strict
+from pipeline.schema.mix_params import MixConfig
+from pipeline.schema.render_params import RenderConfig
+from pipeline.schema.rigs_params import Keypoint, Rig
+from pipeline.schema.train_params import EvaluateConfig, ModelConfig, RuntimeConfig, TrainConfig
+from pipeline.schema.views_params import check_rigs
 
 __all__ = [
     "AugmentConfig",

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
-from .common import MESH_SUFFIXES, Range, Strict
+from pipeline.schema.common import MESH_SUFFIXES, Range, Strict
 
 
 class MaterialRanges(Strict):

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .common import Strict
+from pipeline.schema.common import Strict
 
 # Transforms whose output is not an 8-bit image of the same scene: they belong to training.
 NOT_FOR_AUGMENT = {"Normalize", "ToTensorV2", "ToFloat", "FromFloat", "ToRGB", "ToGray3"}

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .common import Strict
+from pipeline.schema.common import Strict
 
 INLINE = ("fx", "fy", "cx", "cy", "width", "height")
 COEFFICIENTS = {"opencv": (4, 5, 8), "fisheye": (4,)}  # counts each model takes (blender/lens.py)

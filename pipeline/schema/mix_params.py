@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .common import Strict
+from pipeline.schema.common import Strict
 
 
 class RealSource(Strict):

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .common import IntRange, Range, Strict
-from .rigs_params import MaterialRanges
+from pipeline.schema.common import IntRange, Range, Strict
+from pipeline.schema.rigs_params import MaterialRanges
 
 
 class Support(Strict):

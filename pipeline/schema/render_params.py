@@ -7,11 +7,11 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .appearance_params import MeshDistractors
-from .common import IntRange, Range, Strict
-from .lens_params import Distortion, Intrinsics
-from .physics_params import Drop
-from .views_params import ViewRequirements
+from pipeline.schema.appearance_params import MeshDistractors
+from pipeline.schema.common import IntRange, Range, Strict
+from pipeline.schema.lens_params import Distortion, Intrinsics
+from pipeline.schema.physics_params import Drop
+from pipeline.schema.views_params import ViewRequirements
 
 
 class Camera(Strict):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .common import Range, Strict
+from pipeline.schema.common import Range, Strict
 
 AXES = ("x", "y", "z")
 MAX_DEGREES = 360.0

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from .appearance_params import Decal, MaterialRanges, MaterialSpec
-from .common import MESH_SUFFIXES, IntRange, Range, Strict
-from .rig_motion_params import BoneRange, PoseActions
-from .rig_symmetry_params import Symmetry
+from pipeline.schema.appearance_params import Decal, MaterialRanges, MaterialSpec
+from pipeline.schema.common import MESH_SUFFIXES, IntRange, Range, Strict
+from pipeline.schema.rig_motion_params import BoneRange, PoseActions
+from pipeline.schema.rig_symmetry_params import Symmetry
 
 __all__ = ["MESH_SUFFIXES", "Decal", "MaterialRanges", "MaterialSpec", "Rig"]
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from .common import Range, Strict
+from pipeline.schema.common import Range, Strict
 
 # the one list of backbone names; train/backbones.py says how each is built (a test ties the two)
 Backbone = Literal[
