@@ -45,7 +45,7 @@ lint: setup
 	$(BIN)/ruff format --check $(PY_DIRS)
 
 params-doc: setup
-	$(BIN)/python -m pipeline.params_reference --out docs/reference/PARAMS.md
+	$(BIN)/python -m pipeline.project.params_reference --out docs/reference/PARAMS.md
 
 preview: setup
 	$(BIN)/rig2kp preview --out preview

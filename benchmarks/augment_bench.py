@@ -27,7 +27,7 @@ from pycocotools import mask as mask_utils
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not installed
 from common.atomic import write_json  # noqa: E402
-from pipeline import augment, augment_ops  # noqa: E402
+from pipeline.augmenting import augment, augment_ops  # noqa: E402
 from pipeline.schema import AugmentConfig, load_params  # noqa: E402
 
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.schema import load_params  # noqa: E402
 from train.dataset import KeypointDataset, collate, load_split  # noqa: E402
-from train.model import build_model  # noqa: E402
+from train.network.model import build_model  # noqa: E402
 from train.optim import build_optimizer  # noqa: E402
 
 LITE0 = {"model.backbone": "efficientnet_lite0_fpn"}

@@ -2,7 +2,7 @@
 
     python benchmarks/draw_bench.py [--frames 300] [--detections 5] [--size 640x480]
 
-Each frame: `pipeline.draw.draw_annotations` of COCO results (boxes captioned with name and
+Each frame: `pipeline.drawing.draw.draw_annotations` of COCO results (boxes captioned with name and
 score, skeletons, keypoints) on an RGB array, back to an array and to BGR for cv2.VideoWriter.
 `fixed` draws the same scores every frame (captions come from the cache); `varying` draws new
 random scores each frame (two-digit captions, so the cache fills over the first frames).
@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not installed
-from pipeline.draw import draw_annotations  # noqa: E402
-from pipeline.draw_style import PRED_COLOR  # noqa: E402
+from pipeline.drawing.draw import draw_annotations  # noqa: E402
+from pipeline.drawing.draw_style import PRED_COLOR  # noqa: E402
 from train.toyset import CATEGORIES  # noqa: E402
 
 

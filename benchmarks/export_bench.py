@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not installed
-from pipeline.export_dataset import FORMATS, export_dataset  # noqa: E402
+from pipeline.dataset_export.export_dataset import FORMATS, export_dataset  # noqa: E402
 
 
 def make_dataset(folder: Path, n: int, instances: int, k: int, size: tuple[int, int]) -> None:

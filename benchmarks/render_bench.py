@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.blender_runner import BLENDER_SCRIPT, make_spec  # noqa: E402
+from pipeline.rendering.blender_runner import BLENDER_SCRIPT, make_spec  # noqa: E402
 from pipeline.schema import load_params  # noqa: E402
 
 SHIPPED = ROOT / "params.yaml"

@@ -3,7 +3,7 @@
     python benchmarks/render_scaling.py [--images 40] [--size 256x256] [--samples 16] [--max-workers N]
 
 The same image set (shipped params.yaml rigs, `--images` images at `--size`) is rendered once per
-worker count n: n shards of images/n, one Blender process each (`pipeline.blender_runner.render_shard`,
+worker count n: n shards of images/n, one Blender process each (`pipeline.rendering.blender_runner.render_shard`,
 exactly what `rig2kp render` runs per shard) with `--threads` render threads (default 1; 0: as
 the driver does, cores / n). The time counts from the first process start to the last one's end,
 so Blender start-up and scene building per shard are included. Prints images/min and scaling
@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from blender.output import claim  # noqa: E402
-from pipeline.blender_runner import check_rigs, make_spec, render_shard, shards  # noqa: E402
-from pipeline.render_dataset import merge_dataset  # noqa: E402
+from pipeline.rendering.blender_runner import check_rigs, make_spec, render_shard, shards  # noqa: E402
+from pipeline.rendering.render_dataset import merge_dataset  # noqa: E402
 from pipeline.schema import load_params  # noqa: E402
 
 

@@ -48,7 +48,7 @@ from train.ddp import SINGLE  # noqa: E402
 from train.devices import make_scaler, place_model, setup_device  # noqa: E402
 from train.engine import train_one_epoch  # noqa: E402
 from train.loaders import aspect_groups, train_loader  # noqa: E402
-from train.model import build_model  # noqa: E402
+from train.network.model import build_model  # noqa: E402
 from train.optim import build_optimizer, build_scheduler  # noqa: E402
 from train.toyset import make_toyset  # noqa: E402
 from train.transforms import TrainAugment  # noqa: E402

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from blender import rle
+from blender.codecs import rle
 
 DECIMALS = 3  # keypoint coordinates are rounded so the JSON bytes are stable across machines
 

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from blender import annotate, drop, rays, views
-from blender.camera import intrinsics, world_to_opencv
-from blender.lens import Lens, continuous_to_opencv
-from blender.lens import from_sample as lens_from_sample
-from blender.physics import DropError, Unsettled
+from blender import annotate
+from blender.optics import rays, views
+from blender.optics.camera import intrinsics, world_to_opencv
+from blender.optics.lens import Lens, continuous_to_opencv
+from blender.optics.lens import from_sample as lens_from_sample
+from blender.placement import drop
+from blender.placement.physics import DropError, Unsettled
 from blender.sampling import resampled_camera
 from common import symmetry
 

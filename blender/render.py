@@ -35,15 +35,16 @@ except ImportError:  # Debian's Blender uses the system's Python, which needs it
         "`apt install python3-numpy`), or use the bpy package (pip install bpy)"
     )
 
-from blender import annotate, backgrounds, output  # noqa: E402
-from blender.exr import find_channel, read_exr  # noqa: E402
+from blender import annotate, output
+from blender.codecs.exr import find_channel, read_exr  # noqa: E402
+from blender.codecs.png import linear_to_srgb8, write_png  # noqa: E402
 from blender.layout import Layout, ViewError, layout, layout_meta, layout_record  # noqa: E402
-from blender.lens import LensError  # noqa: E402
-from blender.physics import DropError  # noqa: E402
-from blender.png import linear_to_srgb8, write_png  # noqa: E402
-from blender.rigs import RigError  # noqa: E402
+from blender.optics.lens import LensError  # noqa: E402
+from blender.placement.physics import DropError  # noqa: E402
+from blender.rigging.rigs import RigError  # noqa: E402
 from blender.sampling import sample_scene  # noqa: E402
 from blender.scene import Scene  # noqa: E402
+from blender.world import backgrounds  # noqa: E402
 from common.atomic import file_sha256, os_error_line, write_json, write_text  # noqa: E402
 
 MIN_BLENDER = (3, 4, 0)

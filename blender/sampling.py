@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
-from blender import posing
-from blender.appearance import material_mode, sample_decals, sample_jitter
-from blender.camera import look_at, spherical_position
+from blender.optics.camera import look_at, spherical_position
+from blender.rigging import posing
+from blender.surfaces.appearance import material_mode, sample_decals, sample_jitter
 
 # Blender ships these HDRIs in datafiles/studiolights/world/ since 2.80 (3.4 to 5.x alike).
 HDRI_NAMES = ("city", "courtyard", "forest", "interior", "night", "studio", "sunrise", "sunset")

@@ -13,14 +13,15 @@ import bpy
 import numpy as np
 from mathutils import Matrix, Quaternion
 
-from blender import articulation, looks, posing, rigs
-from blender.lens import blender_camera
-from blender.lens import from_sample as lens_from_sample
-from blender.materials import apply_material, make_material
-from blender.mesh_distractors import MeshDistractors
-from blender.physics import DropError, Physics, Unsettled, set_pose
+from blender.optics.lens import blender_camera
+from blender.optics.lens import from_sample as lens_from_sample
+from blender.placement.physics import DropError, Physics, Unsettled, set_pose
 from blender.render_settings import configure_render
-from blender.scene_parts import PARKED, distractor_meshes, lowest_z, shadow_floor, world_nodes
+from blender.rigging import articulation, posing, rigs
+from blender.surfaces import looks
+from blender.surfaces.materials import apply_material, make_material
+from blender.world.mesh_distractors import MeshDistractors
+from blender.world.scene_parts import PARKED, distractor_meshes, lowest_z, shadow_floor, world_nodes
 
 
 class Scene:

@@ -7,21 +7,27 @@ import logging
 import sys
 
 COMMANDS = {
-    "render": ("pipeline.render_dataset", "render randomized scenes of the rigs to a COCO keypoint folder"),
-    "preview": ("pipeline.preview", "turntable contact sheet of a rig with its keypoints named"),
-    "mesh-info": ("pipeline.mesh_info", "a mesh file's vertices, bounds, slots and up axis, and a rig to paste"),
-    "inspect": ("pipeline.inspect_dataset", "draw annotations over images and write a stats sheet"),
-    "augment": ("pipeline.augment", "albumentations copies of a COCO keypoint folder"),
-    "mix": ("pipeline.mix", "mix renders with real annotated photos into train/val/test"),
-    "validate": ("pipeline.validate", "check a COCO keypoint file and its images"),
+    "render": ("pipeline.rendering.render_dataset", "render randomized scenes of the rigs to a COCO keypoint folder"),
+    "preview": ("pipeline.authoring.preview", "turntable contact sheet of a rig with its keypoints named"),
+    "mesh-info": (
+        "pipeline.authoring.mesh_info",
+        "a mesh file's vertices, bounds, slots and up axis, and a rig to paste",
+    ),
+    "inspect": ("pipeline.inspection.inspect_dataset", "draw annotations over images and write a stats sheet"),
+    "augment": ("pipeline.augmenting.augment", "albumentations copies of a COCO keypoint folder"),
+    "mix": ("pipeline.mixing.mix", "mix renders with real annotated photos into train/val/test"),
+    "validate": ("pipeline.inspection.validate", "check a COCO keypoint file and its images"),
     "train": ("train.train", "train KeypointRCNN"),
     "evaluate": ("train.evaluate", "COCO keypoint/bbox AP, pixel error and PCK"),
-    "report": ("train.report", "a run's headline and verdict; its page with curves and contact sheets"),
+    "report": ("train.reporting.report", "a run's headline and verdict; its page with curves and contact sheets"),
     "predict": ("train.predict", "run a trained model on images, a folder or a video"),
     "export": ("train.export", "export a trained model to ONNX and TorchScript"),
-    "export-dataset": ("pipeline.export_dataset", "a dataset for Ultralytics YOLO-pose, FiftyOne or datumaro/MMPose"),
+    "export-dataset": (
+        "pipeline.dataset_export.export_dataset",
+        "a dataset for Ultralytics YOLO-pose, FiftyOne or datumaro/MMPose",
+    ),
     "dvc-deps": (
-        "pipeline.write_dvc_deps",
+        "pipeline.project.write_dvc_deps",
         "write into dvc.yaml the deps that params name (meshes, textures, exports)",
     ),
 }

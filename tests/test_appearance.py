@@ -11,11 +11,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from blender.appearance import cylinder_frame, planar_frame, sample_decals, sample_jitter
 from blender.sampling import sample_scene
-from pipeline.appearance_spec import image_aspect, mesh_files
-from pipeline.blender_runner import make_spec
-from pipeline.preview import turntable_scenes
+from blender.surfaces.appearance import cylinder_frame, planar_frame, sample_decals, sample_jitter
+from pipeline.authoring.preview import turntable_scenes
+from pipeline.rendering.appearance_spec import image_aspect, mesh_files
+from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import ParamsError, load_params
 from pipeline.schema.appearance_params import JitterMaterial, KeepMaterial, MaterialRanges, MeshDistractors
 from pipeline.schema.rigs_params import Rig

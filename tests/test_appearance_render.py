@@ -25,9 +25,9 @@ import yaml
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from blender.camera import look_at
+from blender.optics.camera import look_at
 from blender.sampling import sample_scene
-from pipeline.blender_runner import make_spec
+from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT, needs_bpy
 from tests.support.mesh_writers import (
@@ -281,7 +281,7 @@ def render_dataset(tmp_path: Path, params: dict, name: str) -> Path:
     pfile = write_params(tmp_path / f"{name}.yaml", params)
     out = tmp_path / name
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.render_dataset", "--params", str(pfile), "--out", str(out)],
+        [sys.executable, "-m", "pipeline.rendering.render_dataset", "--params", str(pfile), "--out", str(out)],
         capture_output=True,
         text=True,
     )
@@ -578,7 +578,7 @@ def test_a_mesh_distractor_hides_keypoints_exactly_as_the_same_primitive_does(tm
     ],
 )
 def test_bad_looks_are_one_line_errors_naming_the_key_before_rendering(tmp_path, case):
-    from pipeline.blender_runner import RenderError, check_rigs
+    from pipeline.rendering.blender_runner import RenderError, check_rigs
 
     rig: dict = {}
     mesh = "thing.obj"
@@ -629,7 +629,7 @@ def test_bad_looks_are_one_line_errors_naming_the_key_before_rendering(tmp_path,
 
 def test_the_textured_example_passes_the_rig_check():
     """Its textures are found beside the mesh, its decal and clutter load, its logo keypoint sits on the label."""
-    from pipeline.blender_runner import check_rigs
+    from pipeline.rendering.blender_runner import check_rigs
 
     path = ROOT / "examples" / "textured" / "params.yaml"
     spec = make_spec(load_params(path), path)

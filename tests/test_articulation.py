@@ -19,11 +19,11 @@ import sys
 import numpy as np
 import pytest
 
-from blender.camera import look_at
-from blender.exr import find_channel, read_exr
+from blender.codecs.exr import find_channel, read_exr
+from blender.optics.camera import look_at
 from blender.sampling import sample_scene
-from pipeline.blender_runner import RenderError, check_rigs, make_spec
-from pipeline.render_dataset import render_dataset
+from pipeline.rendering.blender_runner import RenderError, check_rigs, make_spec
+from pipeline.rendering.render_dataset import render_dataset
 from pipeline.schema import load_params
 from tests.support import ROOT, needs_bpy
 from tests.support.params import built_example, write_params

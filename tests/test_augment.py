@@ -17,11 +17,11 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from pipeline import augment, augment_ops
-from pipeline.coco import DatasetError
+from pipeline.augmenting import augment, augment_ops
+from pipeline.coco_files.coco import DatasetError
+from pipeline.inspection.validate import validate_path
 from pipeline.outputs import ForeignOutputError
 from pipeline.schema import AugmentConfig, ParamsError, load_params
-from pipeline.validate import validate_path
 from tests.support import ROOT
 from tests.support.coco_data import KEYPOINTS, find_dots, write_dataset
 from tests.support.params import THING
@@ -228,14 +228,14 @@ def test_same_bytes_whatever_the_workers_and_resumes(tmp_path):
 
 
 def test_the_command_with_workers_prints_no_runpy_warning(tmp_path):
-    """`python -m pipeline.augment`, dvc.yaml's command, with worker processes: no RuntimeWarning
+    """`python -m pipeline.augmenting.augment`, dvc.yaml's command, with worker processes: no RuntimeWarning
     that the module was imported before runpy ran it (the forkserver preloaded it)."""
     write_dataset(tmp_path / "src", n_images=16, size=(48, 40))  # 16+ images: worker processes
     data = yaml.safe_load((ROOT / "params.yaml").read_text())
     data["augment"].update(copies=1, workers=2)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(data))
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.augment", "--params", str(tmp_path / "params.yaml")]
+        [sys.executable, "-m", "pipeline.augmenting.augment", "--params", str(tmp_path / "params.yaml")]
         + ["--input", str(tmp_path / "src"), "--out", str(tmp_path / "out")],
         cwd=ROOT,
         capture_output=True,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from blender import backgrounds
 from blender.sampling import PATTERNS
-from pipeline.render_dataset import main as render_main
+from blender.world import backgrounds
+from pipeline.rendering.render_dataset import main as render_main
 from tests.support import needs_bpy
 from tests.support.params import tiny_params, write_params
 from tests.support.renders import objects_mask, srgb_encode

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from pipeline.render_dataset import render_dataset
+from pipeline.rendering.render_dataset import render_dataset
 from pipeline.schema import load_params
 from tests.support import ROOT, needs_bpy
 from tests.support.params import tiny_params, write_params
@@ -38,7 +38,7 @@ def test_stock_blender_without_numpy_says_what_to_install(tmp_path):
     """Debian's Blender uses the system's Python; without python3-numpy it stops with one line."""
     import subprocess
 
-    from pipeline.blender_runner import BLENDER_SCRIPT
+    from pipeline.rendering.blender_runner import BLENDER_SCRIPT
 
     expr = (
         "import runpy, sys; sys.modules['numpy'] = None; "  # as if python3-numpy were not installed
@@ -63,7 +63,7 @@ def test_mesh_info_reads_the_same_vertices_through_a_stock_blender(tmp_path):
     """`rig2kp mesh-info --blender BIN` gives the package's facts, and its errors as one line."""
 
     def mesh_info(*args: str) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "pipeline.mesh_info", "examples/pen/pen.obj", "--json", *args]
+        command = [sys.executable, "-m", "pipeline.authoring.mesh_info", "examples/pen/pen.obj", "--json", *args]
         return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
 
     package, binary = (json.loads(mesh_info(*extra).stdout) for extra in ([], ["--blender", BLENDER]))

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from blender.sampling import calibrated_K, sample_scene
-from pipeline.blender_runner import make_spec
-from pipeline.calibration import read_calibration
+from pipeline.rendering.blender_runner import make_spec
+from pipeline.rendering.calibration import read_calibration
 from pipeline.schema import ParamsError, load_params
 from tests.support.params import tiny_params, write_params
 

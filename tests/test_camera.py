@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from blender.camera import in_frame, intrinsics, look_at, project, spherical_position, world_to_opencv
+from blender.optics.camera import in_frame, intrinsics, look_at, project, spherical_position, world_to_opencv
 
 
 def test_intrinsics_horizontal_fit():

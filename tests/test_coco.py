@@ -1,4 +1,4 @@
-"""pipeline.coco helpers, and the drawn datasets of tests/support/coco_data.py."""
+"""pipeline.coco_files.coco helpers, and the drawn datasets of tests/support/coco_data.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from common.atomic import write_json
-from pipeline import coco
+from pipeline.coco_files import coco
 from tests.support.coco_data import category, find_dots, write_dataset
 
 

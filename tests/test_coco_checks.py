@@ -1,4 +1,4 @@
-"""pipeline/coco_checks.py: which caller hears of which problem, at which level, under which key."""
+"""pipeline/coco_files/coco_checks.py: which caller hears of which problem, at which level, under which key."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import json
 import pytest
 from PIL import Image
 
-from pipeline import coco_checks, coco_needs
-from pipeline.coco import DatasetError
-from pipeline.coco_checks import InvalidDatasetError
-from pipeline.coco_needs import AUGMENT, COUNT, INSPECT, TRAIN, VALIDATE
+from pipeline.coco_files import coco_checks, coco_needs
+from pipeline.coco_files.coco import DatasetError
+from pipeline.coco_files.coco_checks import InvalidDatasetError
+from pipeline.coco_files.coco_needs import AUGMENT, COUNT, INSPECT, TRAIN, VALIDATE
 from pipeline.errors import ProblemsError
 from tests.support.coco_data import write_dataset
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from blender.camera import look_at
-from blender.exr import find_channel, read_exr
+from blender.codecs.exr import find_channel, read_exr
+from blender.optics.camera import look_at
 from tests.support import needs_bpy
 from tests.support.renders import base_scene, material, render_scenes, write_sphere_obj
 

@@ -20,7 +20,7 @@ from tests.support import ROOT, doc_blocks, needs_bpy
 
 README = ROOT / "README.md"
 TUTORIAL = ROOT / "docs" / "guide" / "tutorial.md"
-GENERATED = {ROOT / "docs" / "reference" / "PARAMS.md"}  # written by pipeline/params_reference.py
+GENERATED = {ROOT / "docs" / "reference" / "PARAMS.md"}  # written by pipeline/project/params_reference.py
 
 
 def pages() -> list[Path]:
@@ -128,7 +128,7 @@ def links(path: Path) -> list[tuple[int, str]]:
 
 def test_slugs_follow_github():
     assert slug("A small CPU configuration (the shipped default)") == "a-small-cpu-configuration-the-shipped-default"
-    assert slug("Drawing from code (`pipeline/draw.py`)") == "drawing-from-code-pipelinedrawpy"
+    assert slug("Drawing from code (`pipeline/drawing/draw.py`)") == "drawing-from-code-pipelinedrawingdrawpy"
     assert slug("Randomization (the `render:` section)") == "randomization-the-render-section"
     assert slug("Test on scenes the training photos do not show") == "test-on-scenes-the-training-photos-do-not-show"
 

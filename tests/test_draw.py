@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from pipeline.contact_sheet import contact_sheet, side_by_side
-from pipeline.draw import draw_annotations
-from pipeline.draw_style import PRED_COLOR, Style, category_color, keypoint_color
+from pipeline.drawing.contact_sheet import contact_sheet, side_by_side
+from pipeline.drawing.draw import draw_annotations
+from pipeline.drawing.draw_style import PRED_COLOR, Style, category_color, keypoint_color
 
 W, H = 64, 48
 CAT = {"id": 1, "name": "tri", "keypoints": ["a", "b", "c"], "skeleton": [[1, 2], [2, 3]]}
@@ -223,8 +223,8 @@ def test_cached_caption_masks_draw_what_imagedraw_text_draws(size):
     outlined text on a noisy background."""
     from PIL import ImageDraw
 
-    from pipeline.draw import _text_masks
-    from pipeline.draw_style import OUTLINE, font
+    from pipeline.drawing.draw import _text_masks
+    from pipeline.drawing.draw_style import OUTLINE, font
 
     bg = Image.fromarray(np.random.default_rng(size).integers(0, 255, (60, 300, 3), dtype=np.uint8))
     ref, ours = bg.copy(), bg.copy()

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from blender.drop import DISTRACTOR_RADIUS, start_poses
+from blender.placement.drop import DISTRACTOR_RADIUS, start_poses
 from blender.sampling import sample_scene
-from pipeline.blender_runner import make_spec
+from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import ParamsError, load_params
 from tests.support.params import tiny_params, write_params
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from pipeline.blender_runner import make_spec
+from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import Params, load_params
 from tests.support import ROOT
 

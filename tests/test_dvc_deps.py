@@ -14,10 +14,10 @@ import pytest
 import yaml
 from PIL import Image
 
-from pipeline.dvc_deps import DepsError, check_stage, dep_path, needed_deps, rewrite
-from pipeline.param_files import mix_files, render_files
+from pipeline.project.dvc_deps import DepsError, check_stage, dep_path, needed_deps, rewrite
+from pipeline.project.param_files import mix_files, render_files
+from pipeline.project.write_dvc_deps import main as dvc_deps_main
 from pipeline.schema import load_params
-from pipeline.write_dvc_deps import main as dvc_deps_main
 from tests.support import ROOT, needs_bpy
 from tests.support.doc_blocks import environment
 from tests.support.mesh_writers import write_gltf_quad, write_png
@@ -94,8 +94,8 @@ def test_under_dvc_render_and_mix_refuse_deps_that_miss_a_named_file(tmp_path, m
     path = textured_project(tmp_path)
     params = load_params(path)
     dvc_yaml = stage_yaml(tmp_path, {
-        "render": "python3 -m pipeline.render_dataset --params ex/params.yaml --out data/synthetic",
-        "mix": "python3 -m pipeline.mix --params ex/params.yaml --input data/augmented --out data/mixed",
+        "render": "python3 -m pipeline.rendering.render_dataset --params ex/params.yaml --out data/synthetic",
+        "mix": "python3 -m pipeline.mixing.mix --params ex/params.yaml --input data/augmented --out data/mixed",
     })  # fmt: skip
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DVC_STAGE", raising=False)
@@ -127,7 +127,7 @@ def test_under_dvc_render_and_mix_refuse_deps_that_miss_a_named_file(tmp_path, m
 
     # a foreach stage's deps are templates: not checked; a stage not in dvc.yaml: not checked
     dvc_yaml.write_text(
-        after + "  pens:\n    foreach: [a, b]\n    do:\n      cmd: python3 -m pipeline.render_dataset\n"
+        after + "  pens:\n    foreach: [a, b]\n    do:\n      cmd: python3 -m pipeline.rendering.render_dataset\n"
     )
     for stage in ("pens@a", "elsewhere"):
         monkeypatch.setenv("DVC_STAGE", stage)
@@ -186,8 +186,9 @@ def test_dvc_status_names_the_stage_whose_named_file_changed(tmp_path):
     quirky_export(root / "real" / "phone")
     synthetic(root / "data" / "augmented")
     stage_yaml(root, {
-        "render": "python3 -m pipeline.render_dataset --params ex/params.yaml --write-spec data/synthetic/spec.json",
-        "mix": "python3 -m pipeline.mix --params ex/params.yaml --input data/augmented --out data/mixed",
+        "render": "python3 -m pipeline.rendering.render_dataset --params ex/params.yaml "
+                  "--write-spec data/synthetic/spec.json",
+        "mix": "python3 -m pipeline.mixing.mix --params ex/params.yaml --input data/augmented --out data/mixed",
     })  # fmt: skip
     env = environment(root)
 
@@ -208,7 +209,7 @@ def test_dvc_status_names_the_stage_whose_named_file_changed(tmp_path):
     assert "rigs.can.mesh.path: ex/can_label.png (named by can.mtl) is not in its deps" in out, out
     out = run("dvc", "repro", "mix", ok=False)
     assert "mix.real[0].path: real/phone is not in its deps: add `- real/phone` to stages.mix.deps" in out, out
-    run("python3", "-m", "pipeline.write_dvc_deps")
+    run("python3", "-m", "pipeline.project.write_dvc_deps")
     assert ran(run("dvc", "repro")) == {"render", "mix"}
     assert status() == {}
 
@@ -265,7 +266,7 @@ def test_dvc_repro_renders_again_after_the_texture_changes(tmp_path):
 
     run("git", "init", "-q", "-b", "main")
     run("dvc", "init", "-q")
-    run("python3", "-m", "pipeline.write_dvc_deps")
+    run("python3", "-m", "pipeline.project.write_dvc_deps")
     run("git", "add", "-A")
     run("git", "commit", "-qm", "textured project")
     assert "Running stage 'render'" in run("dvc", "repro")

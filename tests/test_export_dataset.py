@@ -17,9 +17,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from pipeline import mix
+from pipeline.dataset_export.export_dataset import export_dataset, main, summary
 from pipeline.errors import Rig2kpError
-from pipeline.export_dataset import export_dataset, main, summary
+from pipeline.mixing import mix
 from pipeline.schema import MixConfig
 from tests.support.coco_data import category, write_dataset
 from tests.support.real_exports import load, quirky_export, source, synthetic

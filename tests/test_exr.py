@@ -1,4 +1,4 @@
-"""blender/exr.py against independent readers: OpenCV (single-part files) and, where installed,
+"""blender/codecs/exr.py against independent readers: OpenCV (single-part files) and, where installed,
 the OpenEXR Python package (multi-part, UINT, data windows), on files written by OpenCV, the
 OpenEXR package, the `bpy` package (Blender 5: multi-part) and a stock Blender (3.x: single-part).
 """
@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")  # before cv2 is imported
 import cv2  # noqa: E402
 
-from blender.exr import ExrError, find_channel, read_exr  # noqa: E402
+from blender.codecs.exr import ExrError, find_channel, read_exr  # noqa: E402
 from tests.support.exr_renders import CUBE_INDEX, RENDER_SIZE  # noqa: E402
 
 

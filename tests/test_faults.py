@@ -28,15 +28,16 @@ from PIL import Image
 
 from blender import output
 from common import atomic
-from pipeline import augment, mix
-from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
-from pipeline.coco import DatasetError
+from pipeline.augmenting import augment
+from pipeline.authoring.preview import main as preview_main
+from pipeline.coco_files.coco import DatasetError
+from pipeline.dataset_export.export_dataset import main as export_dataset_main
 from pipeline.errors import Rig2kpError
-from pipeline.export_dataset import main as export_dataset_main
-from pipeline.inspect_dataset import main as inspect_main
+from pipeline.inspection.inspect_dataset import main as inspect_main
+from pipeline.mixing import mix
 from pipeline.outputs import MARKER
-from pipeline.preview import main as preview_main
-from pipeline.render_dataset import main as render_main
+from pipeline.rendering.blender_runner import BLENDER_SCRIPT, make_spec
+from pipeline.rendering.render_dataset import main as render_main
 from pipeline.schema import AugmentConfig, MixConfig, load_params
 from tests.support import ROOT, needs_bpy
 from tests.support.coco_data import write_dataset
@@ -95,7 +96,7 @@ def start_render(pfile: Path, out: Path, tmp: Path) -> subprocess.Popen:
     """`rig2kp render` in a process of its own, its temporary files under `tmp`."""
     tmp.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "TMPDIR": str(tmp)}
-    cmd = [sys.executable, "-m", "pipeline.render_dataset", "--params", str(pfile), "--out", str(out)]
+    cmd = [sys.executable, "-m", "pipeline.rendering.render_dataset", "--params", str(pfile), "--out", str(out)]
     return subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -518,7 +519,7 @@ def test_render_into_a_coco_export_or_another_stage_output_is_refused_before_any
     (tmp_path / "half").mkdir()  # a folder holding only what a render writes, but no render made it
     (tmp_path / "half" / "annotations.json").write_text("{}")
     work = []
-    monkeypatch.setattr("pipeline.render_dataset.check_rigs", lambda *a, **k: work.append(a))
+    monkeypatch.setattr("pipeline.rendering.render_dataset.check_rigs", lambda *a, **k: work.append(a))
     before = snapshot(tmp_path)
     for out in (photos, augmented, tmp_path / "half"):
         assert render_main(["--params", str(params), "--out", str(out)]) == 2
@@ -601,7 +602,7 @@ def test_inspect_preview_predict_and_exports_refuse_a_folder_they_did_not_make(
         drawn.append(rig)
         return Path(out) / f"{rig}.png"
 
-    monkeypatch.setattr("pipeline.preview.preview", fake_preview)
+    monkeypatch.setattr("pipeline.authoring.preview.preview", fake_preview)
     before = snapshot(tmp_path)
     runs = {
         "inspect": lambda: inspect_main([str(data / "val.json"), "--out", str(photos)]),
@@ -875,7 +876,7 @@ def test_malformed_export_values_are_listed_or_repaired_never_a_traceback(clean_
         assert str(export) in msg or "mix.real[0]" in msg
         return
     # accepted: then every value in the output is well formed (validate finds no error)
-    from pipeline.validate import validate_path
+    from pipeline.inspection.validate import validate_path
 
     errors = [p for p in validate_path(tmp_path / "out") if p.level == "error"]
     assert errors == [], errors

@@ -1,4 +1,4 @@
-"""train/headline.py: which numbers the headline takes, and that the real `dvc metrics show` /
+"""train/reporting/headline.py: which numbers the headline takes, and that the real `dvc metrics show` /
 `dvc metrics diff` print them in under 120 columns."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from train.headline import describe, format_table, headline_rows, rows_from_summary
+from train.reporting.headline import describe, format_table, headline_rows, rows_from_summary
 
 WIDTH = 120
 

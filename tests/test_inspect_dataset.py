@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 from PIL import Image
 
-from pipeline.coco import DatasetError, resolve_json
-from pipeline.draw_style import keypoint_color
-from pipeline.inspect_dataset import load_dataset, main, select_images
-from pipeline.stats import dataset_stats
+from pipeline.coco_files.coco import DatasetError, resolve_json
+from pipeline.coco_files.stats import dataset_stats
+from pipeline.drawing.draw_style import keypoint_color
+from pipeline.inspection.inspect_dataset import load_dataset, main, select_images
 from tests.support import REAL_GLUE_TUBES
 from tests.support.coco_data import TINY_H, TINY_W, tiny_coco, write_tiny
 

@@ -8,15 +8,15 @@ import sys
 
 import pytest
 
-from pipeline.blender_runner import BLENDER_SCRIPT, ROOT, RenderError
-from pipeline.render_dataset import render_dataset
+from pipeline.rendering.blender_runner import BLENDER_SCRIPT, ROOT, RenderError
+from pipeline.rendering.render_dataset import render_dataset
 from pipeline.schema import load_params
 from tests.support import needs_bpy
 from tests.support.params import tiny_params, write_params
 
 
 def test_importing_the_render_stage_does_not_import_ray():
-    code = "import sys, pipeline.render_dataset, pipeline.cli; assert 'ray' not in sys.modules"
+    code = "import sys, pipeline.rendering.render_dataset, pipeline.cli; assert 'ray' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from blender.shapes import glue_tube
-from pipeline.render_dataset import main as render_main
+from blender.rigging.shapes import glue_tube
+from pipeline.rendering.render_dataset import main as render_main
 from tests.support import needs_bpy
 from tests.support.params import tiny_params, write_params
 from tests.support.renders import base_scene, layouts, material, render_scenes

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from blender.camera import look_at, world_to_opencv
-from blender.lens import (
+from blender.optics.camera import look_at, world_to_opencv
+from blender.optics.lens import (
     Lens,
     LensError,
     blender_camera,

@@ -1,4 +1,4 @@
-"""mesh-info's analysis (pipeline/mesh_facts.py) on hand-made vertex arrays."""
+"""mesh-info's analysis (pipeline/authoring/mesh_facts.py) on hand-made vertex arrays."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import yaml
 
-from blender.mesh_turn import turn_matrix
-from pipeline import mesh_facts
+from blender.rigging.mesh_turn import turn_matrix
+from pipeline.authoring import mesh_facts
 from pipeline.schema.rigs_params import Rig
 
 # a square column 2 wide, 10 tall, standing on z = 0; a flat top with a middle vertex (8)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.blender_runner import check_rigs, make_spec
+from pipeline.rendering.blender_runner import check_rigs, make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT, needs_bpy
 from tests.support.mesh_writers import y_up_copy
@@ -90,7 +90,7 @@ def test_a_y_up_copy_reads_with_the_same_indices_and_stands_with_its_up_axis(tmp
 def test_slot_names_are_those_the_rig_check_reports(tmp_path):
     (tmp_path / "two.obj").write_text(TWO_MATERIALS)
     (tmp_path / "two.mtl").write_text("newmtl paint\nKd 1 0 0\nnewmtl label\nKd 0 0 1\n")
-    proc = mesh_info(str(tmp_path / "two.obj"), module="pipeline.mesh_info")
+    proc = mesh_info(str(tmp_path / "two.obj"), module="pipeline.authoring.mesh_info")
     assert proc.returncode == 0, proc.stderr
     assert 'material slots (keys of `materials:`): "paint", "label"' in proc.stdout
     assert "+z       4: [0, 0, 1]" in proc.stdout and "a rig to paste into params.yaml:" in proc.stdout

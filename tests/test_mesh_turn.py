@@ -1,4 +1,4 @@
-"""The turn of a mesh file into the rig frame (blender/mesh_turn.py), against hand-written rotations."""
+"""The turn of a mesh file into the rig frame (blender/rigging/mesh_turn.py), against hand-written rotations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from blender.mesh_turn import UP_AXES, euler_matrix, turn_matrix, turn_of, up_matrix
+from blender.rigging.mesh_turn import UP_AXES, euler_matrix, turn_matrix, turn_of, up_matrix
 
 AXIS = {"x": 0, "y": 1, "z": 2}
 

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from pipeline import augment, mix, real_annotations, real_exports, splits
-from pipeline.render_dataset import main as render_main
+from pipeline.augmenting import augment
+from pipeline.inspection.validate import validate_path
+from pipeline.mixing import mix, real_annotations, real_exports, splits
+from pipeline.rendering.render_dataset import main as render_main
 from pipeline.schema import MixConfig, load_params
-from pipeline.validate import validate_path
 from tests.support import REAL_GLUE_TUBES as REAL_GLUE
 from tests.support import needs_bpy, needs_real_photos
 from tests.support.coco_data import category

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from pipeline.params_reference import COMMAND, DOC, main, reference, sections, type_name
+from pipeline.project.params_reference import COMMAND, DOC, main, reference, sections, type_name
 from pipeline.schema import Params, Range
 from pipeline.schema.common import IntRange
 from tests.support import ROOT

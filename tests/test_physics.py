@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from blender.shapes import glue_tube
-from pipeline.render_dataset import main as render_main
+from blender.rigging.shapes import glue_tube
+from pipeline.rendering.render_dataset import main as render_main
 from tests.support import needs_bpy
 from tests.support.params import tiny_params, write_params
 from tests.support.renders import layouts

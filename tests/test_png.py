@@ -1,4 +1,4 @@
-"""blender/png.py: PNGs read back by Pillow, and the sRGB encoding against the float64 formula
+"""blender/codecs/png.py: PNGs read back by Pillow, and the sRGB encoding against the float64 formula
 and against what Blender itself saves with the 'Standard' view transform."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from blender.exr import find_channel, read_exr
-from blender.png import FILTERS, linear_to_srgb8, write_png
+from blender.codecs.exr import find_channel, read_exr
+from blender.codecs.png import FILTERS, linear_to_srgb8, write_png
 from tests.support.exr_renders import RENDER_SIZE
 from tests.support.renders import srgb_encode
 

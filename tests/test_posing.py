@@ -1,4 +1,4 @@
-"""blender/posing.py and its hook in sample_scene: joint angles, action blends and shape keys drawn
+"""blender/rigging/posing.py and its hook in sample_scene: joint angles, action blends and shape keys drawn
 per image within their ranges, from their own random streams, and nothing drawn for other rigs."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from blender.posing import sample_articulation
+from blender.rigging.posing import sample_articulation
 from blender.sampling import rng_for, sample_scene
-from pipeline.blender_runner import make_spec
+from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT
 from tests.support.params import write_params

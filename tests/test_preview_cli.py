@@ -8,7 +8,7 @@ from PIL import Image
 
 from pipeline.cli import COMMANDS
 from pipeline.cli import main as cli_main
-from pipeline.draw_style import keypoint_color
+from pipeline.drawing.draw_style import keypoint_color
 from tests.support import ROOT, needs_bpy
 
 
@@ -33,7 +33,7 @@ def test_preview_draws_each_keypoint_on_real_renders(tmp_path, capsys):
         )
         == 0
     )
-    # the slots Blender built, in the glue tube's own order (blender/shapes.py), named for materials:
+    # the slots Blender built, in the glue tube's own order (blender/rigging/shapes.py), named for materials:
     assert "glue_tube: material slots body, label, cap (keys of rigs.glue_tube.materials" in capsys.readouterr().out
     sheet = np.asarray(Image.open(tmp_path / "glue_tube.png").convert("RGB"))
     assert sheet.shape[0] >= 96 and sheet.shape[1] >= 2 * 96

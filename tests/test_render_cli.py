@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.render_dataset import main as render_main
+from pipeline.rendering.render_dataset import main as render_main
 from tests.support.params import tiny_params, write_params
 
 

@@ -12,8 +12,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from pipeline.render_dataset import main as render_main
-from pipeline.render_dataset import render_dataset
+from pipeline.rendering.render_dataset import main as render_main
+from pipeline.rendering.render_dataset import render_dataset
 from pipeline.schema import load_params
 from tests.support import needs_bpy
 from tests.support.params import tiny_params, write_params

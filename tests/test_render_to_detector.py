@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 import yaml
 
-from pipeline.mix import mix_dataset
-from pipeline.render_dataset import render_dataset
+from pipeline.mixing.mix import mix_dataset
+from pipeline.rendering.render_dataset import render_dataset
 from pipeline.schema import load_params
 from tests.support import ROOT, needs_bpy
 from tests.support.params import TINY_MODEL, write_params

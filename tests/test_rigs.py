@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from blender import shapes
-from pipeline.blender_runner import RenderError, check_rigs, make_spec
+from blender.rigging import shapes
+from pipeline.rendering.blender_runner import RenderError, check_rigs, make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT, needs_bpy
 from tests.support.mesh_writers import y_up_copy

@@ -1,4 +1,4 @@
-"""blender/rle.py against pycocotools: encode (byte for byte), toBbox, area, and decode back."""
+"""blender/codecs/rle.py against pycocotools: encode (byte for byte), toBbox, area, and decode back."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from blender import rle
+from blender.codecs import rle
 
 
 def check(mask: np.ndarray) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from blender.sampling import random_rotation, sample_scene, upright_rotation
-from pipeline.blender_runner import make_spec
+from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT
 
@@ -108,7 +108,7 @@ def test_background_brightness_is_drawn_as_asked_and_moves_no_other_draw(spec):
 
 def test_long_side_sensor_fit_keeps_portrait_objects_as_large_as_landscape(spec):
     """A phone turned to portrait: focal length in pixels follows the long side, not the width."""
-    from blender.camera import intrinsics
+    from blender.optics.camera import intrinsics
 
     render = {**spec["render"], "resolutions": [[400, 224], [224, 400]]}
     fits = {}

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from scipy.ndimage import binary_dilation
 
-from pipeline.render_dataset import main as render_main
+from pipeline.rendering.render_dataset import main as render_main
 from pipeline.schema import ParamsError, load_params
 from tests.support import needs_bpy
 from tests.support.params import tiny_params, write_params

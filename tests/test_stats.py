@@ -1,4 +1,4 @@
-"""pipeline/stats.py: the one stats vocabulary, against numbers counted by hand."""
+"""pipeline/coco_files/stats.py: the one stats vocabulary, against numbers counted by hand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline.stats import box_sizes, dataset_stats
+from pipeline.coco_files.stats import box_sizes, dataset_stats
 from tests.support.coco_data import tiny_coco, write_dataset
 
 

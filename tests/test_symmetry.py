@@ -8,10 +8,10 @@ import itertools
 import numpy as np
 import pytest
 
-from blender import shapes
+from blender.rigging import shapes
 from blender.sampling import quat_multiply, sample_scene
 from common.symmetry import SymmetryError, canonical, permutation_from_names, resolve
-from pipeline.blender_runner import make_spec
+from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT
 

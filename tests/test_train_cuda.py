@@ -18,7 +18,7 @@ from train import checkpoint
 from train import evaluate as evaluate_cli
 from train import train as train_cli
 from train.devices import float32_head_outputs, setup_device
-from train.model import build_model
+from train.network.model import build_model
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

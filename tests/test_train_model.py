@@ -1,4 +1,4 @@
-"""train/model.py: the architecture, and pretrained weights taken only from disk."""
+"""train/network/model.py: the architecture, and pretrained weights taken only from disk."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from torchvision.ops.misc import FrozenBatchNorm2d
 
 from pipeline.schema.train_params import ModelConfig
 from tests.support.params import TINY_MODEL
-from train.backbones import BackboneError
-from train.model import build_model
-from train.weights import (
+from train.network.backbones import BackboneError
+from train.network.model import build_model
+from train.network.weights import (
     COCO_KEYPOINT_WEIGHTS,
     PretrainedWeightsMissing,
     WeightsError,

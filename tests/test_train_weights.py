@@ -1,4 +1,4 @@
-"""train/weights.py and the recipe knobs of a pretrained start: torchvision's weights by name
+"""train/network/weights.py and the recipe knobs of a pretrained start: torchvision's weights by name
 (from its cache, or fetched; offline a one-line error), a lower backbone rate, a late unfreeze."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from tests.support.params import write_train_params as write_params
 from tests.support.training import toy_data
 from train import checkpoint
 from train import train as train_cli
-from train.backbones import body_stages
-from train.model import build_model
+from train.network.backbones import body_stages
+from train.network.model import build_model
+from train.network.weights import WeightsError, cached_file
 from train.optim import build_optimizer
-from train.weights import WeightsError, cached_file
 
 RESNET18 = "ResNet18_Weights.IMAGENET1K_V1"
 

@@ -7,7 +7,7 @@ import shutil
 
 from PIL import Image
 
-from pipeline import validate
+from pipeline.inspection import validate
 from tests.support.coco_data import write_dataset
 
 

@@ -1,4 +1,4 @@
-"""train/verdict.py: the thresholds on the runs they were set from, the reasons and the advice."""
+"""train/reporting/verdict.py: the thresholds on the runs they were set from, the reasons and the advice."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from train.dataset import load_split
-from train.verdict import (
+from train.reporting.verdict import (
     LEARNED_AP,
     NOT_LEARNED_AP,
     NOT_LEARNED_PCK,

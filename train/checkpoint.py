@@ -17,7 +17,7 @@ from common.atomic import replacing, stale_temporaries
 from pipeline.errors import Rig2kpError
 from pipeline.schema.train_params import ModelConfig
 from train.dataset import LabelMap
-from train.model import build_detector
+from train.network.model import build_detector
 
 FORMAT = 1
 

@@ -284,7 +284,7 @@ def pooled_keypoint_errors(
 ) -> dict[str, float | int | None]:
     """keypoint_errors pooled over every labelled keypoint of every matched pair (all keypoints
     and categories together): `matched` (keypoints), `median_px`, `mean_px`, `pck@a` (None
-    when nothing matched). The headline's pixel error and PCK (train/headline.py)."""
+    when nothing matched). The headline's pixel error and PCK (train/reporting/headline.py)."""
     rows = [r for rs in _distances(gt, res, box_eval, categories, False).values() for r in rs]
     arr = np.asarray(rows, np.float64).reshape(-1, 2)
     out: dict[str, float | int | None] = {"matched": int(len(arr))}

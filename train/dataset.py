@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from pipeline import coco_checks, coco_needs
-from pipeline.coco import DatasetError
-from pipeline.coco_checks import InvalidDatasetError
+from pipeline.coco_files import coco_checks, coco_needs
+from pipeline.coco_files.coco import DatasetError
+from pipeline.coco_files.coco_checks import InvalidDatasetError
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@
         --model models/best.pt --out metrics
 
 Writes, under --out:
-  sim.json, real.json  the headline (train/headline.py): the only files `dvc metrics show` lists,
+  sim.json, real.json  the headline (train/reporting/headline.py): the only files `dvc metrics show` lists,
                        held-out renders and real photos, one row each, with the verdict
   summary.json         where the headline rows come from, the model, and the verdict with its
-                       reasons and what to change (train/verdict.py)
+                       reasons and what to change (train/reporting/verdict.py)
   eval.json            keypoint and box COCO AP/AR per split and per source (all / synthetic /
                        real), keypoint AP at both OKS scales (`keypoints` at evaluate.oks_scale,
                        `keypoints_mask_area` or `keypoints_box_area` at the other), pooled pixel
@@ -20,7 +20,7 @@ Writes, under --out:
                        ground truth with `area` = box area, on which a plain COCOeval with the
                        rig's sigmas gives the box-scaled AP (docs/guide/evaluate.md)
   contact_sheets/*.jpg ground truth (left, green) beside predictions (right, red)
-  report/index.md      the run's page: all of the above with PR-curve PNGs (train/report_page.py)
+  report/index.md      the run's page: all of the above with PR-curve PNGs (train/reporting/report_page.py)
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ import cv2
 import numpy as np
 
 from common.atomic import write_bytes, write_json
-from pipeline.contact_sheet import contact_sheet, side_by_side
-from pipeline.draw import draw_annotations
-from pipeline.draw_style import GT_COLOR, PRED_COLOR
+from pipeline.drawing.contact_sheet import contact_sheet, side_by_side
+from pipeline.drawing.draw import draw_annotations
+from pipeline.drawing.draw_style import GT_COLOR, PRED_COLOR
 from pipeline.errors import run_command
 from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.schema import Params
@@ -54,10 +54,10 @@ from train.dataset import (
 from train.ddp import World
 from train.devices import place_model, setup_device
 from train.engine import predict
-from train.headline import PCK_AT, Row, describe, format_table, headline_rows, other_key, other_scale
 from train.loaders import eval_loader
-from train.report_page import write_report
-from train.verdict import Training, Verdict, judge, object_size_px
+from train.reporting.headline import PCK_AT, Row, describe, format_table, headline_rows, other_key, other_scale
+from train.reporting.report_page import write_report
+from train.reporting.verdict import Training, Verdict, judge, object_size_px
 
 TILE = 320  # px, the longer side of each image in a contact sheet
 

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from common.atomic import replacing, write_bytes, write_json
-from pipeline.draw import draw_annotations
-from pipeline.draw_style import PRED_COLOR
+from pipeline.drawing.draw import draw_annotations
+from pipeline.drawing.draw_style import PRED_COLOR
 from pipeline.errors import run_command
 from pipeline.outputs import own_output, refuse_overlap, stage_owner
 from pipeline.schema import load_params

@@ -30,7 +30,7 @@ from train.dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, ch
 from train.devices import make_scaler, place_model, setup_device
 from train.engine import predict, train_one_epoch
 from train.loaders import eval_loader, train_loader
-from train.model import build_model
+from train.network.model import build_model
 from train.optim import build_ema, build_optimizer, build_scheduler, set_body_trainable, unfreeze_epoch
 from train.transforms import TrainAugment
 

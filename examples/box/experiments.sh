@@ -42,9 +42,9 @@ EOF
 
 for v in sym nosym; do
   P="$OUT/params_$v.yaml"
-  $PY -m pipeline.render_dataset --params "$P" --out "$OUT/$v/synthetic"
-  $PY -m pipeline.augment --params "$P" --input "$OUT/$v/synthetic" --out "$OUT/$v/augmented"
-  $PY -m pipeline.mix --params "$P" --input "$OUT/$v/augmented" --out "$OUT/$v/mixed"
+  $PY -m pipeline.rendering.render_dataset --params "$P" --out "$OUT/$v/synthetic"
+  $PY -m pipeline.augmenting.augment --params "$P" --input "$OUT/$v/synthetic" --out "$OUT/$v/augmented"
+  $PY -m pipeline.mixing.mix --params "$P" --input "$OUT/$v/augmented" --out "$OUT/$v/mixed"
   for s in $SEEDS; do
     R="$OUT/$v/seed$s"
     $PY -m train.train --params "$P" --set train.seed="$s" --set train.iterations="$ITER" \

@@ -33,9 +33,9 @@ params["render"]["num_images"] = images
 PARAMS
 
 P="$OUT/params.yaml"
-$PY -m pipeline.render_dataset --params "$P" --out "$OUT/synthetic"
-$PY -m pipeline.augment --params "$P" --input "$OUT/synthetic" --out "$OUT/augmented"
-$PY -m pipeline.mix --params "$P" --input "$OUT/augmented" --out "$OUT/mixed"
+$PY -m pipeline.rendering.render_dataset --params "$P" --out "$OUT/synthetic"
+$PY -m pipeline.augmenting.augment --params "$P" --input "$OUT/synthetic" --out "$OUT/augmented"
+$PY -m pipeline.mixing.mix --params "$P" --input "$OUT/augmented" --out "$OUT/mixed"
 for s in $SEEDS; do
   R="$OUT/runs/seed$s"
   $PY -m train.train --params "$P" --set train.seed="$s" --set train.iterations="$ITER" \

@@ -1,4 +1,4 @@
-"""Schema of the `augment` section (owned by pipeline/augment.py).
+"""Schema of the `augment` section (owned by pipeline/augmenting/augment.py).
 
 The pipeline is a list of albumentations transforms by class name with their arguments, so a
 user adds `MotionBlur` or `RandomShadow` by editing params. Names and arguments are checked

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 from pipeline.schema.common import Strict
 
 INLINE = ("fx", "fy", "cx", "cy", "width", "height")
-COEFFICIENTS = {"opencv": (4, 5, 8), "fisheye": (4,)}  # counts each model takes (blender/lens.py)
+COEFFICIENTS = {"opencv": (4, 5, 8), "fisheye": (4,)}  # counts each model takes (blender/optics/lens.py)
 
 
 def coefficient_problem(model: str, coeffs) -> str | None:

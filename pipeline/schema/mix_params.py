@@ -1,4 +1,4 @@
-"""Schema of the `mix` section (owned by pipeline/mix.py): real exports and how to split."""
+"""Schema of the `mix` section (owned by pipeline/mixing/mix.py): real exports and how to split."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ class FileMesh(Strict):
     """A mesh file; `object` picks one object of a `.blend` or multi-object file.
 
     The file's own axes are kept; `up_axis` and `rotation_deg` turn the mesh into the rig frame
-    (blender/mesh_turn.py) before its keypoints are read. `position`, bones, empties and symmetry
+    (blender/rigging/mesh_turn.py) before its keypoints are read. `position`, bones, empties and symmetry
     stay in file coordinates and turn with it; vertex indices are unchanged. Decals and wear are
     placed in the rig frame (after the turn).
     """

@@ -16,7 +16,7 @@ from pydantic import Field, model_validator
 
 from pipeline.schema.common import Range, Strict
 
-# the one list of backbone names; train/backbones.py says how each is built (a test ties the two)
+# the one list of backbone names; train/network/backbones.py says how each is built (a test ties the two)
 Backbone = Literal[
     "resnet50_fpn",
     "resnet18_fpn",

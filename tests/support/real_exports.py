@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from pipeline import mix
+from pipeline.mixing import mix
 from tests.support.coco_data import category, write_dataset
 
 # export keypoint order differs from the rig's (left_a, right_a, mid) and so do the names

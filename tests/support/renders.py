@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from pipeline.blender_runner import BLENDER_SCRIPT, make_spec
+from pipeline.rendering.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.schema import load_params
 from tests.support.params import write_params
 
@@ -89,7 +89,7 @@ def material(rgb=(0.8, 0.8, 0.8)) -> dict:
 
 def srgb_encode(linear: np.ndarray) -> np.ndarray:
     """IEC 61966-2-1 encoding of linear values in [0, 1], written out here so that tests do not
-    lean on blender/png.py, the code they check."""
+    lean on blender/codecs/png.py, the code they check."""
     return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * np.power(linear, 1 / 2.4) - 0.055)
 
 

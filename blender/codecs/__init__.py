@@ -1,0 +1,1 @@
+"""File formats the renderer reads and writes: multilayer EXR passes, deterministic PNG, COCO RLE (pure)."""

@@ -1,0 +1,1 @@
+"""The `augment` stage: albumentations copies of a render folder, labels exact, resumable."""

@@ -1,0 +1,1 @@
+"""The `export-dataset` stage: hand-off formats (Ultralytics YOLO-pose, FiftyOne, datumaro/MMPose)."""

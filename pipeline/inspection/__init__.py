@@ -1,0 +1,3 @@
+"""Looking at a dataset: the `inspect` stage (overlays, contact sheet, stats sheet) and `validate`
+(every problem of a COCO folder).
+"""
