@@ -390,7 +390,9 @@ def test_a_symmetric_rig_leaves_every_copy_in_its_canonical_order():
         "segmentation": {"size": [60, 80], "counts": rle["counts"].decode()},
         "iscrowd": 0,
     }
-    plain = {1: {"id": 1, "keypoints": ["a", "b", "c", "d"], "rig": {"flip_pairs": [["a", "b"], ["c", "d"]]}}}
+    plain = {
+        1: {"id": 1, "name": "quad", "keypoints": ["a", "b", "c", "d"], "rig": {"flip_pairs": [["a", "b"], ["c", "d"]]}}
+    }
     symmetric = {1: {**plain[1], "rig": {**plain[1]["rig"], "symmetry_permutations": turns}}}
     cfg = AugmentConfig(
         transforms=[{"name": "HorizontalFlip", "p": 0.5}, {"name": "Affine", "rotate": [-180, 180], "p": 1}]

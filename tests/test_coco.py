@@ -10,7 +10,7 @@ import pytest
 
 from common.atomic import write_json
 from pipeline.coco_files import coco
-from tests.support.coco_data import category, find_dots, write_dataset
+from tests.support.coco_data import find_dots, write_dataset
 
 
 def test_fixture_dots_are_found_where_annotated(tmp_path):
@@ -51,10 +51,7 @@ def test_to_rle_accepts_polygons_and_uncompressed_rle():
         coco.to_rle("nope", 6, 4)
 
 
-def test_flip_pairs_from_rig_or_left_right_names():
-    assert coco.flip_index_pairs(category()) == [(0, 1)]
-    cat = {"keypoints": ["nose", "left_eye", "right_eye", "left_ear"]}
-    assert coco.flip_index_pairs(cat) == [(1, 2)]
+def test_num_visible_counts_labelled_keypoints():
     assert coco.num_visible([1, 2, 2, 0, 0, 0, 5, 5, 1]) == 2
 
 

@@ -18,59 +18,23 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from common.rig_model import RigModel
 from pipeline.coco_files import coco_checks, coco_needs
 from pipeline.coco_files.coco import DatasetError
 from pipeline.coco_files.coco_checks import InvalidDatasetError
 
 
-@dataclass(frozen=True)
-class Category:
-    """One rig as written by the render / mix stages (see docs/reference/DATA_FORMAT.md)."""
-
-    id: int
-    name: str
-    keypoints: tuple[str, ...]
-    skeleton: tuple[tuple[int, int], ...]  # COCO style: 1-based keypoint indices
-    sigmas: tuple[float, ...]  # COCO OKS sigma per keypoint
-    flip_pairs: tuple[tuple[str, str], ...]
-    symmetry: tuple[tuple[int, ...], ...] = ()  # rig.symmetry_permutations: the rig's group; (): none
-
-    @property
-    def num_keypoints(self) -> int:
-        return len(self.keypoints)
-
-    def flip_index(self, k: int) -> np.ndarray:
-        """Permutation of K=k slots that swaps left/right after a horizontal flip."""
-        perm = np.arange(k)
-        for a, b in self.flip_pairs:
-            i, j = self.keypoints.index(a), self.keypoints.index(b)
-            perm[i], perm[j] = j, i
-        return perm
+class Category(RigModel):
+    """One rig as written by the render / mix stages: common/rig_model.py's model, under the
+    names training code and checkpoints use (`to_json` / `from_json`)."""
 
     def to_json(self) -> dict:
         """The category as a COCO dict (with our `rig` key), for checkpoints and outputs."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "supercategory": "object",
-            "keypoints": list(self.keypoints),
-            "skeleton": [list(p) for p in self.skeleton],
-            "rig": {"sigmas": list(self.sigmas), "flip_pairs": [list(p) for p in self.flip_pairs]}
-            | ({"symmetry_permutations": [list(p) for p in self.symmetry]} if self.symmetry else {}),
-        }
+        return self.to_category()
 
     @classmethod
     def from_json(cls, c: dict) -> Category:
-        rig = c.get("rig") or {}
-        return cls(
-            id=int(c["id"]),
-            name=str(c["name"]),
-            keypoints=tuple(c["keypoints"]),
-            skeleton=tuple(tuple(int(i) for i in p) for p in c.get("skeleton", [])),
-            sigmas=tuple(float(s) for s in rig.get("sigmas", [])),
-            flip_pairs=tuple(tuple(p) for p in rig.get("flip_pairs", [])),
-            symmetry=tuple(tuple(int(i) for i in p) for p in rig.get("symmetry_permutations") or []),
-        )
+        return cls.from_category(c)
 
 
 @dataclass(frozen=True)

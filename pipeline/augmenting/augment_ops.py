@@ -15,6 +15,7 @@ import functools
 import numpy as np
 
 from common import symmetry
+from common.rig_model import RigError, RigModel
 from pipeline.coco_files import coco
 from pipeline.errors import Rig2kpError
 from pipeline.schema import AugmentConfig
@@ -158,12 +159,14 @@ def augment_image(
                 lost["keypoints_left_image"] += 1
                 continue
             new[j] = (round(float(x), 3), round(float(y), 3), k[j, 2])
+        rig = RigModel.from_category(cats[a["category_id"]])
         if mirrored:
-            for i, j in coco.flip_index_pairs(cats[a["category_id"]]):
-                new[[i, j]] = new[[j, i]]
-        group = (cats[a["category_id"]].get("rig") or {}).get("symmetry_permutations")
-        if group:  # moved keypoints may break the canonical order: choose it again (docs/guide/symmetry.md)
-            new = symmetry.canonical(new, group)[0]
+            try:
+                new = new[rig.flip_index()]
+            except RigError as e:
+                raise AugmentError(str(e)) from None
+        if rig.symmetry:  # moved keypoints may break the canonical order: choose it again (docs/guide/symmetry.md)
+            new = symmetry.canonical(new, rig.symmetry)[0]
         flat = [float(v) if i % 3 < 2 else int(v) for i, v in enumerate(new.reshape(-1))]
         extras = {key: val for key, val in a.items() if key not in _REBUILT}
         result.append(

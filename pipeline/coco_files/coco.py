@@ -143,12 +143,3 @@ def rle_bbox_area(rle: dict) -> tuple[list[float], float]:
 def num_visible(keypoints: list[float]) -> int:
     """COCO `num_keypoints`: how many (x, y, v) triplets have v > 0."""
     return sum(1 for v in keypoints[2::3] if v > 0)
-
-
-def flip_index_pairs(category: dict) -> list[tuple[int, int]]:
-    """Index pairs to swap on a mirror image: the `rig.flip_pairs` names, else `left_X`/`right_X`."""
-    names = list(category.get("keypoints", []))
-    pairs = (category.get("rig") or {}).get("flip_pairs")
-    if pairs is None:
-        pairs = [(n, "right_" + n[5:]) for n in names if n.startswith("left_") and "right_" + n[5:] in names]
-    return [(names.index(a), names.index(b)) for a, b in pairs]

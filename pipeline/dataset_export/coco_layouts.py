@@ -19,7 +19,8 @@ from __future__ import annotations
 import copy
 import re
 
-from pipeline.coco_files import coco
+from common.rig_model import RigError, RigModel
+from pipeline.dataset_export.handoff import HandoffError
 
 FIFTYONE_LABELS = "labels.json"
 FIFTYONE_DATA = "data"
@@ -72,7 +73,11 @@ def mmpose_metainfo(category: dict) -> str:
     with `swap` from the flip pairs (`rig.flip_pairs`, else `left_X`/`right_X`), skeleton_info from
     the skeleton, joint_weights 1 and the rig's OKS sigmas (0.05 each where it has none)."""
     names = list(category["keypoints"])
-    swap = {names[i]: names[j] for i, j in coco.flip_index_pairs(category)}
+    try:
+        pairs = RigModel.from_category(category).flip_index_pairs()
+    except RigError as e:
+        raise HandoffError(str(e)) from None
+    swap = {names[i]: names[j] for i, j in pairs}
     swap.update({b: a for a, b in swap.items()})
     sigmas = (category.get("rig") or {}).get("sigmas") or [DEFAULT_SIGMA] * len(names)
     keypoints = {

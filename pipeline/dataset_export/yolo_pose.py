@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from pipeline.coco_files import coco
+from common.rig_model import RigError, RigModel
 from pipeline.dataset_export.handoff import HandoffError
 
 SPLITS = ("train", "val", "test")  # the split keys Ultralytics resolves against the data.yaml's folder
@@ -45,17 +45,11 @@ class PoseLayout:
 
 
 def _flips(cat: dict) -> dict[int, int]:
-    """Keypoint -> keypoint on a mirror image for one category (`rig.flip_pairs`, else
-    `left_X`/`right_X`), every keypoint listed."""
-    flip = {j: j for j in range(len(cat["keypoints"]))}
-    for i, j in coco.flip_index_pairs(cat):
-        flip[i], flip[j] = j, i
-    if any(flip[flip[i]] != i for i in flip):
-        raise HandoffError(
-            f"categories[id={cat['id']}].rig.flip_pairs: a keypoint is in two pairs "
-            f"({(cat.get('rig') or {}).get('flip_pairs')}); expected disjoint left/right pairs"
-        )
-    return flip
+    """Keypoint -> keypoint on a mirror image for one category (common/rig_model.py), every keypoint listed."""
+    try:
+        return dict(enumerate(RigModel.from_category(cat).flip_index().tolist()))
+    except RigError as e:
+        raise HandoffError(str(e)) from None
 
 
 def pose_layout(categories: list[dict], slots: str = "shared") -> PoseLayout:

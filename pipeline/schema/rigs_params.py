@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
+from common.rig_model import resolve_flip_pairs
 from pipeline.schema.appearance_params import Decal, MaterialRanges, MaterialSpec
 from pipeline.schema.common import MESH_SUFFIXES, IntRange, Range, Strict
 from pipeline.schema.rig_motion_params import BoneRange, PoseActions
@@ -186,8 +187,5 @@ class Rig(Strict):
         return d
 
     def resolved_flip_pairs(self) -> list[tuple[str, str]]:
-        """Explicit pairs, or every `left_X` with a matching `right_X`."""
-        if self.flip_pairs is not None:
-            return list(self.flip_pairs)
-        names = {k.name for k in self.keypoints}
-        return [(n, "right_" + n[5:]) for n in sorted(names) if n.startswith("left_") and "right_" + n[5:] in names]
+        """Explicit pairs, or every `left_X` with a matching `right_X` (common/rig_model.py's rule)."""
+        return resolve_flip_pairs(self.flip_pairs, [k.name for k in self.keypoints])
