@@ -116,26 +116,24 @@ def _size_stats(sizes: list[float]) -> dict:
     }
 
 
+def _spread(name: str, values: list[int]) -> dict:
+    """Images, mean and largest of one per-image count (the keys stats.json has always had)."""
+    return {"images": len(values), f"{name}_mean": round(sum(values) / len(values), 2), f"{name}_max": max(values)}
+
+
 def layout_stats(metas: list[dict]) -> dict:
     """Physics and view-constraint figures from meta files: frames each drop took to settle, drops
     drawn again, views tried. Empty (stats.json unchanged) when neither feature ran."""
     out = {}
     drops = [m["drop"] for m in metas if "drop" in m]
     if drops:
-        steps = [d["steps"] for d in drops]
-        out["drop"] = {
-            "images": len(drops),
-            "steps_mean": round(sum(steps) / len(steps), 2),
-            "steps_max": max(steps),
+        out["drop"] = _spread("steps", [d["steps"] for d in drops]) | {
             "redrawn_images": sum(d["attempts"] > 1 for d in drops),
         }
     seen = [m["view"] for m in metas if "view" in m]
     if seen:
         attempts = [v["attempts"] for v in seen]
-        out["views"] = {
-            "images": len(seen),
-            "attempts_mean": round(sum(attempts) / len(attempts), 2),
-            "attempts_max": max(attempts),
+        out["views"] = _spread("attempts", attempts) | {
             "resampled_images": sum(a > 1 for a in attempts),
             "unmet_images": sum(not v["met"] for v in seen),
         }
