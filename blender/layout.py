@@ -13,11 +13,11 @@ import numpy as np
 from blender import annotate
 from blender.optics import rays, views
 from blender.optics.camera import intrinsics, world_to_opencv
+from blender.optics.camera_draw import resampled_camera
 from blender.optics.lens import Lens, continuous_to_opencv
 from blender.optics.lens import from_sample as lens_from_sample
 from blender.placement import drop
 from blender.placement.physics import DropError, Unsettled
-from blender.sampling import resampled_camera
 from common import symmetry
 
 

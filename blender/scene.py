@@ -20,6 +20,7 @@ from blender.render_settings import configure_render
 from blender.rigging import articulation, posing, rigs
 from blender.surfaces import looks
 from blender.surfaces.materials import apply_material, make_material
+from blender.world.lighting import Lighting
 from blender.world.mesh_distractors import MeshDistractors
 from blender.world.scene_parts import PARKED, distractor_meshes, lowest_z, shadow_floor, world_nodes
 
@@ -97,20 +98,7 @@ class Scene:
         placement = render["placement"]
         self.physics = Physics(self.scene, placement["drop"]["support"]) if placement.get("mode") == "drop" else None
 
-        self.lights = []
-        for k in range(int(render["lights"]["count"]["max"])):
-            data = bpy.data.lights.new(f"light.{k}", "POINT")
-            obj = bpy.data.objects.new(f"light.{k}", data)
-            self.scene.collection.objects.link(obj)
-            obj.location = PARKED
-            data.energy = 0.0
-            self.lights.append(obj)
-
-    def _hdri(self, name: str):
-        images = self.world["images"]
-        if name not in images:
-            images[name] = bpy.data.images.load(str(self.world["dir"] / f"{name}.exr"), check_existing=True)
-        return images[name]
+        self.lighting = Lighting(self.scene, render["lights"], self.world)
 
     def apply(self, sample: dict) -> list[tuple[str, bpy.types.Object]]:
         """Set the scene for one image; returns the shown rig instances as (rig name, object)."""
@@ -162,26 +150,7 @@ class Scene:
             self._settle(sample, placed)
             placed += self.physics.visible_objects
 
-        for obj, light in zip(self.lights, sample["lights"] + [None] * len(self.lights)):
-            if light is None:
-                obj.location = PARKED
-                obj.data.energy = 0.0
-                continue
-            obj.data.type = light["type"]
-            obj.matrix_world = Matrix(light["camera_like_matrix"])
-            obj.data.energy = light["energy"]
-            obj.data.color = light["color"]
-            if light["type"] == "AREA":
-                obj.data.size = light["size"]
-            elif light["type"] == "SPOT":
-                obj.data.spot_size = light["spot_size"]
-            if light["type"] != "SUN":
-                obj.data.shadow_soft_size = light["size"] * 0.3
-
-        w = sample["world"]
-        self.world["env"].image = self._hdri(w["hdri"])
-        self.world["bg"].inputs["Strength"].default_value = w["strength"]
-        self.world["mapping"].inputs["Rotation"].default_value = (0.0, 0.0, w["rotation"])
+        self.lighting.apply(sample["lights"], sample["world"])
         bpy.context.view_layer.update()
         self._placed = placed
         if self.floor is not None:

@@ -8,7 +8,8 @@
   the standard library.
 - Identifiers spell `color` as bpy, PIL and matplotlib do; prose, params keys and file contents
   keep their own spelling.
-- No module is over MAX_LINES lines: one responsibility each (STYLE.md), split by concern.
+- No module is over MAX_LINES lines: one responsibility each (STYLE.md), split by concern; no folder
+  holds more than MAX_MODULES modules, and the map of docs/ARCHITECTURE.md names every folder.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tests.support.imports import module_name
 
 PACKAGES = ("blender", "common", "pipeline", "train")
 MAX_LINES = 400  # a module longer than this holds more than one concern: split it
+MAX_MODULES = 20  # a folder with more is a flat list: split it into sub-packages by concern
 BLENDER_ONLY = {"bpy", "mathutils", "bmesh", "_cycles"}
 BLENDER_ALLOWED = BLENDER_ONLY | {"numpy"} | set(sys.stdlib_module_names)
 # blender/ modules that touch Blender; every other one is pure (tested without Blender)
@@ -35,7 +37,7 @@ BPY_MODULES = set(
     blender.rigging.articulation blender.rigging.articulation_checks blender.rigging.mesh_dump
     blender.rigging.posed blender.rigging.rigs blender.scene blender.surfaces.decals blender.surfaces.looks
     blender.surfaces.materials blender.surfaces.own_materials blender.surfaces.shader_nodes
-    blender.surfaces.wear blender.world.mesh_distractors blender.world.scene_parts
+    blender.surfaces.wear blender.world.lighting blender.world.mesh_distractors blender.world.scene_parts
     """.split()
 )
 # commands: run by `rig2kp <command>` / `python -m`, imported by no other module
@@ -261,3 +263,22 @@ def test_no_module_is_over_max_lines():
     """blender/, pipeline/ (schema/ too) and train/: every module a few hundred lines at most."""
     long = {str(p.relative_to(ROOT)): n for p in MODULES.values() if (n := len(p.read_text().splitlines())) > MAX_LINES}
     assert long == {}, f"modules over {MAX_LINES} lines, split each by concern: {long}"
+
+
+def test_no_folder_holds_more_than_max_modules():
+    """Folders by concern (docs/ARCHITECTURE.md's map): a folder past MAX_MODULES is a flat list again."""
+    counts: dict[str, int] = {}
+    for p in MODULES.values():
+        if p.name != "__init__.py":
+            folder = str(p.parent.relative_to(ROOT))
+            counts[folder] = counts.get(folder, 0) + 1
+    big = {k: v for k, v in counts.items() if v > MAX_MODULES}
+    assert big == {}, f"folders over {MAX_MODULES} modules, split each into sub-packages by concern: {big}"
+
+
+def test_the_map_names_every_sub_package():
+    """The one-screen map of docs/ARCHITECTURE.md names each folder of code, so a newcomer finds it."""
+    page = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    the_map = page[page.index("## The map") : page.index("## Where a new render feature goes")]
+    folders = {p.parent.name for p in MODULES.values() if p.name == "__init__.py"}
+    assert sorted(f for f in folders if f"{f}/" not in the_map) == []

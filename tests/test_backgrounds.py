@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from blender.sampling import PATTERNS
 from blender.world import backgrounds
+from blender.world.background_draw import PATTERNS
 from pipeline.rendering.render_dataset import main as render_main
 from tests.support import needs_bpy
 from tests.support.params import tiny_params, write_params

@@ -9,7 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
-from blender.sampling import calibrated_K, sample_scene
+from blender.optics.camera_draw import calibrated_K
+from blender.sampling import sample_scene
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.rendering.calibration import read_calibration
 from pipeline.schema import ParamsError, load_params

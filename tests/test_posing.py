@@ -9,8 +9,9 @@ import math
 import numpy as np
 import pytest
 
+from blender.random_draws import rng_for
 from blender.rigging.posing import sample_articulation
-from blender.sampling import rng_for, sample_scene
+from blender.sampling import sample_scene
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT

@@ -16,7 +16,7 @@ from PIL import Image
 
 from blender.codecs.exr import find_channel, read_exr
 from blender.optics.camera import look_at
-from blender.sampling import axis_angle, quat_multiply
+from blender.random_draws import axis_angle, quat_multiply
 from tests.support import needs_bpy
 from tests.support.renders import base_scene, material, render_scenes, scene_object, write_sphere_obj
 

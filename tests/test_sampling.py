@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from blender.sampling import random_rotation, sample_scene, upright_rotation
+from blender.random_draws import random_rotation, upright_rotation
+from blender.sampling import sample_scene
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT

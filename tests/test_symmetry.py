@@ -8,8 +8,9 @@ import itertools
 import numpy as np
 import pytest
 
+from blender.random_draws import quat_multiply
 from blender.rigging import shapes
-from blender.sampling import quat_multiply, sample_scene
+from blender.sampling import sample_scene
 from common.symmetry import SymmetryError, canonical, permutation_from_names, resolve
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from blender.optics.camera import intrinsics, look_at, world_to_opencv
+from blender.optics.camera_draw import resampled_camera
 from blender.optics.lens import Lens
 from blender.optics.views import InstanceView, failures, silhouette_rays, truncated_share, visible_share
-from blender.sampling import resampled_camera, sample_scene
+from blender.sampling import sample_scene
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import ParamsError, load_params
 from tests.support.params import tiny_params, write_params

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from blender.sampling import (
+from blender.random_draws import (
     DEFAULT_MATERIAL,
     STREAMS,
     apart,

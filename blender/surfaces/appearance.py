@@ -1,7 +1,7 @@
 """Per-image appearance draws and decal frames (pure: numpy and the standard library only).
 
 Jitter of kept materials, decal placements and mesh distractors each draw from their own stream
-(`sampling.STREAMS`: appearance, decals, distractor_meshes), and only when params use them, so
+(`random_draws.STREAMS`: appearance, decals, distractor_meshes), and only when params use them, so
 params without them draw nothing new and their images keep their bytes. Every range here is drawn
 even when it is a single value, so the number of draws never depends on the values.
 Units: metres, radians (decal rotation), UV units or degrees where the decal's projection says so.

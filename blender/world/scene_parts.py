@@ -10,7 +10,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from blender.sampling import DISTRACTOR_SHAPES
+from blender.world.distractor_draw import DISTRACTOR_SHAPES
 
 PARKED = (0.0, 0.0, -1000.0)
 

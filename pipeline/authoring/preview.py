@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from blender.optics.camera import look_at, spherical_position
-from blender.sampling import rng_for, sample_material
+from blender.random_draws import rng_for, sample_material
 from blender.surfaces.appearance import material_mode, sample_decals, sample_jitter
 from common.atomic import replacing
 from pipeline.drawing.contact_sheet import contact_sheet

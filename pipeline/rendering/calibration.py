@@ -17,8 +17,8 @@ import numpy as np
 import yaml
 
 from blender.optics.camera import intrinsics
+from blender.optics.camera_draw import calibrated_K, calibrated_size, sensor_width_mm
 from blender.optics.lens import Lens, LensError
-from blender.sampling import calibrated_K, calibrated_size, sensor_width_mm
 from pipeline.schema import ParamsError
 from pipeline.schema.lens_params import COEFFICIENTS, coefficient_problem
 
