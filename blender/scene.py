@@ -19,10 +19,9 @@ from blender.placement.physics import DropError, Physics, Unsettled, set_pose
 from blender.render_settings import configure_render
 from blender.rigging import articulation, posing, rigs
 from blender.surfaces import looks
-from blender.surfaces.materials import apply_material, make_material
+from blender.world.distractors import Distractors
 from blender.world.lighting import Lighting
-from blender.world.mesh_distractors import MeshDistractors
-from blender.world.scene_parts import PARKED, distractor_meshes, lowest_z, shadow_floor, world_nodes
+from blender.world.scene_parts import PARKED, lowest_z, shadow_floor, world_nodes
 
 
 class Scene:
@@ -80,18 +79,7 @@ class Scene:
                 pool.append((obj, mats))
             self.instances[name] = pool
 
-        shapes = distractor_meshes()
-        for mesh in shapes.values():
-            mesh.materials.append(None)  # one slot, filled per object
-        self.distractor_meshes = shapes
-        self.distractors = []
-        for k in range(int(render["distractors"]["count"]["max"])):
-            obj = bpy.data.objects.new(f"distractor.{k}", shapes["cube"])
-            self.scene.collection.objects.link(obj)
-            obj.location = PARKED
-            self.distractors.append((obj, make_material(f"distractor.{k}")))
-        meshes = render["distractors"].get("meshes")
-        self.mesh_distractors = MeshDistractors(meshes) if meshes else None
+        self.distractors = Distractors(self.scene, render["distractors"])
 
         self.floor = shadow_floor(self.scene) if render["background"].get("shadows") else None
         self._placed: list = []  # what the last `apply` showed (the floor goes under it)
@@ -125,27 +113,7 @@ class Scene:
             for obj, _ in pool[used[name] :]:
                 self._handle(obj).location = PARKED
 
-        placed = [obj for _, obj in shown]
-        shown_distractors = sample["distractors"] + [None] * len(self.distractors)
-        for k, ((obj, mat), d) in enumerate(zip(self.distractors, shown_distractors)):
-            if d is None:
-                obj.location = PARKED
-                continue
-            placed.append(obj)
-            if "mesh" in d:  # a mesh file instead of the primitive: same pose, its own size and look
-                obj.location = d["location"]
-                obj.rotation_mode = "QUATERNION"
-                obj.rotation_quaternion = Quaternion(d["rotation"])
-                self.mesh_distractors.show(obj, k, mat, d)
-                continue
-            obj.data = self.distractor_meshes[d["shape"]]
-            obj.material_slots[0].link = "OBJECT"
-            obj.material_slots[0].material = mat
-            obj.location = d["location"]
-            obj.rotation_mode = "QUATERNION"
-            obj.rotation_quaternion = Quaternion(d["rotation"])
-            obj.scale = (d["size"],) * 3
-            apply_material(mat, d["material"])
+        placed = [obj for _, obj in shown] + self.distractors.apply(sample["distractors"])
         if sample.get("drop") is not None:
             self._settle(sample, placed)
             placed += self.physics.visible_objects

@@ -37,7 +37,8 @@ BPY_MODULES = set(
     blender.rigging.articulation blender.rigging.articulation_checks blender.rigging.mesh_dump
     blender.rigging.posed blender.rigging.rigs blender.scene blender.surfaces.decals blender.surfaces.looks
     blender.surfaces.materials blender.surfaces.own_materials blender.surfaces.shader_nodes
-    blender.surfaces.wear blender.world.lighting blender.world.mesh_distractors blender.world.scene_parts
+    blender.surfaces.wear blender.world.distractors blender.world.lighting blender.world.mesh_distractors
+    blender.world.scene_parts
     """.split()
 )
 # commands: run by `rig2kp <command>` / `python -m`, imported by no other module
