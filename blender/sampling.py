@@ -28,8 +28,8 @@ class SceneDraw:
     spec: dict
     index: int
     rig_radii: dict[str, float]  # bounding radius of each rig, metres
+    sample: dict = field(default_factory=dict)  # the keys earlier elements drew (their rigs: "objects")
     camera_position: np.ndarray | None = None
-    objects: list[dict] = field(default_factory=list)  # the rig instances drawn
     placed: list[tuple[np.ndarray, float]] = field(default_factory=list)  # bounding spheres to keep apart
 
     def rng(self, stream: str) -> np.random.Generator:
@@ -49,8 +49,7 @@ ELEMENTS = (
 
 def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
     """Everything that varies in image `index`. `rig_radii`: bounding radius of each rig, metres."""
-    ctx = SceneDraw(spec, index, rig_radii)
-    out: dict = {"index": index}
+    ctx = SceneDraw(spec, index, rig_radii, sample={"index": index})
     for element in ELEMENTS:
-        out.update(element(ctx))
-    return out
+        ctx.sample.update(element(ctx))
+    return ctx.sample

@@ -46,5 +46,4 @@ def draw(ctx) -> dict:
         for o in objects:
             if posing.articulated(spec["rigs"][o["rig"]]):
                 o["articulation"] = posing.sample_articulation(bones_rng, keys_rng, spec["rigs"][o["rig"]])
-    ctx.objects = objects
     return {"objects": objects}

@@ -23,7 +23,7 @@ def draw(ctx) -> dict:
     rng = ctx.rng("distractors")
     render = ctx.spec["render"]
     dis, placement = render["distractors"], render["placement"]
-    objects, placed, cam_pos = ctx.objects, ctx.placed, ctx.camera_position
+    objects, placed, cam_pos = ctx.sample["objects"], ctx.placed, ctx.camera_position
     distractors = []
     for _ in range(integer(rng, dis["count"])):
         size = uniform(rng, dis["size"])
