@@ -23,8 +23,7 @@ def test_every_shipped_params_file_has_a_golden_case():
 @pytest.mark.parametrize("name", sorted(GOLDEN["cases"]))
 def test_renders_are_byte_identical_to_the_golden_digests(name, tmp_path):
     got = render(name, cases()[name], tmp_path)
-    if got is None:
-        pytest.skip(f"{name} needs files this checkout lacks")
+    assert got is not None, f"{name}: its example's make_*.py failed, so it could not be rendered"
     want = GOLDEN["cases"][name]
     assert sorted(got) == sorted(want), f"{name}: other files than the golden render"
     images = {f for f in want if f.endswith(".png")}

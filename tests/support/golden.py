@@ -81,7 +81,8 @@ def digests(folder: Path) -> dict[str, str]:
 
 
 def render(name: str, params: Path, work: Path) -> dict[str, str] | None:
-    """The output files' digests of one case, or None when it cannot run here (missing data)."""
+    """The output files' digests of one case, or None when its example's make_*.py cannot build what
+    the params name (a decal cut from photos outside the project)."""
     pfile = prepare(params, work)
     if pfile is None:
         return None
@@ -91,8 +92,6 @@ def render(name: str, params: Path, work: Path) -> dict[str, str] | None:
     cwd = pfile.parent if params.parent != ROOT else ROOT
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        if "no such file" in (proc.stdout + proc.stderr).lower() or "not found" in (proc.stdout + proc.stderr):
-            return None
         raise RuntimeError(f"{name}: render exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     return digests(out)
 
