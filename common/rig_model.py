@@ -45,24 +45,31 @@ class RigModel:
     def num_keypoints(self) -> int:
         return len(self.keypoints)
 
-    def flip_index_pairs(self, where: str | None = None) -> list[tuple[int, int]]:
-        """Keypoint index pairs swapped on a mirror image; RigError naming `where` (default the
-        category's `rig.flip_pairs` key) for a name that is not a keypoint or a keypoint in two
-        pairs, which no mirror image could mean."""
-        where = where or f"categories[id={self.id}].rig.flip_pairs"
-        names, out, seen = list(self.keypoints), [], set()
+    def flip_pair_problems(self) -> list[str]:
+        """Every reason the flip pairs cannot be a mirror image's swap (none: they can): a name that
+        is not a keypoint, or a keypoint in two pairs. The validator lists them all; the stages
+        raise the first (`flip_index_pairs`)."""
+        names, problems, seen = list(self.keypoints), [], set()
         for a, b in self.flip_pairs:
             for n in dict.fromkeys((a, b)):  # a pair of one name swaps nothing
                 if n not in names:
-                    raise RigError(f"{where}: {n!r} is not a keypoint of rig {self.name!r}; expected one of {names}")
-                if n in seen:
-                    raise RigError(
-                        f"{where}: a keypoint is in two pairs ({n!r} in {[list(p) for p in self.flip_pairs]}); "
+                    problems.append(f"{n!r} is not a keypoint of rig {self.name!r}; expected one of {names}")
+                elif n in seen:
+                    problems.append(
+                        f"a keypoint is in two pairs ({n!r} in {[list(p) for p in self.flip_pairs]}); "
                         f"expected disjoint left/right pairs of rig {self.name!r}"
                     )
                 seen.add(n)
-            out.append((names.index(a), names.index(b)))
-        return out
+        return problems
+
+    def flip_index_pairs(self, where: str | None = None) -> list[tuple[int, int]]:
+        """Keypoint index pairs swapped on a mirror image; RigError naming `where` (default the
+        category's `rig.flip_pairs` key) for the first of `flip_pair_problems`."""
+        problems = self.flip_pair_problems()
+        if problems:
+            raise RigError(f"{where or f'categories[id={self.id}].rig.flip_pairs'}: {problems[0]}")
+        names = list(self.keypoints)
+        return [(names.index(a), names.index(b)) for a, b in self.flip_pairs]
 
     def flip_index(self, k: int | None = None, where: str | None = None) -> np.ndarray:
         """Slot -> slot on a mirror image, over k slots (default the rig's K; a model with several

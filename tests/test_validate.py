@@ -77,3 +77,18 @@ def test_split_files_share_ids_consistently(tmp_path):
     assert any("val.json: images[id=1]: id also used in train.json" in p for p in problems)
     shutil.rmtree(tmp_path / "images")
     assert validate.main([str(tmp_path / "nothing")]) == 2
+
+
+def test_flip_pairs_that_augment_would_refuse_are_errors_here(tmp_path):
+    """A keypoint in two pairs is well formed but no mirror image can mean it: the validator says so
+    with the rig model's own words, before augment or an export stops on it mid-run."""
+    data = write_dataset(tmp_path, n_images=1)
+    cat = data["categories"][0]
+    cat["rig"]["flip_pairs"] = [["left_a", "right_a"], ["right_a", "mid"]]
+    (tmp_path / "annotations.json").write_text(json.dumps(data))
+    problems = [p.line() for p in validate.validate_path(tmp_path)]
+    key = "error: annotations.json: categories[id=1].rig.flip_pairs: "
+    assert problems == [
+        key + "a keypoint is in two pairs ('right_a' in [['left_a', 'right_a'], ['right_a', 'mid']]); "
+        f"expected disjoint left/right pairs of rig {cat['name']!r}"
+    ]

@@ -151,7 +151,7 @@ def _categories(raw: list, needs: Needs, add: Add) -> dict[int, dict]:
                     "structure",
                     f"expected a pair of 1-based keypoint indices in 1..{len(names)}, got {pair!r}",
                 )
-        check_rig(cat.get("rig"), names, f"{key}.rig", needs, add)
+        check_rig(cat.get("rig"), names, str(cat.get("name")), f"{key}.rig", needs, add)
         by_id[cid] = cat
     return by_id
 

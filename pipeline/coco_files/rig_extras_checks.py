@@ -3,10 +3,11 @@ flip pairs and symmetry permutations, each fitting the category's keypoints."""
 
 from __future__ import annotations
 
+from common.rig_model import RigModel
 from pipeline.coco_files.coco_needs import Add, Needs, is_int, is_number, strongest
 
 
-def check_rig(rig, names: list[str], key: str, needs: Needs, add: Add) -> None:
+def check_rig(rig, names: list[str], name: str, key: str, needs: Needs, add: Add) -> None:
     """Our `rig` extras (docs/reference/DATA_FORMAT.md): whichever are there must fit the keypoints."""
     k, fits = len(names), strongest(needs.rig, needs.sigmas)
     if rig is None:
@@ -29,10 +30,7 @@ def check_rig(rig, names: list[str], key: str, needs: Needs, add: Add) -> None:
         isinstance(tolerances, list) and len(tolerances) == k and all(is_number(t) and t >= 0 for t in tolerances)
     ):
         add(needs.rig, f"{key}.tolerances", "rig", f"expected {k} numbers >= 0, got {tolerances}")
-    pairs = rig.get("flip_pairs") or []
-    for pair in pairs if isinstance(pairs, list) else [pairs]:
-        if not (isinstance(pair, list) and len(pair) == 2 and all(n in names for n in pair)):
-            add(needs.rig, f"{key}.flip_pairs", "rig", f"{pair!r}: expected a pair of keypoint names, two of {names}")
+    _check_flip_pairs(rig.get("flip_pairs") or [], names, name, f"{key}.flip_pairs", needs, add)
     group = rig.get("symmetry_permutations")
     if group is None:
         return
@@ -45,3 +43,18 @@ def check_rig(rig, names: list[str], key: str, needs: Needs, add: Add) -> None:
             add(needs.rig, f"{key}.symmetry_permutations", "rig", f"{p!r} is not a permutation of 0..{k - 1}")
     if identity not in group:
         add(needs.rig, f"{key}.symmetry_permutations", "rig", "the identity is missing; expected a group")
+
+
+def _check_flip_pairs(pairs, names: list[str], name: str, key: str, needs: Needs, add: Add) -> None:
+    """Pairs of names first; then the rig model's own rule (common/rig_model.py), so that nothing
+    passes validation that augment, mix or an export would refuse later."""
+    pairs = pairs if isinstance(pairs, list) else [pairs]
+    shaped = [p for p in pairs if isinstance(p, list) and len(p) == 2 and all(isinstance(n, str) for n in p)]
+    for pair in pairs:
+        if pair not in shaped or not all(n in names for n in pair):
+            add(needs.rig, key, "rig", f"{pair!r}: expected a pair of keypoint names, two of {names}")
+    if len(shaped) < len(pairs) or any(n not in names for p in shaped for n in p):
+        return
+    model = RigModel(0, name, tuple(names), (), (), tuple((a, b) for a, b in shaped))
+    for problem in model.flip_pair_problems():
+        add(needs.rig, key, "rig", problem)
