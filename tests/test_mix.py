@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from common.rig_model import RigModel
 from pipeline.augmenting import augment
 from pipeline.inspection.validate import validate_path
 from pipeline.mixing import mix, real_annotations, real_exports, splits
@@ -457,7 +458,14 @@ def test_holdout_params_are_checked_at_load(extra, message):
 
 def test_real_labels_of_a_symmetric_rig_are_written_in_its_canonical_order():
     """Annotators name the two ends of a symmetric part arbitrarily; mix relabels them as renders are."""
-    rig = {"id": 1, "keypoints": ["end_1", "end_2", "middle"], "rig": {"symmetry_permutations": [[0, 1, 2], [1, 0, 2]]}}
+    rig = RigModel.from_category(
+        {
+            "id": 1,
+            "name": "stick",
+            "keypoints": ["end_1", "end_2", "middle"],
+            "rig": {"symmetry_permutations": [[0, 1, 2], [1, 0, 2]]},
+        }
+    )
     notes = Counter()
     clicked = {"keypoints": [10.0, 40.0, 2, 20.0, 5.0, 2, 15.0, 22.0, 2], "bbox": [5.0, 0.0, 30.0, 50.0], "area": 900.0}
     out, problem = real_annotations.normalize_annotation(clicked, 100, 100, rig, [0, 1, 2], 0.0, notes)

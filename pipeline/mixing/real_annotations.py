@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from common import symmetry
+from common.rig_model import RigModel
 from pipeline.coco_files import coco
 
 
@@ -70,10 +71,10 @@ def pair_boxes(anns: list[dict]) -> tuple[list[dict], int]:
 
 
 def normalize_annotation(
-    a: dict, w: int, h: int, rig: dict, index: list, offset: float, notes: Counter
+    a: dict, w: int, h: int, rig: RigModel, index: list, offset: float, notes: Counter
 ) -> tuple[dict | None, str | None]:
     """The annotation in our format (keypoints in rig order, RLE, bbox, area), or a problem."""
-    k_rig = len(rig["keypoints"])
+    k_rig = rig.num_keypoints
     raw = a.get("keypoints")
     if raw is None:
         raw = []
@@ -102,7 +103,7 @@ def normalize_annotation(
             notes["outside_image"] += 1
             continue
         kps[3 * t : 3 * t + 3] = [round(x, 3), round(y, 3), int(v)]
-    group = (rig.get("rig") or {}).get("symmetry_permutations")
+    group = rig.symmetry
     if group:  # labelled as the renders are: the canonical order of the rig's symmetry
         p = group[symmetry.canonical_index(np.array(kps, float).reshape(-1, 3), group)]
         if list(p) != list(range(k_rig)):
@@ -166,7 +167,7 @@ def normalize_annotation(
     crowd = int(crowd or 0)
     notes["crowd"] += crowd
     out = {
-        "category_id": rig["id"],
+        "category_id": rig.id,
         "keypoints": kps,
         "num_keypoints": n_vis,
         "bbox": [round(float(v), 3) for v in bbox],

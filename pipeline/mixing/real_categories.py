@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+from common.rig_model import RigModel
 from pipeline.schema.mix_params import RealSource
 
 
 def map_categories(data: dict, cfg: RealSource, rigs: list[dict], where: str) -> tuple[dict, list[str]]:
-    """Export category id -> (rig category, rig index of each export keypoint or None)."""
+    """Export category id -> (the rig's model, rig index of each export keypoint or None)."""
     rig_by_name = {c["name"]: c for c in rigs}
     counts = Counter(a.get("category_id") for a in data["annotations"])
     problems, mapping, used_rigs = [], {}, set()
@@ -66,7 +67,7 @@ def map_categories(data: dict, cfg: RealSource, rigs: list[dict], where: str) ->
         twice = sorted({t for t in covered if covered.count(t) > 1})
         if twice:
             problems.append(f"{where}: category {name!r}: several keypoints map onto {twice}")
-        mapping[cat.get("id")] = (rig, index)
+        mapping[cat.get("id")] = (RigModel.from_category(rig), index)
     for rig in set(cfg.keypoints) - used_rigs:
         problems.append(f"{where}.keypoints: {rig!r} is not a rig that this export's categories map onto")
     return mapping, problems
