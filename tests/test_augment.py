@@ -17,6 +17,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from common.rig_model import RigModel
 from pipeline.augmenting import augment, augment_ops
 from pipeline.coco_files.coco import DatasetError
 from pipeline.inspection.validate import validate_path
@@ -30,6 +31,10 @@ SWAP = {0: 1, 1: 0, 2: 2}  # left_a <-> right_a
 # The issue asks for 1.5 px; measured errors are below 0.06 px, so 0.25 px also catches a slip
 # between pixel-index and continuous conventions (0.5 px on flips, 0.5 (s - 1) px on resizes).
 TOL = 0.25
+
+
+def as_rigs(cats: dict[int, dict]) -> dict[int, RigModel]:
+    return {cid: RigModel.from_category(c) for cid, c in cats.items()}
 
 
 def run(tmp_path: Path, transforms: list[dict], copies: int = 2, n_images: int = 3, **kw) -> tuple:
@@ -401,11 +406,21 @@ def test_a_symmetric_rig_leaves_every_copy_in_its_canonical_order():
     image = np.zeros((60, 80, 3), np.uint8)
     relabelled = 0
     for seed in range(12):
-        _, (free,), _ = augment_ops.augment_image(pipe, image, [ann], plain, seed, 1)
-        _, (canon,), _ = augment_ops.augment_image(pipe, image, [ann], symmetric, seed, 1)
+        _, (free,), _ = augment_ops.augment_image(pipe, image, [ann], as_rigs(plain), seed, 1)
+        _, (canon,), _ = augment_ops.augment_image(pipe, image, [ann], as_rigs(symmetric), seed, 1)
         a, b = np.array(free["keypoints"]).reshape(-1, 3), np.array(canon["keypoints"]).reshape(-1, 3)
         assert any(np.array_equal(a[p], b) for p in turns)  # the same points, relabelled within the group
         key = [[(0, y, x) if v > 0 else (1, 0, 0) for x, y, v in b[p]] for p in turns]
         assert key[0] == min(key)  # the rule, written out
         relabelled += not np.array_equal(a, b)
     assert relabelled >= 6
+
+
+def test_flip_pairs_no_mirror_can_mean_stop_before_the_first_image(tmp_path):
+    src = tmp_path / "src"
+    data = write_dataset(src, n_images=2)
+    data["categories"][0]["rig"]["flip_pairs"] = [["left_a", "right_a"], ["right_a", "mid"]]
+    (src / "annotations.json").write_text(json.dumps(data))
+    with pytest.raises(Exception, match=r"categories\[id=1\]\.rig\.flip_pairs: a keypoint is in two pairs"):
+        augment.augment_dataset(AugmentConfig(copies=1), 3, src, tmp_path / "out", workers=1, progress=False)
+    assert not list((tmp_path / "out").rglob("*.png"))

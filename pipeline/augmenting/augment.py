@@ -27,6 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from common.atomic import copy_file, file_sha256, write_bytes, write_json, write_text
+from common.rig_model import RigModel
 from pipeline.augmenting.augment_ops import AugmentError, augment_image, build_pipeline, copy_seed, input_masks
 from pipeline.coco_files import coco, coco_checks, coco_needs
 from pipeline.coco_files.stats import dataset_stats
@@ -54,7 +55,8 @@ class AugmentWorker:
 
     def __init__(self, cfg: AugmentConfig, seed: int, src: Path, dst: Path, cats: dict[int, dict]):
         self.cfg, self.pipeline, self.seed = cfg, build_pipeline(cfg), seed
-        self.src, self.dst, self.cats = src, dst, cats  # input folder, output folder, categories by id
+        self.src, self.dst = src, dst
+        self.rigs = {cid: RigModel.from_category(c) for cid, c in cats.items()}  # the categories' rules, by id
         self.part_log: TextIO | None = None  # opened at the first finished image; `close` closes it
 
     def augment(self, task: tuple[int, dict, list[dict]]) -> dict:
@@ -91,7 +93,7 @@ class AugmentWorker:
                     self.pipeline,
                     rgb,
                     anns,
-                    self.cats,
+                    self.rigs,
                     copy_seed(self.seed, image["id"], c),
                     cfg.min_visible_px,
                     packed,

@@ -112,7 +112,7 @@ def augment_image(
     pipeline,
     image: np.ndarray,
     anns: list[dict],
-    cats: dict[int, dict],
+    rigs: dict[int, RigModel],
     seed: int,
     min_visible_px: int,
     packed: np.ndarray | None = None,
@@ -159,7 +159,7 @@ def augment_image(
                 lost["keypoints_left_image"] += 1
                 continue
             new[j] = (round(float(x), 3), round(float(y), 3), k[j, 2])
-        rig = RigModel.from_category(cats[a["category_id"]])
+        rig = rigs[a["category_id"]]
         if mirrored:
             try:
                 new = new[rig.flip_index()]
