@@ -35,7 +35,8 @@ BPY_MODULES = set(
     """
     blender.layout blender.optics.rays blender.placement.physics blender.render blender.render_settings
     blender.rigging.articulation blender.rigging.articulation_checks blender.rigging.mesh_dump
-    blender.rigging.posed blender.rigging.rigs blender.scene blender.surfaces.decals blender.surfaces.looks
+    blender.optics.scene_camera blender.rigging.instances blender.rigging.posed blender.rigging.rigs blender.scene
+    blender.surfaces.decals blender.surfaces.looks
     blender.surfaces.materials blender.surfaces.own_materials blender.surfaces.shader_nodes
     blender.surfaces.wear blender.world.distractors blender.world.lighting blender.world.mesh_distractors
     blender.world.scene_parts
