@@ -17,21 +17,22 @@ from blender.optics.lens import blender_camera
 from blender.optics.lens import from_sample as lens_from_sample
 from blender.placement.physics import DropError, Physics, Unsettled, set_pose
 from blender.render_settings import configure_render
-from blender.rigging import articulation, posing, rigs
+from blender.rigging import articulation, rigs
 from blender.surfaces import looks
 from blender.world.distractors import Distractors
 from blender.world.lighting import Lighting
 from blender.world.scene_parts import PARKED, lowest_z, shadow_floor, world_nodes
+from common.render_spec import RenderSpec
 
 
 class Scene:
     """Everything in Blender for one process; `apply(sample)` sets one image's values."""
 
-    def __init__(self, spec: dict, threads: int = 0):
+    def __init__(self, spec: RenderSpec, threads: int = 0):
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
         self.spec = spec
-        render = spec["render"]
+        render = spec.render
         configure_render(self.scene, render, threads)
         cam_data = bpy.data.cameras.new("camera")
         cam_data.sensor_fit = "HORIZONTAL"
@@ -42,26 +43,26 @@ class Scene:
         self.world = world_nodes(self.scene, Path(bpy.utils.system_resource("DATAFILES", path="studiolights/world")))
 
         self.templates = {
-            name: (articulation.build if posing.articulated(rig) else rigs.build)(name, rig)
-            for name, rig in spec["rigs"].items()
+            name: (articulation.build if rig.articulated() else rigs.build)(name, rig)
+            for name, rig in spec.rigs.items()
         }
         self.groups = {
             name: rigs.symmetry_group(name, rig, self.templates[name])
-            for name, rig in spec["rigs"].items()
-            if rig.get("symmetry")
+            for name, rig in spec.rigs.items()
+            if rig.symmetry is not None
         }
         plans = {
-            name: looks.prepare(name, rig, self.templates[name], rig["mesh"].get("path"))
-            for name, rig in spec["rigs"].items()
+            name: looks.prepare(name, rig, self.templates[name], getattr(rig.mesh, "path", None))
+            for name, rig in spec.rigs.items()
         }
-        decal_images = {name: looks.load_decal_images(name, rig) for name, rig in spec["rigs"].items()}
+        decal_images = {name: looks.load_decal_images(name, rig) for name, rig in spec.rigs.items()}
         self.instances: dict[str, list] = {}
         self.posed: dict = {}  # mesh object of an articulated instance -> its posed.Posed
         pass_index = 1
-        for name, rig in spec["rigs"].items():
+        for name, rig in spec.rigs.items():
             tpl = self.templates[name]
             pool = []
-            for k in range(int(rig["instances"]["max"])):
+            for k in range(int(rig.instances.max)):
                 if tpl.posed is not None:  # its own armature and mesh, linked and parked
                     inst = tpl.posed.instance(f"{name}.{k}", self.scene.collection)
                     obj = inst.mesh
@@ -79,14 +80,14 @@ class Scene:
                 pool.append((obj, mats))
             self.instances[name] = pool
 
-        self.distractors = Distractors(self.scene, render["distractors"])
+        self.distractors = Distractors(self.scene, render.distractors)
 
-        self.floor = shadow_floor(self.scene) if render["background"].get("shadows") else None
+        self.floor = shadow_floor(self.scene) if render.background.shadows else None
         self._placed: list = []  # what the last `apply` showed (the floor goes under it)
-        placement = render["placement"]
-        self.physics = Physics(self.scene, placement["drop"]["support"]) if placement.get("mode") == "drop" else None
+        placement = render.placement
+        self.physics = Physics(self.scene, placement.drop.support) if placement.mode == "drop" else None
 
-        self.lighting = Lighting(self.scene, render["lights"], self.world)
+        self.lighting = Lighting(self.scene, render.lights, self.world)
 
     def apply(self, sample: dict) -> list[tuple[str, bpy.types.Object]]:
         """Set the scene for one image; returns the shown rig instances as (rig name, object)."""
@@ -107,7 +108,7 @@ class Scene:
             handle.scale = (o["scale"],) * 3
             if obj in self.posed:
                 self.posed[obj].pose(o.get("articulation", {}))
-            looks.apply(mats, o, self.spec["rigs"][o["rig"]])
+            looks.apply(mats, o, self.spec.rigs[o["rig"]])
             shown.append((o["rig"], obj))
         for name, pool in self.instances.items():
             for obj, _ in pool[used[name] :]:

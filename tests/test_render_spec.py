@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 
 import pytest
 
 from common.render_spec import KeepMaterial, ReplaceMaterial, load_spec
 from common.typed_json import SpecError, to_dict
 from pipeline.rendering import blender_runner
-from pipeline.rendering.blender_runner import make_spec
+from pipeline.rendering.blender_runner import BLENDER_SCRIPT, make_spec
 from pipeline.schema import ParamsError, load_params
-from tests.support import ROOT
+from tests.support import ROOT, needs_bpy
 from tests.support.params import built_example
 
 EXAMPLES = sorted((ROOT / "examples").glob("*/params*.yaml"))
@@ -95,6 +97,17 @@ def test_an_unknown_mode_names_the_kinds_it_could_be(shipped):
     bad = changed(shipped, lambda s: s["rigs"]["glue_tube"]["materials"].update(cap={"mode": "paint"}))
     with pytest.raises(SpecError, match="materials.cap.mode: expected one of 'keep', 'jitter'; got 'paint'"):
         load_spec(bad)
+
+
+@needs_bpy
+def test_blender_refuses_a_stale_spec_json_naming_the_key(shipped, tmp_path):
+    """A spec.json that older or newer code wrote fails in Blender before any scene is built."""
+    stale = changed(shipped, lambda s: s["render"]["lights"].update(ambient=0.5))
+    (tmp_path / "spec.json").write_text(json.dumps(stale))
+    cmd = [sys.executable, str(BLENDER_SCRIPT), "--spec", str(tmp_path / "spec.json"), "--out", str(tmp_path / "o")]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 2 and not (tmp_path / "o").exists()
+    assert "error: --spec" in proc.stderr and "spec.render.lights.ambient: unknown key" in proc.stderr
 
 
 def test_a_spec_that_does_not_read_back_is_refused_before_rendering(monkeypatch):
