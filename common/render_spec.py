@@ -151,6 +151,8 @@ class BoneRange:
 
 @dataclass(frozen=True, kw_only=True)
 class PoseActions:
+    """Poses from the file's actions: one per image, or two blended."""
+
     names: tuple[str, ...]
     blend: bool
     frame: float | None
@@ -158,7 +160,9 @@ class PoseActions:
 
 @dataclass(frozen=True, kw_only=True)
 class Rotation:
-    axis: Vec3
+    """The object looks the same after a turn of 360 / order degrees about `axis`."""
+
+    axis: Vec3  # object space, through the symmetry's centre
     order: int
 
 

@@ -69,6 +69,9 @@ def _kinds(options: tuple, key: str) -> list:
 
 
 def _union(options: tuple, value: Any, where: str) -> Any:
+    """A value of `X | Y | None`: None, or the first member that builds. A dict tries the members
+    its kind key (a Literal field: `mode`, `type`) names, else those that need none (the replace
+    material has no `mode`); a kind no member has is an error naming that key."""
     if value is None and type(None) in options:
         return None
     options = tuple(o for o in options if o is not type(None))
