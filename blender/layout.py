@@ -19,6 +19,7 @@ from blender.optics.lens import from_sample as lens_from_sample
 from blender.placement import drop
 from blender.placement.physics import DropError, Unsettled
 from common import symmetry
+from common.render_spec import RenderSpec, ViewRequirements
 
 
 class ViewError(RuntimeError):
@@ -76,17 +77,17 @@ def keypoints(scene, shown, placed: list[dict], lens: Lens, tolerance: dict) -> 
     return w2c, c2w, objects
 
 
-def apply_settled(scene, spec: dict, index: int, sample: dict, radii: dict) -> tuple[dict, list, dict | None]:
+def apply_settled(scene, spec: RenderSpec, index: int, sample: dict, radii: dict) -> tuple[dict, list, dict | None]:
     """Apply the scene; with physics placement, drop it (draws of its own start poses, then
     `retries` redraws when a drop does not settle). Returns (sample as applied, shown, drop report)."""
-    if spec["render"]["placement"].get("mode") == "drop" and "drop" not in sample:
+    if spec.render.placement.mode == "drop" and "drop" not in sample:
         base = sample
         sample = drop.start_poses(spec, index, 0, base, radii)
     else:
         base = None
     if sample.get("drop") is None:
         return sample, scene.apply(sample), None
-    retries = spec["render"]["placement"]["drop"]["retries"] if base is not None else 0
+    retries = spec.render.placement.drop.retries if base is not None else 0
     failed: list[tuple[str, int]] = []
     for attempt in range(retries + 1):
         if attempt:
@@ -121,18 +122,19 @@ def mesh_vertices(obj) -> np.ndarray:
     return co.reshape(-1, 3)
 
 
-def measure(scene, lens: Lens, w2c: np.ndarray, c2w: np.ndarray, objects: list[dict], require: dict) -> list:
+def measure(
+    scene, lens: Lens, w2c: np.ndarray, c2w: np.ndarray, objects: list[dict], require: ViewRequirements
+) -> list:
     """What each instance shows in the current view (views.InstanceView)."""
     out = []
     origin = c2w[:3, 3]
     cam_to_world_cv = np.linalg.inv(w2c)[:3, :3]
-    rigs = require.get("rigs")
     for o in objects:
-        if rigs is not None and o["rig"] not in rigs:
+        if require.rigs is not None and o["rig"] not in require.rigs:
             continue
         vertices = mesh_vertices(o["obj"]) @ o["matrix"][:3, :3].T + o["matrix"][:3, 3]
         visible = None
-        if require.get("min_visible") is not None:
+        if require.min_visible is not None:
             rays_ = views.silhouette_rays(lens, w2c, vertices)
             if rays_ is None:
                 visible = 0.0
@@ -155,18 +157,18 @@ def measure(scene, lens: Lens, w2c: np.ndarray, c2w: np.ndarray, objects: list[d
     return out
 
 
-def layout(scene, spec: dict, index: int, sample: dict, radii: dict, tolerance: dict) -> Layout:
+def layout(scene, spec: RenderSpec, index: int, sample: dict, radii: dict, tolerance: dict) -> Layout:
     """Everything about image `index` that comes before rendering it."""
     sample, shown, drop_report = apply_settled(scene, spec, index, sample, radii)
     lens = image_lens(sample)
     w2c, c2w, objects = keypoints(scene, shown, sample["objects"], lens, tolerance)
     report = {} if drop_report is None else {"drop": drop_report}
-    require = spec["render"]["camera"].get("require")
+    require = spec.render.camera.require
     if require is None:
         return Layout(sample, lens, w2c, c2w, objects, report)
 
     best = None
-    for attempt in range(require["max_attempts"]):
+    for attempt in range(require.max_attempts):
         if attempt:
             sample["camera"] = resampled_camera(spec, index, attempt, sample["width"], sample["height"])
             scene.set_camera(sample)
@@ -179,14 +181,14 @@ def layout(scene, spec: dict, index: int, sample: dict, radii: dict, tolerance: 
         if not failing:
             report["view"] = {"attempts": attempt + 1, "met": True, "instances": views.as_records(measures)}
             return Layout(sample, lens, w2c, c2w, objects, report)
-    if require["on_failure"] == "best":
+    if require.on_failure == "best":
         attempt, failing, camera, measures = best
         sample["camera"] = camera
         scene.set_camera(sample)
         lens = image_lens(sample)
         w2c, c2w, objects = keypoints(scene, shown, sample["objects"], lens, tolerance)
         report["view"] = {
-            "attempts": require["max_attempts"],
+            "attempts": require.max_attempts,
             "met": False,
             "kept": attempt,
             "failing": failing,
@@ -194,7 +196,7 @@ def layout(scene, spec: dict, index: int, sample: dict, radii: dict, tolerance: 
         }
         return Layout(sample, lens, w2c, c2w, objects, report)
     raise ViewError(
-        f"render.camera.require: image {index}: none of {require['max_attempts']} views meets the "
+        f"render.camera.require: image {index}: none of {require.max_attempts} views meets the "
         f"constraints; the best (view {best[0]}) fails {'; '.join(best[1])}. Loosen the constraints, "
         "widen render.camera ranges (distance, focal_mm), or raise max_attempts"
     )

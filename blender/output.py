@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from common.atomic import TEMPORARY_NAME, file_sha256, write_json
+from common.render_spec import RenderSpec
 
 try:
     import fcntl
@@ -256,27 +257,27 @@ def claim(out_dir: Path, spec: dict, may_reset: bool, attempts: int = 10) -> Fol
 # ---------------------------------------------------------------------------- the merged COCO file
 
 
-def categories(spec: dict, groups: dict[str, list[list[int]]] | None = None) -> list[dict]:
+def categories(spec: RenderSpec, groups: dict[str, list[list[int]]] | None = None) -> list[dict]:
     """One category per rig, in params order; our extras live under the `rig` key (with
     `symmetry_permutations`, the rig's group, for a symmetric rig)."""
     out = []
-    for cid, (name, rig) in enumerate(spec["rigs"].items(), start=1):
-        names = [k["name"] for k in rig["keypoints"]]
+    for cid, (name, rig) in enumerate(spec.rigs.items(), start=1):
+        names = [k.name for k in rig.keypoints]
         out.append(
             {
                 "id": cid,
                 "name": name,
-                "supercategory": rig.get("supercategory", "object"),
+                "supercategory": rig.supercategory,
                 "keypoints": names,
-                "skeleton": [[names.index(a) + 1, names.index(b) + 1] for a, b in rig["skeleton"]],
+                "skeleton": [[names.index(a) + 1, names.index(b) + 1] for a, b in rig.skeleton],
                 "rig": {
-                    "sigmas": [k["sigma"] for k in rig["keypoints"]],
-                    "tolerances": [k["tolerance"] for k in rig["keypoints"]],
-                    "flip_pairs": [list(p) for p in rig["flip_pairs"]],
+                    "sigmas": [k.sigma for k in rig.keypoints],
+                    "tolerances": [k.tolerance for k in rig.keypoints],
+                    "flip_pairs": [list(p) for p in rig.flip_pairs],
                 },
             }
         )
-        if rig.get("symmetry"):
+        if rig.symmetry is not None:
             out[-1]["rig"]["symmetry_permutations"] = groups[name]
     return out
 
@@ -286,9 +287,9 @@ def write_symmetry(out_dir: Path, groups: dict[str, list[list[int]]]) -> None:
     write_json(Path(out_dir) / SYMMETRY, groups)
 
 
-def read_symmetry(spec: dict, out_dir: Path) -> dict[str, list[list[int]]] | None:
+def read_symmetry(spec: RenderSpec, out_dir: Path) -> dict[str, list[list[int]]] | None:
     """The groups of the symmetric rigs (None when no rig is symmetric)."""
-    wanted = [n for n, r in spec["rigs"].items() if r.get("symmetry")]
+    wanted = [n for n, r in spec.rigs.items() if r.symmetry is not None]
     if not wanted:
         return None
     path = Path(out_dir) / SYMMETRY
@@ -305,14 +306,15 @@ def read_symmetry(spec: dict, out_dir: Path) -> dict[str, list[list[int]]] | Non
     return groups
 
 
-def unfinished(spec: dict, out_dir: Path, indices) -> list[int]:
-    digest = spec_hash(spec)
+def unfinished(digest: str, out_dir: Path, indices) -> list[int]:
+    """The indices not finished for the spec whose `spec_hash` is `digest`."""
     return [i for i in indices if not finished(out_dir, i, digest)]
 
 
-def merge(spec: dict, out_dir: Path, num_images: int) -> dict:
-    """COCO dict for images 0..num_images-1; every image must be finished for this spec."""
-    missing = unfinished(spec, out_dir, range(num_images))
+def merge(spec: RenderSpec, digest: str, out_dir: Path) -> dict:
+    """COCO dict of every image of `spec` (whose `spec_hash` is `digest`); all must be finished."""
+    num_images = spec.render.num_images
+    missing = unfinished(digest, out_dir, range(num_images))
     if missing:
         raise OutputError(
             f"{out_dir}: {len(missing)} image(s) not rendered for these params (missing, cut short, or "
@@ -338,9 +340,9 @@ def merge(spec: dict, out_dir: Path, num_images: int) -> dict:
     return {
         "info": {
             "description": "rig2kp synthetic renders",
-            "seed": spec["seed"],
+            "seed": spec.seed,
             "version": "1",
-            "spec_hash": spec_hash(spec),
+            "spec_hash": digest,
         },
         "licenses": [],
         "images": images,

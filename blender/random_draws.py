@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from blender.surfaces.appearance import material_mode, sample_jitter
+from blender.surfaces.appearance import sample_jitter
+from common.render_spec import Material, Range, ReplaceMaterial
 
 STREAMS = {
     "camera": 0,
@@ -36,12 +37,12 @@ def rng_for(seed: int, index: int, stream: str) -> np.random.Generator:
     return np.random.default_rng([seed, index, STREAMS[stream]])
 
 
-def uniform(rng: np.random.Generator, r: dict) -> float:
-    return float(rng.uniform(r["min"], r["max"])) if r["max"] > r["min"] else float(r["min"])
+def uniform(rng: np.random.Generator, r: Range) -> float:
+    return float(rng.uniform(r.min, r.max)) if r.max > r.min else float(r.min)
 
 
-def integer(rng: np.random.Generator, r: dict) -> int:
-    return int(rng.integers(int(r["min"]), int(r["max"]) + 1))
+def integer(rng: np.random.Generator, r: Range) -> int:
+    return int(rng.integers(int(r.min), int(r.max) + 1))
 
 
 def srgb_to_linear(c: float) -> float:
@@ -86,26 +87,25 @@ def upright_rotation(rng: np.random.Generator, tilt_rad: float) -> list[float]:
     return quat_multiply(tilt, yaw)
 
 
-def sample_material(rng: np.random.Generator, ranges: dict) -> dict:
+def sample_material(rng: np.random.Generator, ranges: ReplaceMaterial) -> dict:
     return {
         "color": hsv_to_linear_rgb(
-            uniform(rng, ranges["hue"]), uniform(rng, ranges["saturation"]), uniform(rng, ranges["value"])
+            uniform(rng, ranges.hue), uniform(rng, ranges.saturation), uniform(rng, ranges.value)
         ),
-        "roughness": uniform(rng, ranges["roughness"]),
-        "metallic": uniform(rng, ranges["metallic"]),
-        "texture_strength": uniform(rng, ranges["texture_strength"]),
-        "texture_scale": uniform(rng, ranges["texture_scale"]),
+        "roughness": uniform(rng, ranges.roughness),
+        "metallic": uniform(rng, ranges.metallic),
+        "texture_strength": uniform(rng, ranges.texture_strength),
+        "texture_scale": uniform(rng, ranges.texture_scale),
         "texture_offset": float(rng.uniform(0, 100)),
     }
 
 
-def sample_look(mrng: np.random.Generator, arng: np.random.Generator, entry: dict) -> dict | None:
+def sample_look(mrng: np.random.Generator, arng: np.random.Generator, entry: Material) -> dict | None:
     """One image's values for a slot's materials entry: replace ranges draw from `mrng` (the materials
     stream, as always), jitter from `arng` (the appearance stream); keep draws nothing (None)."""
-    mode = material_mode(entry)
-    if mode == "replace":
+    if entry.mode == "replace":
         return sample_material(mrng, entry)
-    return sample_jitter(arng, entry) if mode == "jitter" else None
+    return sample_jitter(arng, entry) if entry.mode == "jitter" else None
 
 
 def apart(draw, placed: list[tuple[np.ndarray, float]], radius: float, tries: int = 20) -> np.ndarray:
@@ -122,7 +122,7 @@ def apart(draw, placed: list[tuple[np.ndarray, float]], radius: float, tries: in
     return best
 
 
-def place(rng, placed: list[tuple[np.ndarray, float]], radius: float, spread: float, height: dict):
+def place(rng, placed: list[tuple[np.ndarray, float]], radius: float, spread: float, height: Range):
     """A position in the placement disc that keeps bounding spheres apart when it can."""
 
     def draw() -> np.ndarray:
@@ -132,12 +132,13 @@ def place(rng, placed: list[tuple[np.ndarray, float]], radius: float, spread: fl
     return apart(draw, placed, radius)
 
 
-DEFAULT_MATERIAL = {
-    "hue": {"min": 0.0, "max": 1.0},
-    "saturation": {"min": 0.0, "max": 0.9},
-    "value": {"min": 0.1, "max": 0.95},
-    "roughness": {"min": 0.1, "max": 0.9},
-    "metallic": {"min": 0.0, "max": 0.5},
-    "texture_strength": {"min": 0.0, "max": 0.6},
-    "texture_scale": {"min": 5.0, "max": 80.0},
-}
+DEFAULT_MATERIAL = ReplaceMaterial(  # the primitive distractors' looks
+    hue=Range(min=0.0, max=1.0),
+    saturation=Range(min=0.0, max=0.9),
+    value=Range(min=0.1, max=0.95),
+    roughness=Range(min=0.1, max=0.9),
+    metallic=Range(min=0.0, max=0.5),
+    texture_strength=Range(min=0.0, max=0.6),
+    texture_scale=Range(min=5.0, max=80.0),
+    pictograms=False,
+)

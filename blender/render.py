@@ -46,6 +46,7 @@ from blender.sampling import sample_scene  # noqa: E402
 from blender.scene import Scene  # noqa: E402
 from blender.world import backgrounds  # noqa: E402
 from common.atomic import file_sha256, os_error_line, write_json, write_text  # noqa: E402
+from common.render_spec import RenderSpec, load_spec  # noqa: E402
 
 MIN_BLENDER = (3, 4, 0)
 
@@ -81,13 +82,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 class Renderer:
     """One scene, many images: sample -> apply -> annotate -> render -> write."""
 
-    def __init__(self, spec: dict, out: Path, threads: int, keep_passes: bool = False):
-        self.spec, self.out, self.keep_passes = spec, out, keep_passes
+    def __init__(self, spec: RenderSpec, digest: str, out: Path, threads: int, keep_passes: bool = False):
+        self.spec, self.digest, self.out, self.keep_passes = spec, digest, out, keep_passes
         self.scene = Scene(spec, threads)
         self.radii = {n: t.radius for n, t in self.scene.templates.items()}
-        self.category = {name: i for i, name in enumerate(spec["rigs"], start=1)}
-        self.tolerance = {n: np.array([k["tolerance"] for k in r["keypoints"]]) for n, r in spec["rigs"].items()}
-        self.digest = output.spec_hash(spec)
+        self.category = {name: i for i, name in enumerate(spec.rigs, start=1)}
+        self.tolerance = {n: np.array([k.tolerance for k in r.keypoints]) for n, r in spec.rigs.items()}
         self.tmp = Path(tempfile.mkdtemp(prefix="rig2kp_"))
         self.photos: dict[int, np.ndarray] = {}
 
@@ -100,7 +100,7 @@ class Renderer:
 
     def _photo(self, i: int) -> np.ndarray:
         if i not in self.photos:
-            img = bpy.data.images.load(self.spec["photos"][i])
+            img = bpy.data.images.load(self.spec.photos[i])
             w, h = img.size
             px = np.empty(w * h * 4, np.float32)
             img.pixels.foreach_get(px)
@@ -155,7 +155,7 @@ class Renderer:
         for o in objects:
             mask = index_map == o["obj"].pass_index
             visible = int(mask.sum())
-            kept = visible >= self.spec["render"]["min_visible_px"]
+            kept = visible >= self.spec.render.min_visible_px
             if kept:
                 annotations.append(annotate.instance_record(self.category[o["rig"]], o["uv"], o["v"], mask))
             meta_objects.append(
@@ -170,7 +170,7 @@ class Renderer:
             )
         meta = {
             "index": index,
-            "seed": self.spec["seed"],
+            "seed": self.spec.seed,
             "spec_hash": self.digest,
             "width": width,
             "height": height,
@@ -200,35 +200,37 @@ def main(argv: list[str]) -> int:
     if bpy.app.version < MIN_BLENDER:
         print(f"error: Blender {bpy.app.version_string} is too old; rig2kp needs Blender >= 3.4", file=sys.stderr)
         return 2
+    scenes = json.loads(args.scenes.read_text()) if args.scenes else None
     try:
-        spec = json.loads(args.spec.read_text())
-    except (OSError, ValueError) as exc:
+        raw = json.loads(args.spec.read_text())
+        if scenes is not None:
+            raw["render"]["num_images"] = len(scenes)
+        spec = load_spec(raw)
+    except (OSError, ValueError) as exc:  # SpecError too: a spec.json that older or newer code wrote
         print(f"error: --spec {args.spec}: {exc}; write one with `rig2kp render --write-spec PATH`", file=sys.stderr)
         return 2
-    scenes = json.loads(args.scenes.read_text()) if args.scenes else None
     if scenes is not None:
-        spec["render"]["num_images"] = len(scenes)
-        spec["scenes_sha256"] = file_sha256(args.scenes)
-    end = spec["render"]["num_images"] if args.end is None else min(args.end, spec["render"]["num_images"])
+        raw["scenes_sha256"] = file_sha256(args.scenes)  # the folder's identity (output.spec_hash), not a setting
+    end = spec.render.num_images if args.end is None else min(args.end, spec.render.num_images)
     if args.check:
         return check(spec, args.threads)
     if args.layout_only:
-        return write_layouts(spec, args, end, scenes)
+        return write_layouts(spec, output.spec_hash(raw), args, end, scenes)
     try:
-        lock = output.claim(args.out, spec, may_reset=False)
+        lock = output.claim(args.out, raw, may_reset=False)
     except output.OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     with lock:
-        return render_range(spec, args, scenes, end)
+        return render_range(spec, raw, args, scenes, end)
 
 
-def check(spec: dict, threads: int) -> int:
+def check(spec: RenderSpec, threads: int) -> int:
     """Build the scene without rendering and print the rigs' facts (the driver's rig check)."""
     try:
-        renderer = Renderer(spec, Path(tempfile.gettempdir()), threads)
+        renderer = Renderer(spec, "", Path(tempfile.gettempdir()), threads)  # writes no meta file: no digest
     except (RigError, RuntimeError, LensError) as exc:
-        print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
+        print(f"error: {spec.params_file}: {exc}", file=sys.stderr)
         return 2
     try:
         facts = {
@@ -249,18 +251,18 @@ def check(spec: dict, threads: int) -> int:
     return 0
 
 
-def write_layouts(spec: dict, args: argparse.Namespace, end: int, scenes: list | None) -> int:
+def write_layouts(spec: RenderSpec, digest: str, args: argparse.Namespace, end: int, scenes: list | None) -> int:
     """--layout-only: each image's layout as JSON, no rendering (checks physics and views quickly)."""
     renderer = None
     try:
-        renderer = Renderer(spec, args.out, args.threads, args.keep_passes)
+        renderer = Renderer(spec, digest, args.out, args.threads, args.keep_passes)
         for index in range(args.start, end):
             t0 = time.perf_counter()
             record = layout_record(renderer.layout(index, scenes[index] if scenes is not None else None), index)
             record["seconds"] = round(time.perf_counter() - t0, 4)
             write_json(args.out / "layout" / f"{index:06d}.json", record)
     except (RigError, DropError, ViewError, LensError, RuntimeError) as exc:
-        print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
+        print(f"error: {spec.params_file}: {exc}", file=sys.stderr)
         return 2
     finally:
         if renderer is not None:
@@ -269,11 +271,13 @@ def write_layouts(spec: dict, args: argparse.Namespace, end: int, scenes: list |
     return 0
 
 
-def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end: int) -> int:
-    """Render every unfinished image of start..end-1 (and merge when asked), holding the folder's lock."""
+def render_range(spec: RenderSpec, raw: dict, args: argparse.Namespace, scenes: list | None, end: int) -> int:
+    """Render every unfinished image of start..end-1 (and merge when asked), holding the folder's lock;
+    `raw` is the spec as JSON, which names the folder (blender/output.py)."""
     for sub in ("images", "meta") + (("passes",) if args.keep_passes else ()):
         (args.out / sub).mkdir(parents=True, exist_ok=True)
-    todo = output.unfinished(spec, args.out, range(args.start, end))
+    digest = output.spec_hash(raw)
+    todo = output.unfinished(digest, args.out, range(args.start, end))
     for index in todo:
         output.forget(args.out, index)
     if not todo:
@@ -281,7 +285,7 @@ def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end:
     renderer = None
     try:
         if todo:
-            renderer = Renderer(spec, args.out, args.threads, args.keep_passes)
+            renderer = Renderer(spec, digest, args.out, args.threads, args.keep_passes)
             if renderer.scene.groups:  # the merge writes each symmetric rig's group into its COCO category
                 output.write_symmetry(args.out, renderer.scene.groups)
         timings = []
@@ -295,11 +299,11 @@ def render_range(spec: dict, args: argparse.Namespace, scenes: list | None, end:
         if args.timing:
             write_text(args.timing, json.dumps(timings))
         if args.merge:
-            data = output.merge(spec, args.out, spec["render"]["num_images"])
+            data = output.merge(spec, digest, args.out)
             write_json(args.out / "annotations.json", data)
             print(f"[render] wrote {args.out / 'annotations.json'}")
     except (RigError, RuntimeError, LensError) as exc:  # a device Blender lacks, a drop or view, a folder taken
-        print(f"error: {spec.get('params_file', 'params')}: {exc}", file=sys.stderr)
+        print(f"error: {spec.params_file}: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a read-only folder: one line, nothing cut short left behind
         line = os_error_line(exc, args.out)

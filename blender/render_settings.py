@@ -7,6 +7,8 @@ import sys
 
 import bpy
 
+from common.render_spec import RenderSettings
+
 
 def set_multilayer_exr(settings) -> None:
     """Uncompressed 32-bit multilayer EXR output; Blender 5 moved it behind `media_type`."""
@@ -17,10 +19,10 @@ def set_multilayer_exr(settings) -> None:
     settings.exr_codec = "NONE"
 
 
-def configure_render(scene, render_cfg: dict, threads: int) -> None:
+def configure_render(scene, render_cfg: RenderSettings, threads: int) -> None:
     r = scene.render
     try:
-        r.engine = render_cfg["engine"]
+        r.engine = render_cfg.engine
     except TypeError:  # Blender 4.2-4.4 call EEVEE "BLENDER_EEVEE_NEXT"
         r.engine = "BLENDER_EEVEE_NEXT"
     r.resolution_percentage = 100
@@ -44,10 +46,10 @@ def configure_render(scene, render_cfg: dict, threads: int) -> None:
     c = scene.cycles  # Cycles renders the images, or (with EEVEE) a 1-sample object-index pass
     eevee = scene.render.engine != "CYCLES"
     if eevee and hasattr(scene, "eevee"):
-        scene.eevee.taa_render_samples = render_cfg["samples"]
-    c.samples = 1 if eevee else render_cfg["samples"]
+        scene.eevee.taa_render_samples = render_cfg.samples
+    c.samples = 1 if eevee else render_cfg.samples
     c.use_adaptive_sampling = False
-    c.use_denoising = render_cfg["denoise"] and not eevee and _has_denoiser()
+    c.use_denoising = render_cfg.denoise and not eevee and _has_denoiser()
     c.denoising_prefilter = "FAST"  # ACCURATE triples the denoiser's time for little gain here
     if hasattr(c, "denoising_quality"):  # Blender >= 4.1
         c.denoising_quality = "FAST"
@@ -57,7 +59,7 @@ def configure_render(scene, render_cfg: dict, threads: int) -> None:
     c.caustics_reflective = c.caustics_refractive = False
     c.pixel_filter_type = "BOX"  # the index pass and keypoints then share one pixel footprint
     c.filter_width = 1.0
-    _cycles_device(c, render_cfg["device"])
+    _cycles_device(c, render_cfg.device)
     set_multilayer_exr(r.image_settings)
 
 

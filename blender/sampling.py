@@ -19,13 +19,14 @@ from blender.optics import camera_draw
 from blender.random_draws import rng_for
 from blender.rigging import instance_draw
 from blender.world import background_draw, distractor_draw, lighting_draw
+from common.render_spec import RenderSpec
 
 
 @dataclass
 class SceneDraw:
     """What the draws of one image share: the spec, the image, and what earlier elements placed."""
 
-    spec: dict
+    spec: RenderSpec
     index: int
     rig_radii: dict[str, float]  # bounding radius of each rig, metres
     sample: dict = field(default_factory=dict)  # the keys earlier elements drew (their rigs: "objects")
@@ -33,7 +34,7 @@ class SceneDraw:
     placed: list[tuple[np.ndarray, float]] = field(default_factory=list)  # bounding spheres to keep apart
 
     def rng(self, stream: str) -> np.random.Generator:
-        return rng_for(self.spec["seed"], self.index, stream)
+        return rng_for(self.spec.seed, self.index, stream)
 
 
 # the scene, element by element: each returns its keys of the sample
@@ -47,7 +48,7 @@ ELEMENTS = (
 )
 
 
-def sample_scene(spec: dict, index: int, rig_radii: dict[str, float]) -> dict:
+def sample_scene(spec: RenderSpec, index: int, rig_radii: dict[str, float]) -> dict:
     """Everything that varies in image `index`. `rig_radii`: bounding radius of each rig, metres."""
     ctx = SceneDraw(spec, index, rig_radii, sample={"index": index})
     for element in ELEMENTS:

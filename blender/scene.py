@@ -19,29 +19,30 @@ from blender.rigging.instances import RigInstances
 from blender.world.distractors import Distractors
 from blender.world.lighting import Lighting
 from blender.world.scene_parts import PARKED, lowest_z, shadow_floor, world_nodes
+from common.render_spec import RenderSpec
 
 
 class Scene:
     """Everything in Blender for one process; `apply(sample)` sets one image's values."""
 
-    def __init__(self, spec: dict, threads: int = 0):
+    def __init__(self, spec: RenderSpec, threads: int = 0):
         bpy.ops.wm.read_factory_settings(use_empty=True)
         self.scene = bpy.context.scene
         self.spec = spec
-        render = spec["render"]
+        render = spec.render
         configure_render(self.scene, render, threads)
         self.camera = SceneCamera(self.scene)
         self.world = world_nodes(self.scene, Path(bpy.utils.system_resource("DATAFILES", path="studiolights/world")))
-        self.rigs = RigInstances(self.scene, spec["rigs"])
+        self.rigs = RigInstances(self.scene, spec.rigs)
         self.templates, self.groups = self.rigs.templates, self.rigs.groups
-        self.distractors = Distractors(self.scene, render["distractors"])
+        self.distractors = Distractors(self.scene, render.distractors)
 
-        self.floor = shadow_floor(self.scene) if render["background"].get("shadows") else None
+        self.floor = shadow_floor(self.scene) if render.background.shadows else None
         self._placed: list = []  # what the last `apply` showed (the floor goes under it)
-        placement = render["placement"]
-        self.physics = Physics(self.scene, placement["drop"]["support"]) if placement.get("mode") == "drop" else None
+        placement = render.placement
+        self.physics = Physics(self.scene, placement.drop.support) if placement.mode == "drop" else None
 
-        self.lighting = Lighting(self.scene, render["lights"], self.world)
+        self.lighting = Lighting(self.scene, render.lights, self.world)
 
     def apply(self, sample: dict) -> list[tuple[str, bpy.types.Object]]:
         """Set the scene for one image; returns the shown rig instances as (rig name, object)."""

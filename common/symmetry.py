@@ -26,6 +26,8 @@ import math
 
 import numpy as np
 
+from common.render_spec import Symmetry
+
 MAX_GROUP = 1000  # permutations in one rig's group
 DECIMALS = 3  # as blender/annotate.py writes keypoints
 
@@ -122,31 +124,31 @@ def closure(generators: list[tuple[tuple[int, ...], int]], k: int, key: str) -> 
     return rotations
 
 
-def resolve(sym: dict, names: list[str], sigmas: list[float], points: np.ndarray, key: str) -> list[list[int]]:
-    """The group of a rig's `symmetry` params (spec dict) from its keypoints.
+def resolve(sym: Symmetry, names: list[str], sigmas: list[float], points: np.ndarray, key: str) -> list[list[int]]:
+    """The group of a rig's `symmetry` params (the render spec's) from its keypoints.
 
     points: K x 3 keypoint positions in the mesh's object space (the frame of `center`, `axis`
     and mirror normals). Raises SymmetryError naming the key of the first declaration that does
     not fit, a group that moves no keypoint, or symmetric keypoints with different sigmas.
     """
     points = np.asarray(points, dtype=float).reshape(-1, 3)
-    c = np.asarray(sym.get("center") or (0.0, 0.0, 0.0), dtype=float)
+    c = np.asarray(sym.center, dtype=float)
     spread = float(np.linalg.norm(points - c, axis=1).max()) if len(points) else 0.0
-    tol = max(sym.get("tolerance", 1e-3) * spread, 1e-9)
+    tol = max(sym.tolerance * spread, 1e-9)
     gens: list[tuple[tuple[int, ...], int]] = []
-    for i, r in enumerate(sym.get("rotations") or []):
-        m = rotation_matrix(r["axis"], 2 * math.pi / r["order"])
+    for i, r in enumerate(sym.rotations):
+        m = rotation_matrix(r.axis, 2 * math.pi / r.order)
         gens.append((permutation_of(m, c, points, names, f"{key}.rotations[{i}]", tol), 1))
-    for i, n in enumerate(sym.get("mirrors") or []):
+    for i, n in enumerate(sym.mirrors):
         gens.append((permutation_of(mirror_matrix(n), c, points, names, f"{key}.mirrors[{i}]", tol), -1))
-    for i, mapping in enumerate(sym.get("permutations") or []):
+    for i, mapping in enumerate(sym.permutations):
         gens.append((permutation_from_names(mapping, names, f"{key}.permutations[{i}]"), 1))
     group = closure(gens, len(names), key)
     if len(group) == 1:
         why = (
             " (mirror planes alone never make two views look alike: no rotation turns an object into "
             "its mirror image; declare the rotations, or two mirror planes whose composition is one)"
-            if sym.get("mirrors") and not sym.get("rotations") and not sym.get("permutations")
+            if sym.mirrors and not sym.rotations and not sym.permutations
             else ""
         )
         raise SymmetryError(

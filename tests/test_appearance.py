@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,17 +12,19 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from blender.sampling import sample_scene
 from blender.surfaces.appearance import cylinder_frame, planar_frame, sample_decals, sample_jitter
+from common import render_spec as spec_types
+from common.typed_json import from_dict
 from pipeline.authoring.preview import turntable_scenes
 from pipeline.rendering.appearance_spec import image_aspect, mesh_files
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import ParamsError, load_params
-from pipeline.schema.appearance_params import JitterMaterial, KeepMaterial, MaterialRanges, MeshDistractors
+from pipeline.schema.appearance_params import Decal, JitterMaterial, KeepMaterial, MaterialRanges, MeshDistractors
 from pipeline.schema.rigs_params import Rig
 from tests.support import ROOT
 from tests.support.mesh_writers import write_obj_box, write_png
 from tests.support.params import built_example, tiny_params, write_params
+from tests.support.specs import sampled, typed_part, typed_rig
 
 RADII = {"glue_tube": 0.05, "box": 0.07}
 
@@ -113,26 +116,13 @@ def test_new_looks_draw_from_their_own_streams_and_change_nothing_else(tmp_path)
         "extra": {"mode": "keep"},
         "zz": JitterMaterial(mode="jitter").model_dump(mode="json"),
     }
-    rich["rigs"]["box"]["decals"] = [
-        {
-            "probability": 0.5,
-            "u": {"min": 0, "max": 1},
-            "v": {"min": 0, "max": 1},
-            "width": {"min": 1, "max": 2},
-            "height": None,
-            "aspect": 0.25,
-            "rotation_deg": {"min": 0, "max": 90},
-        }
-    ]
+    decal = Decal(image="label.png", probability=0.5, u=[0, 1], v=[0, 1], width=[1, 2], rotation_deg=[0, 90])
+    rich["rigs"]["box"]["decals"] = [decal.model_dump(mode="json") | {"aspect": 0.25}]
     rich["render"]["distractors"]["count"] = plain["render"]["distractors"]["count"] = {"min": 2, "max": 3}
-    rich["render"]["distractors"]["meshes"] = {
-        "files": ["a.obj", "b.obj"],
-        "weight": 0.5,
-        "size": {"min": 0.03, "max": 0.1},
-        "materials": {"mode": "keep"},
-    }
+    meshes = MeshDistractors(paths=["clutter"], weight=0.5, size=[0.03, 0.1], materials="keep")
+    rich["render"]["distractors"]["meshes"] = meshes.model_dump(mode="json") | {"files": ["a.obj", "b.obj"]}
     for i in range(8):
-        a, b = sample_scene(plain, i, RADII), sample_scene(rich, i, RADII)
+        a, b = sampled(plain, i, RADII), sampled(rich, i, RADII)
         for o in b["objects"]:
             if o["rig"] == "box":
                 assert o["materials"].pop("zz")["mode"] == "jitter" and "extra" not in o["materials"]
@@ -144,23 +134,20 @@ def test_new_looks_draw_from_their_own_streams_and_change_nothing_else(tmp_path)
 
 
 def test_jitter_and_decal_draws_stay_in_their_ranges(tmp_path):
-    cfg = JitterMaterial(
-        mode="jitter",
-        hue_shift=[-0.1, 0.05],
-        saturation_scale=[0.5, 0.6],
-        value_scale=[1, 1.5],
-        roughness_offset=[-0.2, 0],
-        wear={"dust": [0.1, 0.2], "size": [0.01, 0.02]},
-    ).model_dump(mode="json")
-    decal = {
-        "probability": 0.3,
-        "u": {"min": -1, "max": 1},
-        "v": {"min": 2, "max": 3},
-        "width": {"min": 4, "max": 5},
-        "height": None,
-        "aspect": 0.5,
-        "rotation_deg": {"min": -90, "max": 90},
-    }
+    cfg = typed_part(
+        spec_types.JitterMaterial,
+        JitterMaterial,
+        {
+            "mode": "jitter",
+            "hue_shift": [-0.1, 0.05],
+            "saturation_scale": [0.5, 0.6],
+            "value_scale": [1, 1.5],
+            "roughness_offset": [-0.2, 0],
+            "wear": {"dust": [0.1, 0.2], "size": [0.01, 0.02]},
+        },
+    )
+    params = Decal(image="d.png", probability=0.3, u=[-1, 1], v=[2, 3], width=[4, 5], rotation_deg=[-90, 90])
+    decal = from_dict(spec_types.Decal, params.model_dump(mode="json") | {"aspect": 0.5})
     rng = np.random.default_rng(0)
     jit = [sample_jitter(rng, cfg) for _ in range(300)]
     places = [sample_decals(rng, [decal])[0] for _ in range(300)]
@@ -177,7 +164,7 @@ def test_jitter_and_decal_draws_stay_in_their_ranges(tmp_path):
     assert all(p["height"] == pytest.approx(0.5 * p["width"]) and 4 <= p["width"] <= 5 for p in places)
     assert all(abs(p["rotation"]) <= math.pi / 2 and -1 <= p["u"] <= 1 and 2 <= p["v"] <= 3 for p in places)
     assert 0.2 < np.mean([p["shown"] for p in places]) < 0.4
-    fixed = sample_decals(np.random.default_rng(0), [{**decal, "height": {"min": 7, "max": 8}}])[0]
+    fixed = sample_decals(np.random.default_rng(0), [replace(decal, height=spec_types.Range(min=7, max=8))])[0]
     assert 7 <= fixed["height"] <= 8
 
 
@@ -195,7 +182,7 @@ def test_mesh_distractors_take_their_share_and_size(tmp_path):
     pfile = write_params(tmp_path / "p.yaml", data)
     spec = make_spec(load_params(pfile), pfile)
     assert [Path(f).name for f in spec["render"]["distractors"]["meshes"]["files"]] == ["cube.obj", "slab.obj"]
-    ds = [d for i in range(60) for d in sample_scene(spec, i, RADII)["distractors"]]
+    ds = [d for i in range(60) for d in sampled(spec, i, RADII)["distractors"]]
     meshes = [d for d in ds if "mesh" in d]
     assert 0.15 < len(meshes) / len(ds) < 0.35
     assert {d["mesh"] for d in meshes} == {0, 1}
@@ -213,21 +200,17 @@ def test_decal_frames_read_unmirrored_from_where_they_face():
 
 
 def test_preview_draws_replace_once_and_jitter_per_view():
-    spec = {
-        "materials": {
-            "body": MaterialRanges().model_dump(mode="json"),
-            "cap": {"mode": "jitter", **JitterMaterial(mode="jitter").model_dump(mode="json")},
-        }
-    }
+    box = {"mesh": {"type": "box"}, "keypoints": [{"name": "c", "position": [0, 0, 0]}]}
+    spec = typed_rig({**box, "materials": {"body": {}, "cap": "jitter"}})
     scenes = turntable_scenes("r", spec, [0, 0, 0], 0.05, 4, 64, 30.0, seed=1)
     mats = [s["objects"][0]["materials"] for s in scenes]
     assert all(m["body"] == mats[0]["body"] for m in mats)
     assert len({m["cap"]["hue_shift"] for m in mats}) == 4
     assert (
         mats[0]["body"]["color"]
-        == turntable_scenes(
-            "r", {"materials": {"body": spec["materials"]["body"]}}, [0, 0, 0], 0.05, 1, 64, 30.0, seed=1
-        )[0]["objects"][0]["materials"]["body"]["color"]
+        == turntable_scenes("r", typed_rig({**box, "materials": {"body": {}}}), [0, 0, 0], 0.05, 1, 64, 30.0, seed=1)[
+            0
+        ]["objects"][0]["materials"]["body"]["color"]
     )
 
 

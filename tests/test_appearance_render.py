@@ -26,7 +26,6 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from blender.optics.camera import look_at
-from blender.sampling import sample_scene
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT, needs_bpy
@@ -43,6 +42,7 @@ from tests.support.mesh_writers import (
 from tests.support.params import write_params
 from tests.support.renders import base_scene, material, render_scenes, srgb_encode
 from tests.support.renders import labels as annotation_labels
+from tests.support.specs import sampled
 
 pytestmark = [pytest.mark.slow, needs_bpy]
 
@@ -308,7 +308,7 @@ def test_jitter_stays_in_its_ranges_on_the_pixels_and_repeats_byte_for_byte(tmp_
     spec = json.loads((one / "spec.json").read_text())
     seen = []
     for i in range(4):
-        drawn = sample_scene(spec, i, {"tiles": 0.05})["objects"][0]["materials"]["paint"]
+        drawn = sampled(spec, i, {"tiles": 0.05})["objects"][0]["materials"]["paint"]
         meta = json.loads((one / "meta" / f"{i:06d}.json").read_text())
         K, w2c = np.array(meta["camera"]["K"]), np.array(meta["camera"]["world_to_camera"])
         m = np.array(meta["objects"][0]["object_to_world"])
@@ -501,7 +501,7 @@ def test_sampled_decals_appear_at_their_sampled_place(tmp_path):
     data = json.loads((out / "annotations.json").read_text())
     radius = math.hypot(0.03, 0.03)  # the quad's farthest vertex from its origin
     for i in range(3):
-        place = sample_scene(spec, i, {"quad": radius})["objects"][0]["decals"][0]
+        place = sampled(spec, i, {"quad": radius})["objects"][0]["decals"][0]
         assert place["shown"] and 0.02 <= place["width"] <= 0.03
         meta = json.loads((out / "meta" / f"{i:06d}.json").read_text())
         K, w2c = np.array(meta["camera"]["K"]), np.array(meta["camera"]["world_to_camera"])
@@ -656,5 +656,5 @@ def test_every_look_renders_the_same_bytes_in_one_shard_or_four(tmp_path):
     four = render_dataset(tmp_path, {**data, "render": {**data["render"], "shard_size": 1}}, "four")
     assert file_hashes(one) == file_hashes(four) and len(file_hashes(one)) == 10  # 4 PNG, 4 meta, 2 JSON
     spec = json.loads((one / "spec.json").read_text())
-    drawn = [sample_scene(spec, i, {"can": 0.1}) for i in range(4)]
+    drawn = [sampled(spec, i, {"can": 0.1}) for i in range(4)]
     assert any("mesh" in d for s in drawn for d in s["distractors"])  # the case covers mesh distractors

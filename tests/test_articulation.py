@@ -21,13 +21,13 @@ import pytest
 
 from blender.codecs.exr import find_channel, read_exr
 from blender.optics.camera import look_at
-from blender.sampling import sample_scene
 from pipeline.rendering.blender_runner import RenderError, check_rigs, make_spec
 from pipeline.rendering.render_dataset import render_dataset
 from pipeline.schema import load_params
 from tests.support import ROOT, needs_bpy
 from tests.support.params import built_example, write_params
 from tests.support.renders import base_scene, material, render_scenes
+from tests.support.specs import sampled
 
 pytestmark = [pytest.mark.slow, needs_bpy]
 
@@ -173,7 +173,7 @@ def test_tip_keypoints_and_rendered_marker_follow_forward_kinematics(chain, tmp_
     names = coco["categories"][0]["keypoints"]
     judged, angles = 0, []
     for image in coco["images"]:
-        scene = sample_scene(spec, image["id"] - 1, {"arm": facts["radius"]})
+        scene = sampled(spec, image["id"] - 1, {"arm": facts["radius"]})
         (o,) = scene["objects"]
         t1, t2 = o["articulation"]["bones"]["b1"][0], o["articulation"]["bones"]["b2"][0]
         angles.append((t1, t2))

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from blender.optics.camera_draw import calibrated_K
-from blender.sampling import sample_scene
+from common.render_spec import Intrinsics
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.rendering.calibration import read_calibration
 from pipeline.schema import ParamsError, load_params
 from tests.support.params import tiny_params, write_params
+from tests.support.specs import sampled
 
 K = np.array([[612.5, 0.0, 318.25], [0.0, 608.0, 241.5], [0.0, 0.0, 1.0]])
 DIST = np.array([[-0.21, 0.043, 0.0011, -0.0007, 0.0]])
@@ -89,7 +90,7 @@ def test_spec_carries_the_calibration_and_sampled_scenes_its_K(tmp_path):
         "coeffs": pytest.approx([-0.21, 0.043, 0.0011, -0.0007, 0.0]),
         "file": "calib.yaml",
     }
-    scene = sample_scene(spec, 0, {"glue_tube": 0.05, "box": 0.07})
+    scene = sampled(spec, 0, {"glue_tube": 0.05, "box": 0.07})
     assert (scene["width"], scene["height"]) == (160, 120)
     # a quarter of the image: continuous-pixel centres scale, (cx_cv + 0.5) / 4
     expected = [[612.5 / 4, 0, (318.25 + 0.5) / 4], [0, 608 / 4, (241.5 + 0.5) / 4], [0, 0, 1]]
@@ -99,13 +100,13 @@ def test_spec_carries_the_calibration_and_sampled_scenes_its_K(tmp_path):
     del p["render"]["camera"]
     plain = make_spec(load_params(write_params(tmp_path / "plain.yaml", p)), tmp_path / "plain.yaml")
     assert (
-        sample_scene(plain, 0, {"glue_tube": 0.05, "box": 0.07})["camera"]["camera_to_world"]
+        sampled(plain, 0, {"glue_tube": 0.05, "box": 0.07})["camera"]["camera_to_world"]
         == scene["camera"]["camera_to_world"]
     )
 
 
 def test_calibrated_K_at_scale_one_is_opencv_plus_half_a_pixel():
-    intr = {"fx": 500.0, "fy": 480.0, "cx": 319.5, "cy": 239.5, "width": 640, "height": 480, "scale": 1.0}
+    intr = Intrinsics(file=None, fx=500.0, fy=480.0, cx=319.5, cy=239.5, width=640, height=480, scale=1.0)
     assert calibrated_K(intr) == [[500.0, 0.0, 320.0], [0.0, 480.0, 240.0], [0.0, 0.0, 1.0]]
 
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from blender.placement.drop import DISTRACTOR_RADIUS, start_poses
-from blender.sampling import sample_scene
+from common.render_spec import load_spec
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import ParamsError, load_params
 from tests.support.params import tiny_params, write_params
+from tests.support.specs import sampled
 
 RADII = {"glue_tube": 0.05, "box": 0.065}
 
@@ -35,14 +36,14 @@ def _bodies(scene: dict) -> list[tuple[np.ndarray, float]]:
 
 def test_same_image_same_start_whatever_the_order(tmp_path):
     spec = _spec(tmp_path)
-    forward = [start_poses(spec, i, 0, sample_scene(spec, i, RADII), RADII) for i in range(5)]
-    backward = [start_poses(spec, i, 0, sample_scene(spec, i, RADII), RADII) for i in reversed(range(5))][::-1]
+    forward = [start_poses(load_spec(spec), i, 0, sampled(spec, i, RADII), RADII) for i in range(5)]
+    backward = [start_poses(load_spec(spec), i, 0, sampled(spec, i, RADII), RADII) for i in reversed(range(5))][::-1]
     assert forward == backward
-    retry = start_poses(spec, 2, 1, sample_scene(spec, 2, RADII), RADII)
+    retry = start_poses(load_spec(spec), 2, 1, sampled(spec, 2, RADII), RADII)
     assert retry["objects"][0]["location"] != forward[2]["objects"][0]["location"]
     assert retry["drop"]["attempt"] == 1
     # sampled scenes stay as they are: everything but poses is today's
-    base = sample_scene(spec, 2, RADII)
+    base = sampled(spec, 2, RADII)
     assert [o["materials"] for o in forward[2]["objects"]] == [o["materials"] for o in base["objects"]]
     assert forward[2]["camera"] == base["camera"] and "drop" not in base
 
@@ -51,7 +52,7 @@ def test_same_image_same_start_whatever_the_order(tmp_path):
 def test_released_apart_above_the_support(tmp_path, piles):
     spec = _spec(tmp_path, {"piles": piles, "height": [0.01, 0.03]})
     for i in range(20):
-        scene = start_poses(spec, i, 0, sample_scene(spec, i, RADII), RADII)
+        scene = start_poses(load_spec(spec), i, 0, sampled(spec, i, RADII), RADII)
         bodies = _bodies(scene)
         for k, (p, r) in enumerate(bodies):
             assert p[2] - r >= 0.01 - 1e-12  # bounding sphere above the support by the drop height at least
@@ -65,7 +66,7 @@ def test_piles_stack_and_singles_do_not(tmp_path):
         spec = _spec(tmp_path, {"piles": piles, "height": [0.01, 0.01]}, spread=0.4)
         count = 0
         for i in range(20):
-            bodies = _bodies(start_poses(spec, i, 0, sample_scene(spec, i, RADII), RADII))
+            bodies = _bodies(start_poses(load_spec(spec), i, 0, sampled(spec, i, RADII), RADII))
             count += sum(p[2] - r > 0.011 for p, r in bodies)  # raised over another body
         return count
 
@@ -76,7 +77,7 @@ def test_piles_stack_and_singles_do_not(tmp_path):
 def test_tray_keeps_bodies_inside(tmp_path):
     spec = _spec(tmp_path, {"support": {"kind": "tray", "size": [0.3, 0.2]}})
     for i in range(20):
-        scene = start_poses(spec, i, 0, sample_scene(spec, i, RADII), RADII)
+        scene = start_poses(load_spec(spec), i, 0, sampled(spec, i, RADII), RADII)
         for p, r in _bodies(scene):
             assert abs(p[0]) <= max(0.0, 0.15 - r) + 1e-12 and abs(p[1]) <= max(0.0, 0.1 - r) + 1e-12
         assert set(scene["drop"]["support"]["material"]) >= {"color", "roughness"}
@@ -86,7 +87,7 @@ def test_upright_rigs_start_upright(tmp_path):
     spec = _spec(tmp_path)
     spec["rigs"]["box"]["pose"] = {"mode": "upright", "tilt_deg": 5.0}
     for i in range(10):
-        scene = start_poses(spec, i, 0, sample_scene(spec, i, RADII), RADII)
+        scene = start_poses(load_spec(spec), i, 0, sampled(spec, i, RADII), RADII)
         for o in scene["objects"]:
             if o["rig"] == "box":
                 w, x, y, z = o["rotation"]

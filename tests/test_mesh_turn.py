@@ -8,13 +8,21 @@ import numpy as np
 import pytest
 
 from blender.rigging.mesh_turn import UP_AXES, euler_matrix, turn_matrix, turn_of, up_matrix
+from common.render_spec import FileMesh
+from pipeline.schema.rigs_params import FileMesh as FileMeshParams
+from tests.support.specs import typed_part
 
 AXIS = {"x": 0, "y": 1, "z": 2}
 
 
+def file_mesh(**turn) -> FileMesh:
+    """A mesh file as the render spec holds it (the keys at their defaults left out)."""
+    return typed_part(FileMesh, FileMeshParams, {"type": "file", "path": "a.obj", **turn})
+
+
 def test_the_defaults_are_no_turn_at_all():
     assert turn_matrix() is None and turn_matrix("+z", None) is None
-    assert turn_of({"type": "file", "path": "a.obj"}) is None
+    assert turn_of(file_mesh()) is None
 
 
 @pytest.mark.parametrize("up", UP_AXES)
@@ -58,7 +66,7 @@ def test_the_euler_turn_comes_after_the_up_axis():
     assert m[:3, :3] @ [0, 1, 0] == pytest.approx([0, 0, 1])
     assert m[:3, :3] @ [1, 0, 0] == pytest.approx([0, 1, 0])
     assert turn_matrix("+z", (0, 0, 0))[:3, :3] == pytest.approx(np.eye(3))
-    assert turn_of({"up_axis": "-x"})[:3, :3] @ [-1, 0, 0] == pytest.approx([0, 0, 1])
+    assert turn_of(file_mesh(up_axis="-x"))[:3, :3] @ [-1, 0, 0] == pytest.approx([0, 0, 1])
 
 
 def test_an_unknown_up_axis_is_named():

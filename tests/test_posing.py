@@ -11,13 +11,15 @@ import pytest
 
 from blender.random_draws import rng_for
 from blender.rigging.posing import sample_articulation
-from blender.sampling import sample_scene
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT
 from tests.support.params import write_params
+from tests.support.specs import sampled, typed_rig
 
 RIG = {
+    "mesh": {"type": "file", "path": "arm.blend"},
+    "keypoints": [{"name": "tip", "bone": "b2"}],
     "pose_bones": {
         "upper": {"x": {"min": -30.0, "max": 60.0}, "y": None, "z": {"min": 5.0, "max": 5.0}, "order": "XYZ"},
         "lower": {"x": None, "y": {"min": 0.0, "max": 90.0}, "z": None, "order": "ZYX"},
@@ -35,7 +37,8 @@ def ks_uniform(values: np.ndarray, lo: float, hi: float) -> float:
 
 
 def test_joint_angles_shape_keys_and_blends_follow_their_ranges():
-    draws = [sample_articulation(rng_for(3, i, "pose_bones"), rng_for(3, i, "shape_keys"), RIG) for i in range(3000)]
+    rig = typed_rig(RIG)
+    draws = [sample_articulation(rng_for(3, i, "pose_bones"), rng_for(3, i, "shape_keys"), rig) for i in range(3000)]
     upper_x = np.degrees([d["bones"]["upper"][0] for d in draws])
     lower_y = np.degrees([d["bones"]["lower"][1] for d in draws])
     squash = np.array([d["shape_keys"]["squash"] for d in draws])
@@ -55,7 +58,7 @@ def test_joint_angles_shape_keys_and_blends_follow_their_ranges():
 
 
 def test_one_action_without_blend():
-    rig = {"pose_actions": {"names": ["a", "b"], "blend": False, "frame": None}}
+    rig = typed_rig({**RIG, "pose_bones": {}, "shape_keys": {}, "pose_actions": {"names": ["a", "b"], "blend": False}})
     d = sample_articulation(np.random.default_rng(0), np.random.default_rng(1), rig)
     assert len(d["actions"]) == 1 and d["blend"] == 0.0 and "bones" not in d
 
@@ -83,15 +86,15 @@ def test_a_posed_rig_draws_from_its_own_streams_and_leaves_every_other_draw(spec
     plain, posed = specs
     radii = {"glue_tube": 0.05, "arm": 0.1}
     for i in range(20):
-        a, b = sample_scene(plain, i, radii), sample_scene(posed, i, radii)
+        a, b = sampled(plain, i, radii), sampled(posed, i, radii)
         assert all("articulation" not in o for o in a["objects"])
         assert b["camera"] == a["camera"] and b["lights"] == a["lights"] and b["world"] == a["world"]
         assert b["objects"][: len(a["objects"])] == a["objects"]  # the rigs before it are untouched
         arms = [o for o in b["objects"] if o["rig"] == "arm"]
         assert arms and all(-math.pi / 4 <= o["articulation"]["bones"]["b1"][0] <= math.pi / 4 for o in arms)
         assert all(0 <= o["articulation"]["shape_keys"]["k"] <= 1 for o in arms)
-    first = [sample_scene(posed, i, radii) for i in range(6)]
-    assert first == [sample_scene(posed, i, radii) for i in reversed(range(6))][::-1]  # any order, any shard
+    first = [sampled(posed, i, radii) for i in range(6)]
+    assert first == [sampled(posed, i, radii) for i in reversed(range(6))][::-1]  # any order, any shard
 
 
 def test_spec_of_a_rig_without_the_new_keys_is_unchanged(specs):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from blender.random_draws import random_rotation, upright_rotation
-from blender.sampling import sample_scene
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
 from tests.support import ROOT
+from tests.support.specs import sampled
 
 RADII = {"glue_tube": 0.05, "box": 0.065}
 
@@ -20,15 +20,15 @@ def spec():
 
 
 def test_same_index_same_scene_whatever_the_order(spec):
-    forward = [sample_scene(spec, i, RADII) for i in range(6)]
-    backward = [sample_scene(spec, i, RADII) for i in reversed(range(6))][::-1]
+    forward = [sampled(spec, i, RADII) for i in range(6)]
+    backward = [sampled(spec, i, RADII) for i in reversed(range(6))][::-1]
     assert forward == backward
     assert forward[0] != forward[1]
 
 
 def test_seed_changes_scenes(spec):
     other = dict(spec, seed=spec["seed"] + 1)
-    assert sample_scene(spec, 0, RADII) != sample_scene(other, 0, RADII)
+    assert sampled(spec, 0, RADII) != sampled(other, 0, RADII)
 
 
 def test_changing_distractors_leaves_cameras_and_objects(spec):
@@ -36,7 +36,7 @@ def test_changing_distractors_leaves_cameras_and_objects(spec):
         **spec,
         "render": {**spec["render"], "distractors": {**spec["render"]["distractors"], "count": {"min": 5, "max": 5}}},
     }
-    a, b = sample_scene(spec, 3, RADII), sample_scene(other, 3, RADII)
+    a, b = sampled(spec, 3, RADII), sampled(other, 3, RADII)
     assert a["camera"] == b["camera"] and a["objects"] == b["objects"]
     assert len(b["distractors"]) == 5
 
@@ -44,7 +44,7 @@ def test_changing_distractors_leaves_cameras_and_objects(spec):
 def test_values_stay_in_their_ranges(spec):
     cam = spec["render"]["camera"]
     for i in range(40):
-        s = sample_scene(spec, i, RADII)
+        s = sampled(spec, i, RADII)
         c2w = np.array(s["camera"]["camera_to_world"])
         dist = np.linalg.norm(c2w[:3, 3])
         assert cam["distance"]["min"] - 0.15 <= dist <= cam["distance"]["max"] + 0.15  # aim jitter
@@ -89,11 +89,11 @@ def test_background_patterns_and_saturation_are_drawn_as_asked(spec):
         "saturation": {"min": 0.0, "max": 0.3},
     }
     other = {**spec, "render": {**spec["render"], "background": bg}}
-    drawn = [sample_scene(other, i, RADII)["background"] for i in range(40)]
+    drawn = [sampled(other, i, RADII)["background"] for i in range(40)]
     assert {d["pattern"] for d in drawn} == {"granite", "wood"}
     assert all(0.0 <= d["saturation"] <= 0.3 for d in drawn)
-    assert "saturation" not in sample_scene(spec, 0, RADII)["background"]  # default renders keep their bytes
-    assert sample_scene(other, 3, RADII)["camera"] == sample_scene(spec, 3, RADII)["camera"]
+    assert "saturation" not in sampled(spec, 0, RADII)["background"]  # default renders keep their bytes
+    assert sampled(other, 3, RADII)["camera"] == sampled(spec, 3, RADII)["camera"]
 
 
 def test_background_brightness_is_drawn_as_asked_and_moves_no_other_draw(spec):
@@ -101,10 +101,10 @@ def test_background_brightness_is_drawn_as_asked_and_moves_no_other_draw(spec):
     plain = {**spec, "render": {**spec["render"], "background": bg}}
     bright = {**spec, "render": {**spec["render"], "background": {**bg, "brightness": {"min": 0.6, "max": 0.95}}}}
     for i in range(30):
-        a, b = sample_scene(plain, i, RADII), sample_scene(bright, i, RADII)
+        a, b = sampled(plain, i, RADII), sampled(bright, i, RADII)
         assert 0.6 <= b["background"].pop("brightness") <= 0.95
         assert a == b  # every other draw, background seed and pattern included, is unchanged
-    assert "brightness" not in sample_scene(spec, 0, RADII)["background"]
+    assert "brightness" not in sampled(spec, 0, RADII)["background"]
 
 
 def test_long_side_sensor_fit_keeps_portrait_objects_as_large_as_landscape(spec):
@@ -115,7 +115,7 @@ def test_long_side_sensor_fit_keeps_portrait_objects_as_large_as_landscape(spec)
     fits = {}
     for fit in ("width", "long_side"):
         other = {**spec, "render": {**render, "camera": {**render["camera"], "sensor_fit": fit}}}
-        fits[fit] = [sample_scene(other, i, RADII) for i in range(30)]
+        fits[fit] = [sampled(other, i, RADII) for i in range(30)]
     assert {(s["width"], s["height"]) for s in fits["long_side"]} == {(400, 224), (224, 400)}
     for w, lo in zip(fits["width"], fits["long_side"]):
         cam = lo["camera"]

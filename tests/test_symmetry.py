@@ -10,11 +10,13 @@ import pytest
 
 from blender.random_draws import quat_multiply
 from blender.rigging import shapes
-from blender.sampling import sample_scene
+from common.render_spec import Symmetry
 from common.symmetry import SymmetryError, canonical, permutation_from_names, resolve
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import load_params
+from pipeline.schema.rig_symmetry_params import Symmetry as SymmetryParams
 from tests.support import ROOT
+from tests.support.specs import sampled, typed_part
 
 SIGNS = list(itertools.product((-1, 1), repeat=3))  # a box's corners as signs along x, y, z
 
@@ -32,8 +34,13 @@ NAMES = [f"c{i}" for i in range(8)]
 SIGMAS = [0.05] * 8
 
 
+def group_of(symmetry: dict, names: list[str], sigmas: list[float], points: np.ndarray, key: str) -> list[list[int]]:
+    """resolve() of a rig's `symmetry` params, read as the render spec holds them."""
+    return resolve(typed_part(Symmetry, SymmetryParams, symmetry), names, sigmas, points, key)
+
+
 def test_box_half_turns_make_the_four_element_group_worked_out_by_hand():
-    group = resolve(
+    group = group_of(
         {"rotations": [{"axis": (0, 0, 1), "order": 2}, {"axis": (1, 0, 0), "order": 2}]},
         NAMES,
         SIGMAS,
@@ -46,8 +53,8 @@ def test_box_half_turns_make_the_four_element_group_worked_out_by_hand():
 
 
 def test_three_mirror_planes_give_the_same_rotations_and_a_cube_gives_24():
-    mirrors = resolve({"mirrors": [(1, 0, 0), (0, 1, 0), (0, 0, 1)]}, NAMES, SIGMAS, box_corners(), "k")
-    turns = resolve(
+    mirrors = group_of({"mirrors": [(1, 0, 0), (0, 1, 0), (0, 0, 1)]}, NAMES, SIGMAS, box_corners(), "k")
+    turns = group_of(
         {"rotations": [{"axis": (0, 0, 1), "order": 2}, {"axis": (0, 1, 0), "order": 2}]},
         NAMES,
         SIGMAS,
@@ -55,7 +62,7 @@ def test_three_mirror_planes_give_the_same_rotations_and_a_cube_gives_24():
         "k",
     )
     assert mirrors == turns  # mirror images are no views: only their rotations count
-    cube = resolve(
+    cube = group_of(
         {"rotations": [{"axis": (0, 0, 1), "order": 4}, {"axis": (1, 0, 0), "order": 4}]},
         NAMES,
         SIGMAS,
@@ -67,14 +74,14 @@ def test_three_mirror_planes_give_the_same_rotations_and_a_cube_gives_24():
 
 def test_a_mirror_plane_alone_relabels_nothing_and_is_an_error():
     with pytest.raises(SymmetryError, match=r"rigs\.box\.symmetry: .*mirror planes alone"):
-        resolve({"mirrors": [(1, 0, 0)]}, NAMES, SIGMAS, box_corners(), "rigs.box.symmetry")
+        group_of({"mirrors": [(1, 0, 0)]}, NAMES, SIGMAS, box_corners(), "rigs.box.symmetry")
 
 
 def test_a_turn_that_sends_a_keypoint_off_the_rig_is_named():
     with pytest.raises(SymmetryError, match=r"rigs\.box\.symmetry\.rotations\[0\]: maps keypoint 'c0'"):
-        resolve({"rotations": [{"axis": (0, 0, 1), "order": 4}]}, NAMES, SIGMAS, box_corners(), "rigs.box.symmetry")
+        group_of({"rotations": [{"axis": (0, 0, 1), "order": 4}]}, NAMES, SIGMAS, box_corners(), "rigs.box.symmetry")
     with pytest.raises(SymmetryError, match=r"\.rotations\[0\]: maps keypoint"):  # off-centre axis
-        resolve(
+        group_of(
             {"rotations": [{"axis": (0, 0, 1), "order": 2}], "center": (0.01, 0, 0)},
             NAMES,
             SIGMAS,
@@ -90,13 +97,13 @@ def test_permutations_by_name_must_be_permutations_of_the_keypoints():
         permutation_from_names({"a": "d", "d": "a"}, names, "k")
     with pytest.raises(SymmetryError, match=r"k: not a permutation .*\['b'\]"):
         permutation_from_names({"a": "b"}, names, "k")  # b is reached from a and from itself
-    group = resolve({"permutations": [{"a": "b", "b": "c", "c": "a"}]}, names, [0.1] * 3, np.zeros((3, 3)), "k")
+    group = group_of({"permutations": [{"a": "b", "b": "c", "c": "a"}]}, names, [0.1] * 3, np.zeros((3, 3)), "k")
     assert group == [[0, 1, 2], [1, 2, 0], [2, 0, 1]]
 
 
 def test_symmetric_keypoints_need_one_sigma():
     with pytest.raises(SymmetryError, match="different sigmas"):
-        resolve({"permutations": [{"a": "b", "b": "a"}]}, ["a", "b"], [0.05, 0.08], np.zeros((2, 3)), "k")
+        group_of({"permutations": [{"a": "b", "b": "a"}]}, ["a", "b"], [0.05, 0.08], np.zeros((2, 3)), "k")
 
 
 # ---------------------------------------------------------------- the rule
@@ -165,12 +172,12 @@ def test_rule_holds_and_equal_views_get_equal_labels_on_200_sampled_box_scenes()
     s = shapes.box(spec["rigs"]["box"]["mesh"]["size"])
     names = [k["name"] for k in spec["rigs"]["box"]["keypoints"]]
     corners = np.array([s.vertices[s.groups[n][0]] for n in names])
-    group = resolve(spec["rigs"]["box"]["symmetry"], names, [0.05] * 8, corners, "k")
+    group = group_of(spec["rigs"]["box"]["symmetry"], names, [0.05] * 8, corners, "k")
     assert len(group) == 4
     half_turns = [(0.0, 0.0, 0.0, 1.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0)]  # quaternions w, x, y, z
     instances = changed = 0
     for i in range(200):
-        scene = sample_scene(spec, i, {"box": 0.066})
+        scene = sampled(spec, i, {"box": 0.066})
         for o in scene["objects"]:
             kp = _labelled(scene, o, corners)
             label, p = canonical(kp, group)
@@ -197,7 +204,7 @@ def test_canonical_index_is_a_function_of_the_labelling_set():
 
 def test_rotations_about_any_axis_match_a_turn_written_out():
     """A 3-fold turn about the cube diagonal cycles x -> y -> z: corners permute by their signs."""
-    group = resolve({"rotations": [{"axis": (1, 1, 1), "order": 3}]}, NAMES, SIGMAS, box_corners((1, 1, 1)), "k")
+    group = group_of({"rotations": [{"axis": (1, 1, 1), "order": 3}]}, NAMES, SIGMAS, box_corners((1, 1, 1)), "k")
     cycle = tuple(SIGNS.index((s[2], s[0], s[1])) for s in SIGNS)  # (x, y, z) -> (z, x, y)
     back = tuple(SIGNS.index((s[1], s[2], s[0])) for s in SIGNS)
     assert {tuple(p) for p in group} == {tuple(range(8)), cycle, back}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,14 +11,17 @@ from blender.optics.camera import intrinsics, look_at, world_to_opencv
 from blender.optics.camera_draw import resampled_camera
 from blender.optics.lens import Lens
 from blender.optics.views import InstanceView, failures, silhouette_rays, truncated_share, visible_share
-from blender.sampling import sample_scene
+from common.render_spec import ViewRequirements, load_spec
 from pipeline.rendering.blender_runner import make_spec
 from pipeline.schema import ParamsError, load_params
+from pipeline.schema.views_params import ViewRequirements as ViewRequirementsParams
 from tests.support.params import tiny_params, write_params
+from tests.support.specs import sampled, typed_part
 
 
 def test_failures_name_what_each_instance_misses():
-    req = {"min_keypoints_in_frame": 2, "min_keypoints_seen": 1, "max_truncated": 0.1, "min_visible": 0.5, "rigs": None}
+    limits = {"min_keypoints_in_frame": 2, "min_keypoints_seen": 1, "max_truncated": 0.1, "min_visible": 0.5}
+    req = typed_part(ViewRequirements, ViewRequirementsParams, limits)
     ok = InstanceView("box", 8, 3, 0.0, 0.9)
     assert failures(req, [ok]) == []
     bad = InstanceView("tube", 1, 0, 0.25, 0.3)
@@ -26,7 +31,7 @@ def test_failures_name_what_each_instance_misses():
         "tube instance 1: max_truncated 0.1 (got 0.250)",
         "tube instance 1: min_visible 0.5 (got 0.300)",
     ]
-    assert failures({**req, "rigs": ["box"]}, [ok, bad]) == []  # only the named rigs must comply
+    assert failures(replace(req, rigs=("box",)), [ok, bad]) == []  # only the named rigs must comply
 
 
 def test_truncated_share_counts_vertices_outside_the_image():
@@ -69,10 +74,10 @@ def test_resampled_views_are_seeded_and_leave_the_first_alone(tmp_path):
     radii = {"glue_tube": 0.05, "box": 0.065}
     plain = tiny_params()
     plain_spec = make_spec(load_params(write_params(tmp_path / "q.yaml", plain)), tmp_path / "q.yaml")
-    assert sample_scene(spec, 3, radii) == sample_scene(plain_spec, 3, radii)  # attempt 0 is today's view
-    a, b = resampled_camera(spec, 3, 1, 96, 72), resampled_camera(spec, 3, 2, 96, 72)
-    assert a == resampled_camera(spec, 3, 1, 96, 72) and a != b
-    assert a["camera_to_world"] != sample_scene(spec, 3, radii)["camera"]["camera_to_world"]
+    assert sampled(spec, 3, radii) == sampled(plain_spec, 3, radii)  # attempt 0 is today's view
+    a, b = resampled_camera(load_spec(spec), 3, 1, 96, 72), resampled_camera(load_spec(spec), 3, 2, 96, 72)
+    assert a == resampled_camera(load_spec(spec), 3, 1, 96, 72) and a != b
+    assert a["camera_to_world"] != sampled(spec, 3, radii)["camera"]["camera_to_world"]
 
 
 def test_impossible_constraints_fail_at_load(tmp_path):

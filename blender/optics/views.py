@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from blender.optics.lens import Lens, jacobian_det
+from common.render_spec import ViewRequirements
 
 GRID = 32
 NEAR = 0.005  # metres: the camera's clip_start; vertices closer (or behind) count as cut off
@@ -70,12 +71,11 @@ def visible_share(weights: np.ndarray, inside: np.ndarray, own_hit: np.ndarray, 
     return float((weights * (own_hit & first_is_own & inside)).sum()) / total
 
 
-def failures(require: dict, views: list[InstanceView]) -> list[str]:
+def failures(require: ViewRequirements, views: list[InstanceView]) -> list[str]:
     """What each non-complying instance misses, as readable lines; empty when the view complies."""
     out = []
-    rigs = require.get("rigs")
     for k, v in enumerate(views):
-        if rigs is not None and v.rig not in rigs:
+        if require.rigs is not None and v.rig not in require.rigs:
             continue
         checks = [
             ("min_keypoints_in_frame", v.keypoints_in_frame, lambda n, lim: n >= lim),
@@ -84,7 +84,7 @@ def failures(require: dict, views: list[InstanceView]) -> list[str]:
             ("min_visible", v.visible, lambda n, lim: n is not None and n >= lim),
         ]
         for key, value, ok in checks:
-            limit = require.get(key)
+            limit = getattr(require, key)
             if limit is not None and not ok(value, limit):
                 shown = f"{value:.3f}" if isinstance(value, float) else value
                 out.append(f"{v.rig} instance {k}: {key} {limit} (got {shown})")

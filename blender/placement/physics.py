@@ -21,6 +21,7 @@ import numpy as np
 from mathutils import Matrix
 
 from blender.surfaces.materials import apply_material, make_material
+from common.render_spec import Support
 
 START_FRAME = 1
 SETTLE_FRAMES = 6  # 0.25 s at 24 frames/s: the window over which motion is measured
@@ -76,21 +77,21 @@ def _tray_boxes(size, wall_height: float, wall: float) -> list[tuple[tuple, tupl
 class Physics:
     """The rigid-body world and the support of one process; `settle` runs one image's drop."""
 
-    def __init__(self, scene, support: dict):
+    def __init__(self, scene, support: Support):
         self.scene = scene
         with bpy.context.temp_override(scene=scene):
             bpy.ops.rigidbody.world_add()
         self.world = scene.rigidbody_world
         self.world.collection = bpy.data.collections.new("rig2kp.rigid_bodies")
-        self.kind = support["kind"]
+        self.kind = support.kind
         mesh = _box_mesh("support")
         self.material = None
         if self.kind == "tray":
             self.material = make_material("support.tray")
-            boxes = _tray_boxes(support["size"], support["wall_height"], support["wall_thickness"])
+            boxes = _tray_boxes(support.size, support.wall_height, support.wall_thickness)
         else:
             thickness = 0.1
-            boxes = [((0.0, 0.0, -thickness / 2), (*support["size"], thickness))]
+            boxes = [((0.0, 0.0, -thickness / 2), (*support.size, thickness))]
         self.supports = []
         for k, (centre, dims) in enumerate(boxes):
             obj = bpy.data.objects.new(f"support.{k}", mesh)

@@ -27,6 +27,7 @@ from blender.rigging import mesh_turn, rigs
 from blender.rigging.articulation_checks import AXES, check_bones, check_shape_keys, group_weights, load_actions
 from blender.rigging.posed import PARKED, Posed, PosedRig, matrix, to_world
 from blender.rigging.rigs import RigError
+from common.render_spec import Rig
 
 
 def _decompose(m: Matrix) -> tuple:
@@ -43,29 +44,29 @@ def _deselect_bones(arm) -> None:
             pb.bone.select = False
 
 
-def build(name: str, rig: dict) -> rigs.RigTemplate:
+def build(name: str, rig: Rig) -> rigs.RigTemplate:
     """The template of an articulated rig (hidden, parked) and what every instance needs."""
     key = f"rigs.{name}"
-    mesh_cfg = rig["mesh"]
-    path = Path(mesh_cfg["path"])
+    mesh_cfg = rig.mesh
+    path = Path(mesh_cfg.path)
     if not path.is_file():
         raise RigError(f"{key}.mesh.path: file {path} not found")
     imported = rigs._import_file(path, f"{key}.mesh")
-    src = rigs._pick_object(imported, mesh_cfg.get("object"), f"{key}.mesh")
-    unit = mesh_cfg["unit_scale"]
+    src = rigs._pick_object(imported, mesh_cfg.object, f"{key}.mesh")
+    unit = mesh_cfg.unit_scale
     arm = rigs._armature_of(src)
     check_bones(arm, rig, key)
     check_shape_keys(src, rig, key)
     empties = {o.name: o for o in imported if o.type == "EMPTY"}
-    for i, kp in enumerate(rig["keypoints"]):
-        if kp.get("empty") is not None and kp["empty"] not in empties:
+    for i, kp in enumerate(rig.keypoints):
+        if kp.empty is not None and kp.empty not in empties:
             raise RigError(
-                f"{key}.keypoints[{i}] ({kp['name']}).empty: no empty {kp['empty']!r} in {path}; "
+                f"{key}.keypoints[{i}] ({kp.name}).empty: no empty {kp.empty!r} in {path}; "
                 f"found {sorted(empties) or 'none'}"
             )
-    actions = load_actions(path, rig["pose_actions"]["names"], key) if rig.get("pose_actions") else {}
+    actions = load_actions(path, rig.pose_actions.names, key) if rig.pose_actions else {}
 
-    wanted = {src, *([arm] if arm else []), *(empties[kp["empty"]] for kp in rig["keypoints"] if kp.get("empty"))}
+    wanted = {src, *([arm] if arm else []), *(empties[kp.empty] for kp in rig.keypoints if kp.empty)}
     kept = set()
     for o in wanted:
         while o is not None and o not in kept:
@@ -98,11 +99,11 @@ def build(name: str, rig: dict) -> rigs.RigTemplate:
     slot_names = [m.name if m else f"slot{i}" for i, m in enumerate(src.data.materials)]
     rigs._shade_smooth(src.data)
 
-    ranges = rig.get("pose_bones") or {}
+    ranges = rig.pose_bones
     base, posed_actions, touched = {}, {}, set(ranges)
     if arm is not None:
         base = {pb.name: _decompose(pb.matrix_basis) for pb in arm.pose.bones}
-        frame = (rig.get("pose_actions") or {}).get("frame")
+        frame = rig.pose_actions.frame if rig.pose_actions else None
         for action_name, action in actions.items():
             _deselect_bones(arm)
             arm.pose.apply_pose_from_action(action, evaluation_time=action.frame_range[0] if frame is None else frame)
@@ -118,10 +119,10 @@ def build(name: str, rig: dict) -> rigs.RigTemplate:
         sources=[],
         vertex_count=0,
         touched=sorted(touched),
-        orders={b: r["order"] for b, r in ranges.items()},
+        orders={b: r.order for b, r in ranges.items()},
         base=base,
         actions=posed_actions,
-        own_mesh_data=bool(rig.get("shape_keys")),
+        own_mesh_data=bool(rig.shape_keys),
     )
     template = Posed(posed_rig, root, {o.name: o for o in ordered})
     posed_rig.template = template
@@ -132,23 +133,23 @@ def build(name: str, rig: dict) -> rigs.RigTemplate:
         src.evaluated_get(depsgraph), preserve_all_data_layers=True, depsgraph=depsgraph
     )
     posed_rig.vertex_count = len(baked.vertices)
-    for i, kp in enumerate(rig["keypoints"]):
-        kkey = f"{key}.keypoints[{i}] ({kp['name']})"
-        if kp.get("position") is not None:
-            posed_rig.sources.append(("position", np.array(kp["position"], dtype=float)))
-        elif kp.get("vertex") is not None:
-            if not 0 <= kp["vertex"] < len(baked.vertices):
+    for i, kp in enumerate(rig.keypoints):
+        kkey = f"{key}.keypoints[{i}] ({kp.name})"
+        if kp.position is not None:
+            posed_rig.sources.append(("position", np.array(kp.position, dtype=float)))
+        elif kp.vertex is not None:
+            if not 0 <= kp.vertex < len(baked.vertices):
                 raise RigError(
-                    f"{kkey}.vertex: index {kp['vertex']} out of range; the evaluated mesh has "
+                    f"{kkey}.vertex: index {kp.vertex} out of range; the evaluated mesh has "
                     f"{len(baked.vertices)} vertices (0..{len(baked.vertices) - 1})"
                 )
-            posed_rig.sources.append(("vertex", int(kp["vertex"])))
-        elif kp.get("vertex_group") is not None:
-            posed_rig.sources.append(("weights", group_weights(src, baked, kp["vertex_group"], kkey)))
-        elif kp.get("empty") is not None:
-            posed_rig.sources.append(("empty", kp["empty"]))
+            posed_rig.sources.append(("vertex", int(kp.vertex)))
+        elif kp.vertex_group is not None:
+            posed_rig.sources.append(("weights", group_weights(src, baked, kp.vertex_group, kkey)))
+        elif kp.empty is not None:
+            posed_rig.sources.append(("empty", kp.empty))
         else:
-            posed_rig.sources.append(("bone", (kp["bone"], kp.get("bone_end") or "head")))
+            posed_rig.sources.append(("bone", (kp.bone, kp.bone_end or "head")))
     bpy.data.meshes.remove(baked)
 
     rest_keypoints = template.keypoints_world()  # the root is at the world origin: rig frame
@@ -178,21 +179,23 @@ def _depth(o) -> int:
     return d
 
 
-def _extremes(rig: dict, rest: bool = False) -> list[dict]:
+def _extremes(rig: Rig, rest: bool = False) -> list[dict]:
     """Articulations at the ends of the ranges (all low, all high) and each action alone; `rest`:
     the file's saved pose with every range at 0 and shape keys at their lower ends."""
-    ranges = rig.get("pose_bones") or {}
-    keys = rig.get("shape_keys") or {}
+    ranges, keys = rig.pose_bones, rig.shape_keys
     if rest:
-        return [{"bones": {b: [0.0, 0.0, 0.0] for b in ranges}, "shape_keys": {k: r["min"] for k, r in keys.items()}}]
+        return [{"bones": {b: [0.0, 0.0, 0.0] for b in ranges}, "shape_keys": {k: r.min for k, r in keys.items()}}]
     out = []
     for end in ("min", "max"):
         out.append(
             {
-                "bones": {b: [np.radians(r[a][end]) if r.get(a) else 0.0 for a in AXES] for b, r in ranges.items()},
-                "shape_keys": {k: r[end] for k, r in keys.items()},
+                "bones": {
+                    b: [np.radians(getattr(getattr(r, a), end)) if getattr(r, a) else 0.0 for a in AXES]
+                    for b, r in ranges.items()
+                },
+                "shape_keys": {k: getattr(r, end) for k, r in keys.items()},
             }
         )
-    for action in (rig.get("pose_actions") or {}).get("names", []):
+    for action in rig.pose_actions.names if rig.pose_actions else ():
         out.append({"actions": [action], "blend": 0.0})
     return out

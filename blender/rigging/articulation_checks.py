@@ -10,6 +10,7 @@ import bpy
 import numpy as np
 
 from blender.rigging.rigs import RigError
+from common.render_spec import Rig
 
 AXES = ("x", "y", "z")
 
@@ -26,9 +27,9 @@ def load_actions(path: Path, names: list[str], key: str) -> dict[str, bpy.types.
     return dict(zip(names, dst.actions))
 
 
-def check_bones(arm, rig: dict, key: str) -> None:
+def check_bones(arm, rig: Rig, key: str) -> None:
     bones = sorted(arm.pose.bones.keys()) if arm is not None else []
-    for bone, ranges in (rig.get("pose_bones") or {}).items():
+    for bone, ranges in rig.pose_bones.items():
         if arm is None:
             raise RigError(
                 f"{key}.pose_bones: the mesh has no armature (an Armature modifier or an armature "
@@ -38,25 +39,25 @@ def check_bones(arm, rig: dict, key: str) -> None:
             raise RigError(f"{key}.pose_bones.{bone}: no bone {bone!r} in armature {arm.name!r}; it has {bones}")
         pb = arm.pose.bones[bone]
         for i, axis in enumerate(AXES):
-            if ranges.get(axis) and pb.lock_rotation[i]:
+            if getattr(ranges, axis) and pb.lock_rotation[i]:
                 raise RigError(
                     f"{key}.pose_bones.{bone}.{axis}: the bone's {axis.upper()} rotation is locked in "
                     "the file (lock_rotation); drop the range or unlock the axis"
                 )
-    if rig.get("pose_actions") and arm is None:
+    if rig.pose_actions and arm is None:
         raise RigError(f"{key}.pose_actions: the mesh has no armature to pose")
-    for i, kp in enumerate(rig["keypoints"]):
-        if kp.get("bone") is not None and (arm is None or kp["bone"] not in arm.pose.bones):
+    for i, kp in enumerate(rig.keypoints):
+        if kp.bone is not None and (arm is None or kp.bone not in arm.pose.bones):
             raise RigError(
-                f"{key}.keypoints[{i}] ({kp['name']}).bone: no bone {kp['bone']!r}"
+                f"{key}.keypoints[{i}] ({kp.name}).bone: no bone {kp.bone!r}"
                 + (f" in armature {arm.name!r}; it has {bones}" if arm else "; the mesh has no armature")
             )
 
 
-def check_shape_keys(mesh: bpy.types.Object, rig: dict, key: str) -> None:
+def check_shape_keys(mesh: bpy.types.Object, rig: Rig, key: str) -> None:
     keys = mesh.data.shape_keys
     blocks = keys.key_blocks if keys is not None else {}
-    for name, r in (rig.get("shape_keys") or {}).items():
+    for name, r in rig.shape_keys.items():
         if name not in blocks:
             raise RigError(
                 f"{key}.shape_keys.{name}: no shape key {name!r} on mesh {mesh.name!r}; it has "
@@ -65,9 +66,9 @@ def check_shape_keys(mesh: bpy.types.Object, rig: dict, key: str) -> None:
         block = blocks[name]
         if block == keys.reference_key:
             raise RigError(f"{key}.shape_keys.{name}: {name!r} is the basis key; vary the keys relative to it")
-        if r["min"] < block.slider_min or r["max"] > block.slider_max:
+        if r.min < block.slider_min or r.max > block.slider_max:
             raise RigError(
-                f"{key}.shape_keys.{name}: range [{r['min']}, {r['max']}] leaves the key's slider range "
+                f"{key}.shape_keys.{name}: range [{r.min}, {r.max}] leaves the key's slider range "
                 f"[{block.slider_min}, {block.slider_max}] set in the file (Blender clamps to it)"
             )
 

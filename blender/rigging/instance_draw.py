@@ -15,19 +15,18 @@ def draw(ctx) -> dict:
     spec = ctx.spec
     rng, mrng = ctx.rng("objects"), ctx.rng("materials")
     arng, drng = ctx.rng("appearance"), ctx.rng("decals")
-    placement = spec["render"]["placement"]
+    placement = spec.render.placement
     objects, placed = [], ctx.placed
-    for rig_name, rig in spec["rigs"].items():
-        for slot in range(integer(rng, rig["instances"])):
-            scale = uniform(rng, rig["scale"])
-            loc = place(rng, placed, ctx.rig_radii[rig_name] * scale, placement["spread"], placement["height"])
+    for rig_name, rig in spec.rigs.items():
+        for slot in range(integer(rng, rig.instances)):
+            scale = uniform(rng, rig.scale)
+            loc = place(rng, placed, ctx.rig_radii[rig_name] * scale, placement.spread, placement.height)
             placed.append((loc, ctx.rig_radii[rig_name] * scale))
-            pose = rig["pose"]
-            if pose["mode"] == "free":
+            if rig.pose.mode == "free":
                 rot = random_rotation(rng)
             else:
-                rot = upright_rotation(rng, math.radians(pose["tilt_deg"]))
-            looks = {name: sample_look(mrng, arng, entry) for name, entry in sorted(rig["materials"].items())}
+                rot = upright_rotation(rng, math.radians(rig.pose.tilt_deg))
+            looks = {name: sample_look(mrng, arng, entry) for name, entry in sorted(rig.materials.items())}
             mats = {name: look for name, look in looks.items() if look is not None}
             objects.append(
                 {
@@ -39,11 +38,11 @@ def draw(ctx) -> dict:
                     "materials": mats,
                 }
             )
-            if rig.get("decals"):  # drawn only when set: default renders keep their bytes
-                objects[-1]["decals"] = sample_decals(drng, rig["decals"])
-    if any(posing.articulated(rig) for rig in spec["rigs"].values()):  # else nothing drawn: bytes kept
+            if rig.decals:  # drawn only when set: default renders keep their bytes
+                objects[-1]["decals"] = sample_decals(drng, rig.decals)
+    if any(rig.articulated() for rig in spec.rigs.values()):  # else nothing drawn: bytes kept
         bones_rng, keys_rng = ctx.rng("pose_bones"), ctx.rng("shape_keys")
         for o in objects:
-            if posing.articulated(spec["rigs"][o["rig"]]):
-                o["articulation"] = posing.sample_articulation(bones_rng, keys_rng, spec["rigs"][o["rig"]])
+            if spec.rigs[o["rig"]].articulated():
+                o["articulation"] = posing.sample_articulation(bones_rng, keys_rng, spec.rigs[o["rig"]])
     return {"objects": objects}

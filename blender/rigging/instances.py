@@ -8,25 +8,26 @@ import bpy
 import numpy as np
 from mathutils import Quaternion
 
-from blender.rigging import articulation, posing, rigs
+from blender.rigging import articulation, rigs
 from blender.surfaces import looks
 from blender.world.scene_parts import PARKED
+from common.render_spec import Rig
 
 
 class RigInstances:
-    def __init__(self, scene, rigs_spec: dict):
+    def __init__(self, scene, rigs_spec: dict[str, Rig]):
         self.spec = rigs_spec
         self.templates = {
-            name: (articulation.build if posing.articulated(rig) else rigs.build)(name, rig)
+            name: (articulation.build if rig.articulated() else rigs.build)(name, rig)
             for name, rig in rigs_spec.items()
         }
         self.groups = {
             name: rigs.symmetry_group(name, rig, self.templates[name])
             for name, rig in rigs_spec.items()
-            if rig.get("symmetry")
+            if rig.symmetry is not None
         }
         plans = {
-            name: looks.prepare(name, rig, self.templates[name], rig["mesh"].get("path"))
+            name: looks.prepare(name, rig, self.templates[name], getattr(rig.mesh, "path", None))
             for name, rig in rigs_spec.items()
         }
         decal_images = {name: looks.load_decal_images(name, rig) for name, rig in rigs_spec.items()}
@@ -36,7 +37,7 @@ class RigInstances:
         for name, rig in rigs_spec.items():
             tpl = self.templates[name]
             pool = []
-            for k in range(int(rig["instances"]["max"])):
+            for k in range(int(rig.instances.max)):
                 if tpl.posed is not None:  # its own armature and mesh, linked and parked
                     inst = tpl.posed.instance(f"{name}.{k}", scene.collection)
                     obj = inst.mesh

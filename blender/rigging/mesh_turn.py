@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from common.render_spec import FileMesh
+
 UP_AXES = ("+x", "-x", "+y", "-y", "+z", "-z")
 DEFAULT_UP = "+z"
 
@@ -66,6 +68,6 @@ def turn_matrix(up_axis: str = DEFAULT_UP, rotation_deg: tuple[float, float, flo
     return m
 
 
-def turn_of(mesh: dict) -> np.ndarray | None:
-    """The turn of a spec's mesh dict (keys `up_axis`, `rotation_deg`; absent: the defaults)."""
-    return turn_matrix(mesh.get("up_axis", DEFAULT_UP), mesh.get("rotation_deg"))
+def turn_of(mesh: FileMesh) -> np.ndarray | None:
+    """The turn of a spec's mesh file (its `up_axis`, then `rotation_deg`)."""
+    return turn_matrix(mesh.up_axis, mesh.rotation_deg)

@@ -15,35 +15,32 @@ import math
 
 import numpy as np
 
+from common.render_spec import Range, Rig
+
 AXES = ("x", "y", "z")
 
 
-def articulated(rig: dict) -> bool:
-    """Whether the rig (spec dict) changes its pose or shape per image."""
-    return bool(rig.get("pose_bones") or rig.get("pose_actions") or rig.get("shape_keys"))
+def _uniform(rng: np.random.Generator, r: Range) -> float:
+    return float(rng.uniform(r.min, r.max)) if r.max > r.min else float(r.min)
 
 
-def _uniform(rng: np.random.Generator, r: dict) -> float:
-    return float(rng.uniform(r["min"], r["max"])) if r["max"] > r["min"] else float(r["min"])
-
-
-def sample_articulation(bones_rng: np.random.Generator, keys_rng: np.random.Generator, rig: dict) -> dict:
+def sample_articulation(bones_rng: np.random.Generator, keys_rng: np.random.Generator, rig: Rig) -> dict:
     """One instance's articulation (see the module docstring); draws in params order."""
     out: dict = {}
-    actions = rig.get("pose_actions")
+    actions = rig.pose_actions
     if actions:
-        names = actions["names"]
+        names = actions.names
         first = names[int(bones_rng.integers(len(names)))]
-        if actions["blend"] and len(names) > 1:
+        if actions.blend and len(names) > 1:
             second = names[int(bones_rng.integers(len(names)))]
             out["actions"], out["blend"] = [first, second], float(bones_rng.uniform())
         else:
             out["actions"], out["blend"] = [first], 0.0
-    if rig.get("pose_bones"):
+    if rig.pose_bones:
         out["bones"] = {
-            bone: [math.radians(_uniform(bones_rng, r[a])) if r.get(a) else 0.0 for a in AXES]
-            for bone, r in rig["pose_bones"].items()
+            bone: [math.radians(_uniform(bones_rng, getattr(r, a))) if getattr(r, a) else 0.0 for a in AXES]
+            for bone, r in rig.pose_bones.items()
         }
-    if rig.get("shape_keys"):
-        out["shape_keys"] = {key: _uniform(keys_rng, r) for key, r in rig["shape_keys"].items()}
+    if rig.shape_keys:
+        out["shape_keys"] = {key: _uniform(keys_rng, r) for key, r in rig.shape_keys.items()}
     return out

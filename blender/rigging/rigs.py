@@ -17,6 +17,7 @@ from mathutils import Matrix
 
 from blender.rigging import mesh_turn, shapes
 from common import symmetry
+from common.render_spec import Keypoint, Rig
 
 BLANK = "rig2kp_blank"  # custom property of the plain materials made here: they carry no look to keep
 
@@ -142,13 +143,13 @@ def _armature_of(mesh: bpy.types.Object) -> bpy.types.Object | None:
     return p if p is not None and p.type == "ARMATURE" else None
 
 
-def _bone_point(arm, kp: dict, key: str) -> np.ndarray:
+def _bone_point(arm, kp: Keypoint, key: str) -> np.ndarray:
     """World position (file units) of a keypoint's bone head or tail in the armature's current pose."""
-    if arm is None or kp["bone"] not in arm.pose.bones:
+    if arm is None or kp.bone not in arm.pose.bones:
         found = f"; armature {arm.name!r} has {sorted(arm.pose.bones.keys())}" if arm else "; the mesh has no armature"
-        raise RigError(f"{key}.bone: no bone {kp['bone']!r}{found}")
-    pb = arm.pose.bones[kp["bone"]]
-    end = pb.tail if kp.get("bone_end") == "tail" else pb.head
+        raise RigError(f"{key}.bone: no bone {kp.bone!r}{found}")
+    pb = arm.pose.bones[kp.bone]
+    end = pb.tail if kp.bone_end == "tail" else pb.head
     return np.array(arm.matrix_world @ end)
 
 
@@ -199,38 +200,38 @@ def _group_centroid(obj, group: str, key: str) -> np.ndarray:
     return total / weight
 
 
-def build(name: str, rig: dict, objects_before_import: list | None = None) -> RigTemplate:
-    """Create the template of rig `name` (spec dict) and resolve its keypoints."""
+def build(name: str, rig: Rig, objects_before_import: list | None = None) -> RigTemplate:
+    """Create the template of rig `name` and resolve its keypoints."""
     key = f"rigs.{name}"
-    mesh_cfg = rig["mesh"]
-    kind = mesh_cfg["type"]
+    mesh_cfg = rig.mesh
+    kind = mesh_cfg.type
     empties: dict[str, np.ndarray] = {}
     imported: list = []
     unit = 1.0
     turn = None  # file axes -> rig axes; None: the file's own
     if kind == "box":
-        src = _mesh_from_shape(f"{name}.src", shapes.box(mesh_cfg["size"]))
-        if mesh_cfg["bevel"] > 0:
+        src = _mesh_from_shape(f"{name}.src", shapes.box(mesh_cfg.size))
+        if mesh_cfg.bevel > 0:
             mod = src.modifiers.new("bevel", "BEVEL")
-            mod.width, mod.segments, mod.limit_method = mesh_cfg["bevel"], 3, "NONE"
+            mod.width, mod.segments, mod.limit_method = mesh_cfg.bevel, 3, "NONE"
     elif kind == "glue_tube":
         src = _mesh_from_shape(
             f"{name}.src",
             shapes.glue_tube(
-                mesh_cfg["length"],
-                mesh_cfg["radius"],
-                mesh_cfg["cap_length"],
-                mesh_cfg["cap_radius"],
-                mesh_cfg["squeeze"],
+                mesh_cfg.length,
+                mesh_cfg.radius,
+                mesh_cfg.cap_length,
+                mesh_cfg.cap_radius,
+                mesh_cfg.squeeze,
             ),
         )
     else:
-        path = Path(mesh_cfg["path"])
+        path = Path(mesh_cfg.path)
         if not path.is_file():
             raise RigError(f"{key}.mesh.path: file {path} not found")
         imported = _import_file(path, f"{key}.mesh")
-        src = _pick_object(imported, mesh_cfg.get("object"), f"{key}.mesh")
-        unit = mesh_cfg["unit_scale"]
+        src = _pick_object(imported, mesh_cfg.object, f"{key}.mesh")
+        unit = mesh_cfg.unit_scale
         turn = mesh_turn.turn_of(mesh_cfg)
         for o in imported:
             if o.type == "EMPTY":
@@ -249,28 +250,28 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
 
     verts = _vertices(obj.data)
     keypoints = []
-    for i, kp in enumerate(rig["keypoints"]):
-        kkey = f"{key}.keypoints[{i}] ({kp['name']})"
-        if kp.get("position") is not None:
-            keypoints.append((file_to_metres @ np.array([*kp["position"], 1.0]))[:3])
-        elif kp.get("vertex") is not None:
-            if not 0 <= kp["vertex"] < len(verts):
+    for i, kp in enumerate(rig.keypoints):
+        kkey = f"{key}.keypoints[{i}] ({kp.name})"
+        if kp.position is not None:
+            keypoints.append((file_to_metres @ np.array([*kp.position, 1.0]))[:3])
+        elif kp.vertex is not None:
+            if not 0 <= kp.vertex < len(verts):
                 raise RigError(
-                    f"{kkey}.vertex: index {kp['vertex']} out of range; the evaluated mesh has "
+                    f"{kkey}.vertex: index {kp.vertex} out of range; the evaluated mesh has "
                     f"{len(verts)} vertices (0..{len(verts) - 1})"
                 )
-            keypoints.append(verts[kp["vertex"]])
-        elif kp.get("vertex_group") is not None:
-            keypoints.append(_group_centroid(obj, kp["vertex_group"], kkey))
-        elif kp.get("bone") is not None:
+            keypoints.append(verts[kp.vertex])
+        elif kp.vertex_group is not None:
+            keypoints.append(_group_centroid(obj, kp.vertex_group, kkey))
+        elif kp.bone is not None:
             keypoints.append(_turned(_bone_point(_armature_of(src), kp, kkey) * unit, turn))
         else:
-            if kp["empty"] not in empties:
+            if kp.empty not in empties:
                 raise RigError(
-                    f"{kkey}.empty: no empty {kp['empty']!r} in {mesh_cfg.get('path', 'the mesh')}; "
+                    f"{kkey}.empty: no empty {kp.empty!r} in {getattr(mesh_cfg, 'path', 'the mesh')}; "
                     f"found {sorted(empties) or 'none'}"
                 )
-            keypoints.append(empties[kp["empty"]])
+            keypoints.append(empties[kp.empty])
     for o in {src, *imported}:
         bpy.data.objects.remove(o, do_unlink=True)
     obj["rig2kp"] = name
@@ -284,14 +285,12 @@ def build(name: str, rig: dict, objects_before_import: list | None = None) -> Ri
     return RigTemplate(name, obj, kp_arr, radius, center, extent, slots, mesh_from_rig=mesh_from_rig)
 
 
-def symmetry_group(name: str, rig: dict, tpl: RigTemplate) -> list[list[int]]:
+def symmetry_group(name: str, rig: Rig, tpl: RigTemplate) -> list[list[int]]:
     """The rig's symmetry as keypoint permutations (common/symmetry.py), from its rest keypoints."""
     kp = tpl.keypoints_local
     in_mesh = kp @ tpl.mesh_from_rig[:3, :3].T + tpl.mesh_from_rig[:3, 3]
-    names = [k["name"] for k in rig["keypoints"]]
+    names = [k.name for k in rig.keypoints]
     try:
-        return symmetry.resolve(
-            rig["symmetry"], names, [k["sigma"] for k in rig["keypoints"]], in_mesh, f"rigs.{name}.symmetry"
-        )
+        return symmetry.resolve(rig.symmetry, names, [k.sigma for k in rig.keypoints], in_mesh, f"rigs.{name}.symmetry")
     except symmetry.SymmetryError as exc:
         raise RigError(str(exc)) from None

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from common.render_spec import Decal, JitterMaterial, Range
+
 AXIS_VECTORS = {
     "+x": (1.0, 0.0, 0.0),
     "-x": (-1.0, 0.0, 0.0),
@@ -23,44 +25,39 @@ AXIS_VECTORS = {
 }
 
 
-def _draw(rng: np.random.Generator, r: dict) -> float:
-    return float(rng.uniform(r["min"], r["max"]))
+def _draw(rng: np.random.Generator, r: Range) -> float:
+    return float(rng.uniform(r.min, r.max))
 
 
-def material_mode(entry: dict | None) -> str | None:
-    """replace, keep or jitter for a slot's materials entry; None when the slot has no entry."""
-    return None if entry is None else entry.get("mode", "replace")
-
-
-def slot_entry(materials: dict, slot: str) -> dict | None:
-    """A slot's entry: its own name first, then "*"."""
+def slot_entry(materials: dict, slot: str):
+    """A slot's entry (a spec's Material, or a sample's drawn values): its own name first, then "*"."""
     return materials.get(slot, materials.get("*"))
 
 
-def sample_jitter(rng: np.random.Generator, cfg: dict) -> dict:
+def sample_jitter(rng: np.random.Generator, cfg: JitterMaterial) -> dict:
     """One image's variation of a kept material (see schema JitterMaterial for the meaning)."""
     out = {
         "mode": "jitter",
-        "hue_shift": _draw(rng, cfg["hue_shift"]),
-        "saturation_scale": _draw(rng, cfg["saturation_scale"]),
-        "value_scale": _draw(rng, cfg["value_scale"]),
-        "roughness_offset": _draw(rng, cfg["roughness_offset"]),
-        "metallic_offset": _draw(rng, cfg["metallic_offset"]),
-        "specular_offset": _draw(rng, cfg["specular_offset"]),
+        "hue_shift": _draw(rng, cfg.hue_shift),
+        "saturation_scale": _draw(rng, cfg.saturation_scale),
+        "value_scale": _draw(rng, cfg.value_scale),
+        "roughness_offset": _draw(rng, cfg.roughness_offset),
+        "metallic_offset": _draw(rng, cfg.metallic_offset),
+        "specular_offset": _draw(rng, cfg.specular_offset),
     }
-    wear = cfg.get("wear")
+    wear = cfg.wear
     if wear:
         out["wear"] = {
-            "dust": _draw(rng, wear["dust"]),
-            "smudges": _draw(rng, wear["smudges"]),
-            "scratches": _draw(rng, wear["scratches"]),
-            "size": _draw(rng, wear["size"]),
+            "dust": _draw(rng, wear.dust),
+            "smudges": _draw(rng, wear.smudges),
+            "scratches": _draw(rng, wear.scratches),
+            "size": _draw(rng, wear.size),
             "offset": [float(v) for v in rng.uniform(0.0, 100.0, size=3)],  # moves the patterns per image
         }
     return out
 
 
-def sample_decals(rng: np.random.Generator, decals: list[dict]) -> list[dict]:
+def sample_decals(rng: np.random.Generator, decals: tuple[Decal, ...]) -> list[dict]:
     """One image's placement of each of a rig instance's decals, in params order.
 
     `u`, `v`, `width`, `height` are in the decal's own units (see schema Decal); `height` is the drawn
@@ -68,10 +65,10 @@ def sample_decals(rng: np.random.Generator, decals: list[dict]) -> list[dict]:
     """
     out = []
     for d in decals:
-        shown = bool(rng.uniform() < d["probability"])
-        u, v, width = _draw(rng, d["u"]), _draw(rng, d["v"]), _draw(rng, d["width"])
-        height = _draw(rng, d["height"]) if d.get("height") else width * d["aspect"]
-        rotation = math.radians(_draw(rng, d["rotation_deg"]))
+        shown = bool(rng.uniform() < d.probability)
+        u, v, width = _draw(rng, d.u), _draw(rng, d.v), _draw(rng, d.width)
+        height = _draw(rng, d.height) if d.height else width * d.aspect
+        rotation = math.radians(_draw(rng, d.rotation_deg))
         out.append({"shown": shown, "u": u, "v": v, "width": width, "height": height, "rotation": rotation})
     return out
 

@@ -18,6 +18,7 @@ from blender.rigging.rigs import RigError
 from blender.surfaces import shader_nodes as sn
 from blender.surfaces.appearance import cylinder_frame, planar_frame
 from blender.surfaces.shader_nodes import socket
+from common.render_spec import Decal
 
 PREFIX = "rig2kp_decal"
 
@@ -52,30 +53,30 @@ def _dot(nt, a, b_const):
     return socket(node.outputs, "Value")
 
 
-def _surface_coords(nt, decal: dict, j: int):
+def _surface_coords(nt, decal: Decal, j: int):
     """(decal-plane coordinates as a vector (s, t, 0), facing factor or None) of a decal's projection."""
     coords = nt.nodes.new("ShaderNodeTexCoord")
-    if decal["projection"] == "uv":
+    if decal.projection == "uv":
         return coords.outputs["UV"], None
     rel = nt.nodes.new("ShaderNodeVectorMath")
     rel.operation = "SUBTRACT"
     nt.links.new(coords.outputs["Object"], rel.inputs[0])
-    rel.inputs[1].default_value = tuple(float(c) for c in decal["origin"])
+    rel.inputs[1].default_value = tuple(float(c) for c in decal.origin)
     p = rel.outputs["Vector"]
-    if decal["projection"] == "planar":
-        right, up, n = planar_frame(decal["axis"])
+    if decal.projection == "planar":
+        right, up, n = planar_frame(decal.axis)
         facing = sn.math(nt, "GREATER_THAN", _dot(nt, coords.outputs["Normal"], n), 0.0)
         return _vector(nt, (_dot(nt, p, right), _dot(nt, p, up), 0.0)), facing
-    a, b, n = cylinder_frame(decal["axis"])
+    a, b, n = cylinder_frame(decal.axis)
     angle = sn.math(nt, "ARCTAN2", _dot(nt, p, b), _dot(nt, p, a))  # atan2(y, x): 0 at a, pi/2 at b
     centre = sn.value_node(nt, f"{PREFIX}{j}_angle")
     around = sn.math(nt, "WRAP", sn.math(nt, "SUBTRACT", angle, centre), math.pi, -math.pi)
-    s = sn.math(nt, "MULTIPLY", around, float(decal["radius"]))
+    s = sn.math(nt, "MULTIPLY", around, float(decal.radius))
     return _vector(nt, (s, _dot(nt, p, n), 0.0)), None
 
 
-def add_decal(mat, decal: dict, j: int, image) -> None:
-    """Print decal number `j` (spec dict, with `image` loaded) over every BSDF's base colour of `mat`."""
+def add_decal(mat, decal: Decal, j: int, image) -> None:
+    """Print decal number `j` (with its `image` loaded) over every BSDF's base colour of `mat`."""
     nt = mat.node_tree
     uvw, facing = _surface_coords(nt, decal, j)
     mapping = nt.nodes.new("ShaderNodeMapping")
@@ -99,13 +100,13 @@ def add_decal(mat, decal: dict, j: int, image) -> None:
         sn.feed(nt, socket, sn.mix_color(nt, sn.source(nt, socket), tex.outputs["Color"], factor))
 
 
-def apply_decal(mat, decal: dict, j: int, place: dict) -> None:
+def apply_decal(mat, decal: Decal, j: int, place: dict) -> None:
     """Set one image's placement (from `appearance.sample_decals`) of decal `j` in `mat`."""
     nt = mat.node_tree
     sn.set_value(nt, f"{PREFIX}{j}_shown", 1.0 if place["shown"] else 0.0)
     mapping = nt.nodes[f"{PREFIX}{j}_mapping"]
     u = place["u"]
-    if decal["projection"] == "cylinder":
+    if decal.projection == "cylinder":
         sn.set_value(nt, f"{PREFIX}{j}_angle", math.radians(u))
         u = 0.0  # the angle is centred before it becomes arc length
     mapping.inputs["Location"].default_value = (u, place["v"], 0.0)

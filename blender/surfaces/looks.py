@@ -17,8 +17,9 @@ from blender.rigging.rigs import RigError, RigTemplate
 from blender.surfaces import decals as decal_nodes
 from blender.surfaces import own_materials, wear
 from blender.surfaces import shader_nodes as sn
-from blender.surfaces.appearance import material_mode, slot_entry
+from blender.surfaces.appearance import slot_entry
 from blender.surfaces.materials import apply_material, make_material
+from common.render_spec import Material, Rig
 
 
 @dataclass
@@ -27,7 +28,7 @@ class SlotPlan:
 
     name: str
     mode: str | None
-    entry: dict | None
+    entry: Material | None
     decals: list[int] = field(default_factory=list)  # indices into the rig's decals
 
 
@@ -45,20 +46,20 @@ def _entry_key(materials: dict, slot: str) -> str:
     return slot if slot in materials else "*"
 
 
-def prepare(name: str, rig: dict, tpl: RigTemplate, mesh_file: str | None) -> list[SlotPlan]:
+def prepare(name: str, rig: Rig, tpl: RigTemplate, mesh_file: str | None) -> list[SlotPlan]:
     """Plan each slot of rig `name` and make its kept materials ready; RigError on anything missing."""
     key = f"rigs.{name}"
-    materials, decals = rig["materials"], rig.get("decals", [])
+    materials, decals = rig.materials, rig.decals
     mesh = tpl.obj.data
     names = tpl.slot_names
     for slot, entry in materials.items():
-        if slot != "*" and slot not in names and material_mode(entry) in ("keep", "jitter"):
+        if slot != "*" and slot not in names and entry.mode in ("keep", "jitter"):
             raise RigError(f"{key}.materials.{slot}: no material slot {slot!r}; the mesh has {names}")
     for i, d in enumerate(decals):
-        for slot in d["slots"]:
+        for slot in d.slots:
             if slot != "*" and slot not in names:
                 raise RigError(f"{key}.decals[{i}].slots: no material slot {slot!r}; the mesh has {names}")
-        if d["projection"] == "uv" and not mesh.uv_layers:
+        if d.projection == "uv" and not mesh.uv_layers:
             raise RigError(
                 f"{key}.decals[{i}].projection: uv needs a UV map and the mesh has none; use planar or cylinder"
             )
@@ -66,7 +67,7 @@ def prepare(name: str, rig: dict, tpl: RigTemplate, mesh_file: str | None) -> li
     plans = []
     for i, slot in enumerate(names):
         entry = slot_entry(materials, slot)
-        mode = material_mode(entry)
+        mode = None if entry is None else entry.mode
         mat = mesh.materials[i]
         if mode in ("keep", "jitter") and not own_materials.carries_color(mat, mesh):
             raise RigError(
@@ -82,7 +83,7 @@ def prepare(name: str, rig: dict, tpl: RigTemplate, mesh_file: str | None) -> li
             own_materials.check_textures(mat, where, mesh_file or "the mesh")
             if vertex_colors is not None:
                 own_materials.wire_vertex_colors(mat, vertex_colors)
-        on = [j for j, d in enumerate(decals) if "*" in d["slots"] or slot in d["slots"]]
+        on = [j for j, d in enumerate(decals) if "*" in d.slots or slot in d.slots]
         plans.append(SlotPlan(slot, mode, entry, on))
     return plans
 
@@ -97,26 +98,20 @@ def _own_material(mesh, i: int, name: str) -> bpy.types.Material:
     return mat
 
 
-def load_decal_images(name: str, rig: dict) -> list:
-    return [
-        decal_nodes.load_image(d["image"], f"rigs.{name}.decals[{i}].image")
-        for i, d in enumerate(rig.get("decals", []))
-    ]
+def load_decal_images(name: str, rig: Rig) -> list:
+    return [decal_nodes.load_image(d.image, f"rigs.{name}.decals[{i}].image") for i, d in enumerate(rig.decals)]
 
 
-def instance_looks(obj, plans: list[SlotPlan], rig: dict, images: list, prefix: str) -> list[SlotLook]:
+def instance_looks(obj, plans: list[SlotPlan], rig: Rig, images: list, prefix: str) -> list[SlotLook]:
     """Give instance `obj` its own material in every slot that varies per image (replace, jitter,
     or any slot with a decal); kept slots without decals share the template's material."""
     looks = []
-    decals = rig.get("decals", [])
+    decals = rig.decals
     for i, slot in enumerate(obj.material_slots):
         plan = plans[i]
         if plan.mode == "replace":
-            entry = plan.entry
             mat = make_material(
-                f"{prefix}.{plan.name}",
-                "brick" if plan.name == "label" else "noise",
-                bool(entry.get("pictograms", False)),
+                f"{prefix}.{plan.name}", "brick" if plan.name == "label" else "noise", plan.entry.pictograms
             )
         elif plan.mode == "jitter" or plan.decals:
             base = slot.material
@@ -131,7 +126,7 @@ def instance_looks(obj, plans: list[SlotPlan], rig: dict, images: list, prefix: 
             continue
         for j in plan.decals:
             decal_nodes.add_decal(mat, decals[j], j, images[j])
-        if plan.mode == "jitter" and plan.entry.get("wear"):
+        if plan.mode == "jitter" and plan.entry.wear:
             wear.add_wear(mat)
         slot.link = "OBJECT"
         slot.material = mat
@@ -139,9 +134,9 @@ def instance_looks(obj, plans: list[SlotPlan], rig: dict, images: list, prefix: 
     return looks
 
 
-def apply(looks: list[SlotLook], obj_sample: dict, rig: dict) -> None:
+def apply(looks: list[SlotLook], obj_sample: dict, rig: Rig) -> None:
     """Set one image's values of one instance: its `materials` and `decals` (see sampling.sample_scene)."""
-    decals = rig.get("decals", [])
+    decals = rig.decals
     for look in looks:
         values = slot_entry(obj_sample["materials"], look.name)
         if look.mode == "replace":

@@ -9,25 +9,22 @@ import numpy as np
 from blender.random_draws import uniform
 
 PATTERNS = ("noise", "gradient", "checker", "stripes", "blobs", "wood", "granite")
-DEFAULT_PATTERNS = PATTERNS[:6]  # the schema's default list: granite is opt-in
 
 
 def draw(ctx) -> dict:
     rng = ctx.rng("background")
-    bg = ctx.spec["render"]["background"]
-    photos = ctx.spec.get("photos", [])
+    bg, photos = ctx.spec.render.background, ctx.spec.photos
     kinds = ["hdri", "procedural", "photos"]
-    weights = np.array([bg["hdri"], bg["procedural"], bg["photos"] if photos else 0.0])
+    weights = np.array([bg.hdri, bg.procedural, bg.photos if photos else 0.0])
     kind = kinds[rng.choice(3, p=weights / weights.sum())]
     background = {"kind": kind, "seed": int(rng.integers(0, 2**31 - 1))}
     if kind == "procedural":
-        patterns = bg.get("patterns", DEFAULT_PATTERNS)
-        background["pattern"] = patterns[rng.integers(len(patterns))]
-        sat = bg.get("saturation", {"min": 1.0, "max": 1.0})
-        if sat["min"] != 1.0 or sat["max"] != 1.0:  # drawn only when set: default renders keep their bytes
+        background["pattern"] = bg.patterns[rng.integers(len(bg.patterns))]
+        sat = bg.saturation
+        if sat.min != 1.0 or sat.max != 1.0:  # drawn only when set: default renders keep their bytes
             background["saturation"] = uniform(rng, sat)
-        if bg.get("brightness") is not None:  # drawn only when set, after the other draws: bytes kept
-            background["brightness"] = uniform(rng, bg["brightness"])
+        if bg.brightness is not None:  # drawn only when set, after the other draws: bytes kept
+            background["brightness"] = uniform(rng, bg.brightness)
     elif kind == "photos":
         background["photo"] = int(rng.integers(len(photos)))
     return {"background": background}

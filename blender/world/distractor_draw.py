@@ -21,17 +21,16 @@ DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
 
 def draw(ctx) -> dict:
     rng = ctx.rng("distractors")
-    render = ctx.spec["render"]
-    dis, placement = render["distractors"], render["placement"]
+    dis, placement = ctx.spec.render.distractors, ctx.spec.render.placement
     objects, placed, cam_pos = ctx.sample["objects"], ctx.placed, ctx.camera_position
     distractors = []
-    for _ in range(integer(rng, dis["count"])):
-        size = uniform(rng, dis["size"])
-        if objects and rng.uniform() < dis["occluder_prob"]:
+    for _ in range(integer(rng, dis.count)):
+        size = uniform(rng, dis.size)
+        if objects and rng.uniform() < dis.occluder_prob:
             obj = np.array(objects[rng.integers(len(objects))]["location"])
             loc = obj + rng.uniform(0.25, 0.6) * (cam_pos - obj) + rng.normal(0, 0.01, size=3)
         else:
-            loc = place(rng, placed, size, placement["spread"] * 1.5, placement["height"])
+            loc = place(rng, placed, size, placement.spread * 1.5, placement.height)
         distractors.append(
             {
                 "shape": DISTRACTOR_SHAPES[rng.integers(len(DISTRACTOR_SHAPES))],
@@ -41,14 +40,14 @@ def draw(ctx) -> dict:
                 "material": sample_material(rng, DEFAULT_MATERIAL),
             }
         )
-    meshes = dis.get("meshes")
-    if meshes:  # drawn only when set, from their own stream: the primitives' draws stay as they were
+    meshes = dis.meshes
+    if meshes is not None:  # drawn only when set, from their own stream: the primitives' draws stay as they were
         rng = ctx.rng("distractor_meshes")
         for d in distractors:
-            if rng.uniform() < meshes["weight"]:
-                d["mesh"] = int(rng.integers(len(meshes["files"])))
-                d["mesh_size"] = float(rng.uniform(meshes["size"]["min"], meshes["size"]["max"]))
-                look = sample_look(rng, rng, meshes["materials"])
+            if rng.uniform() < meshes.weight:
+                d["mesh"] = int(rng.integers(len(meshes.files)))
+                d["mesh_size"] = float(rng.uniform(meshes.size.min, meshes.size.max))
+                look = sample_look(rng, rng, meshes.materials)
                 if look is not None:
                     d["mesh_material"] = look
     return {"distractors": distractors}

@@ -9,22 +9,22 @@ from mathutils import Quaternion
 from blender.surfaces.materials import apply_material, make_material
 from blender.world.mesh_distractors import MeshDistractors
 from blender.world.scene_parts import PARKED, distractor_meshes
+from common.render_spec import Distractors as DistractorsSpec
 
 
 class Distractors:
-    def __init__(self, scene, cfg: dict):
+    def __init__(self, scene, cfg: DistractorsSpec):
         shapes = distractor_meshes()
         for mesh in shapes.values():
             mesh.materials.append(None)  # one slot, filled per object
         self.shapes = shapes
         self.pool = []
-        for k in range(int(cfg["count"]["max"])):
+        for k in range(int(cfg.count.max)):
             obj = bpy.data.objects.new(f"distractor.{k}", shapes["cube"])
             scene.collection.objects.link(obj)
             obj.location = PARKED
             self.pool.append((obj, make_material(f"distractor.{k}")))
-        meshes = cfg.get("meshes")
-        self.mesh_files = MeshDistractors(meshes) if meshes else None
+        self.mesh_files = MeshDistractors(cfg.meshes) if cfg.meshes else None
 
     def apply(self, draws: list[dict]) -> list:
         """Show one image's distractors; returns the objects shown, in the draws' order."""

@@ -8,14 +8,15 @@ import bpy
 from mathutils import Matrix
 
 from blender.world.scene_parts import PARKED
+from common.render_spec import Lights
 
 
 class Lighting:
-    def __init__(self, scene, lights_cfg: dict, world: dict):
+    def __init__(self, scene, lights_cfg: Lights, world: dict):
         """`world`: the HDRI nodes blender/world/scene_parts.py made (env, bg, mapping, images, dir)."""
         self.world = world
         self.lamps = []
-        for k in range(int(lights_cfg["count"]["max"])):
+        for k in range(int(lights_cfg.count.max)):
             data = bpy.data.lights.new(f"light.{k}", "POINT")
             obj = bpy.data.objects.new(f"light.{k}", data)
             scene.collection.objects.link(obj)

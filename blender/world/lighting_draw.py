@@ -16,13 +16,13 @@ HDRI_NAMES = ("city", "courtyard", "forest", "interior", "night", "studio", "sun
 
 def draw_lights(ctx) -> dict:
     rng = ctx.rng("lights")
-    lights_cfg = ctx.spec["render"]["lights"]
+    lights_cfg = ctx.spec.render.lights
     lights = []
-    for _ in range(integer(rng, lights_cfg["count"])):
-        kind = lights_cfg["types"][rng.integers(len(lights_cfg["types"]))]
+    for _ in range(integer(rng, lights_cfg.count)):
+        kind = lights_cfg.types[rng.integers(len(lights_cfg.types))]
         loc = spherical_position(
             (0, 0, 0),
-            uniform(rng, lights_cfg["distance"]),
+            uniform(rng, lights_cfg.distance),
             math.radians(rng.uniform(20, 85)),
             rng.uniform(0, 2 * math.pi),
         )
@@ -30,9 +30,9 @@ def draw_lights(ctx) -> dict:
             {
                 "type": kind,
                 "camera_like_matrix": look_at(loc, (0, 0, 0)).tolist(),  # lights shine along local -z
-                "energy": uniform(rng, lights_cfg["sun_strength"] if kind == "SUN" else lights_cfg["energy_w"]),
+                "energy": uniform(rng, lights_cfg.sun_strength if kind == "SUN" else lights_cfg.energy_w),
                 "color": [
-                    float(c) for c in colorsys.hsv_to_rgb(rng.uniform(), uniform(rng, lights_cfg["saturation"]), 1.0)
+                    float(c) for c in colorsys.hsv_to_rgb(rng.uniform(), uniform(rng, lights_cfg.saturation), 1.0)
                 ],
                 "size": float(rng.uniform(0.05, 0.3)),
                 "spot_size": float(rng.uniform(math.radians(30), math.radians(90))),
@@ -46,7 +46,7 @@ def draw_world(ctx) -> dict:
     return {
         "world": {
             "hdri": HDRI_NAMES[rng.integers(len(HDRI_NAMES))],
-            "strength": uniform(rng, ctx.spec["render"]["lights"]["world_strength"]),
+            "strength": uniform(rng, ctx.spec.render.lights.world_strength),
             "rotation": float(rng.uniform(0, 2 * math.pi)),
         }
     }

@@ -19,8 +19,8 @@ from mathutils import Matrix
 from blender.rigging import rigs
 from blender.rigging.rigs import RigError
 from blender.surfaces import own_materials, wear
-from blender.surfaces.appearance import material_mode
 from blender.surfaces.materials import apply_material
+from common.render_spec import MeshDistractors as MeshDistractorsSpec
 
 KEY = "render.distractors.meshes"
 
@@ -61,11 +61,11 @@ def _normalise(mesh: bpy.types.Mesh) -> None:
 class MeshDistractors:
     """The distractor meshes of `render.distractors.meshes` and their looks."""
 
-    def __init__(self, cfg: dict):
-        self.mode = material_mode(cfg["materials"])
-        self.wear = self.mode == "jitter" and bool(cfg["materials"].get("wear"))
+    def __init__(self, cfg: MeshDistractorsSpec):
+        self.mode = cfg.materials.mode
+        self.wear = self.mode == "jitter" and bool(cfg.materials.wear)
         self.meshes: list[bpy.types.Mesh] = []
-        for i, path in enumerate(cfg["files"]):
+        for i, path in enumerate(cfg.files):
             where = f"{KEY}.paths: {path}"
             imported = rigs._import_file(Path(path), where)
             meshes = [o for o in imported if o.type == "MESH" and len(o.data.vertices) > 0]

@@ -19,20 +19,21 @@ from PIL import Image
 
 from blender.optics.camera import look_at, spherical_position
 from blender.random_draws import rng_for, sample_material
-from blender.surfaces.appearance import material_mode, sample_decals, sample_jitter
+from blender.surfaces.appearance import sample_decals, sample_jitter
 from common.atomic import replacing
+from common.render_spec import Rig
 from pipeline.drawing.contact_sheet import contact_sheet
 from pipeline.drawing.draw import draw_annotations
 from pipeline.errors import run_command
 from pipeline.outputs import own_output, refuse_overlap, stage_owner
-from pipeline.rendering.blender_runner import check_rigs, make_spec, run_blender
+from pipeline.rendering.blender_runner import check_rigs, make_spec, run_blender, typed_spec
 from pipeline.schema import ParamsError, load_params
 
 OWNER = stage_owner("preview")  # its marker in --out: a later run may write there again
 
 
 def turntable_scenes(
-    rig: str, rig_spec: dict, center, extent: float, views: int, size: int, elevation_deg: float, seed: int
+    rig: str, rig_spec: Rig, center, extent: float, views: int, size: int, elevation_deg: float, seed: int
 ) -> list[dict]:
     """One instance at the origin; the camera circles its box centre at a distance that frames it.
 
@@ -42,12 +43,12 @@ def turntable_scenes(
     focal, sensor = 50.0, 36.0
     distance = 1.3 * extent / (sensor / 2 / focal)
     rng = np.random.default_rng(seed)
-    entries = sorted(rig_spec["materials"].items())
-    materials = {name: sample_material(rng, r) for name, r in entries if material_mode(r) == "replace"}
+    entries = sorted(rig_spec.materials.items())
+    materials = {name: sample_material(rng, r) for name, r in entries if r.mode == "replace"}
     scenes = []
     for k in range(views):
         arng = rng_for(seed, k, "appearance")
-        looks = {**materials, **{name: sample_jitter(arng, r) for name, r in entries if material_mode(r) == "jitter"}}
+        looks = {**materials, **{name: sample_jitter(arng, r) for name, r in entries if r.mode == "jitter"}}
         az = 2 * math.pi * k / views - math.pi / 2
         pos = spherical_position(center, distance, math.radians(elevation_deg), az)
         scenes.append(
@@ -84,8 +85,8 @@ def turntable_scenes(
                 "background": {"kind": "color", "color": [0.35, 0.35, 0.38], "seed": 0},
             }
         )
-        if rig_spec.get("decals"):
-            scenes[-1]["objects"][0]["decals"] = sample_decals(rng_for(seed, k, "decals"), rig_spec["decals"])
+        if rig_spec.decals:
+            scenes[-1]["objects"][0]["decals"] = sample_decals(rng_for(seed, k, "decals"), rig_spec.decals)
     return scenes
 
 
@@ -110,7 +111,14 @@ def preview(
         facts = check_rigs(tmp / "spec.json", tmp / "out", blender)
         print(slots_line(rig, facts[rig]["slots"]))
         scenes = turntable_scenes(
-            rig, spec["rigs"][rig], facts[rig]["center"], facts[rig]["extent"], views, size, elevation, params.seed
+            rig,
+            typed_spec(spec).rigs[rig],
+            facts[rig]["center"],
+            facts[rig]["extent"],
+            views,
+            size,
+            elevation,
+            params.seed,
         )
         (tmp / "scenes.json").write_text(json.dumps(scenes))
         run_blender(

@@ -16,6 +16,8 @@ import tempfile
 from pathlib import Path
 
 from common.atomic import file_sha256
+from common.render_spec import RenderSpec, load_spec
+from common.typed_json import to_dict
 from pipeline.errors import Rig2kpError
 from pipeline.rendering.appearance_spec import complete_spec
 from pipeline.rendering.calibration import CalibrationError, check_lens, resolve_camera
@@ -79,7 +81,17 @@ def make_spec(params: Params, params_path: Path) -> dict:
     for rig in spec["rigs"].values():  # decal images and clutter meshes are inputs too
         files.update({d["image"]: file_sha256(d["image"]) for d in rig.get("decals", [])})
     files.update({f: file_sha256(f) for f in spec["render"]["distractors"].get("meshes", {}).get("files", [])})
+    typed_spec(spec)
     return spec
+
+
+def typed_spec(spec: dict) -> RenderSpec:
+    """The spec as Blender reads it (common/render_spec.py). It must read back to the same JSON, or
+    spec.json, its hash and what Blender sees would differ: a mismatch is a bug here, not in params."""
+    typed = load_spec(spec)
+    if json.dumps(to_dict(typed)) != json.dumps(spec):
+        raise RuntimeError("the render spec does not read back unchanged into common/render_spec.py's types")
+    return typed
 
 
 def blender_command(blender: str | None, args: list[str], script: Path = BLENDER_SCRIPT) -> list[str]:

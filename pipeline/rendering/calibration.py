@@ -19,6 +19,8 @@ import yaml
 from blender.optics.camera import intrinsics
 from blender.optics.camera_draw import calibrated_K, calibrated_size, sensor_width_mm
 from blender.optics.lens import Lens, LensError
+from common.render_spec import Camera
+from common.typed_json import from_dict
 from pipeline.schema import ParamsError
 from pipeline.schema.lens_params import COEFFICIENTS, coefficient_problem
 
@@ -200,20 +202,19 @@ def check_lens(render: dict) -> None:
     """Fail before any rendering when the distortion folds over inside the image or needs too wide a
     pinhole frame: tried with the calibrated K, or else the shortest focal length at each size
     (the widest view, where a lens is worst)."""
-    cam = render["camera"]
-    dist = cam.get("distortion")
+    cam = from_dict(Camera, render["camera"], "render.camera")  # as blender/optics reads it
+    dist = cam.distortion
     if dist is None:
         return
-    if cam.get("intrinsics") is not None:
-        width, height = calibrated_size(cam["intrinsics"])
-        cameras = [(np.array(calibrated_K(cam["intrinsics"])), width, height)]
+    if cam.intrinsics is not None:
+        width, height = calibrated_size(cam.intrinsics)
+        cameras = [(np.array(calibrated_K(cam.intrinsics)), width, height)]
     else:
         cameras = [
-            (intrinsics(cam["focal_mm"]["min"], sensor_width_mm(cam, w, h), w, h), w, h)
-            for w, h in render["resolutions"]
+            (intrinsics(cam.focal_mm.min, sensor_width_mm(cam, w, h), w, h), w, h) for w, h in render["resolutions"]
         ]
     for K, width, height in cameras:
         try:
-            Lens(K, int(width), int(height), dist["model"], tuple(dist["coeffs"])).render_frame()
+            Lens(K, int(width), int(height), dist.model, tuple(dist.coeffs)).render_frame()
         except LensError as exc:
             raise CalibrationError(str(exc)) from None

@@ -32,7 +32,7 @@ from pipeline.errors import run_command
 from pipeline.outputs import Owner, refuse_overlap, take_output
 from pipeline.project.dvc_deps import check_stage
 from pipeline.rendering import launch_ray
-from pipeline.rendering.blender_runner import RenderError, check_rigs, make_spec, render_shard, shards
+from pipeline.rendering.blender_runner import RenderError, check_rigs, make_spec, render_shard, shards, typed_spec
 from pipeline.schema import Params, ParamsError
 from pipeline.stage_args import add_out, add_params_args, params_from_args, stage_parser
 
@@ -85,7 +85,7 @@ def render_dataset(
         if only is not None:
             ranges = [(max(a, only[0]), min(b, only[1])) for a, b in ranges if a < only[1] and b > only[0]]
         total = sum(b - a for a, b in ranges)
-        todo = set(output.unfinished(spec, out, (i for a, b in ranges for i in range(a, b))))
+        todo = set(output.unfinished(output.spec_hash(spec), out, (i for a, b in ranges for i in range(a, b))))
         for index in todo:  # a meta file marks done: what is left of an unfinished image goes first
             output.forget(out, index)
         pending = [(a, b) for a, b in ranges if any(i in todo for i in range(a, b))]
@@ -137,10 +137,11 @@ def render_local(
 
 def merge_dataset(spec: dict, out: Path) -> dict:
     """annotations.json and stats.json from every image's meta file (all must be finished for `spec`)."""
+    typed = typed_spec(spec)
     with output.claim(out, spec, may_reset=False):
-        data = output.merge(spec, out, spec["render"]["num_images"])
+        data = output.merge(typed, output.spec_hash(spec), out)
         write_json(out / "annotations.json", data)
-        metas = [output.read_meta(out, i) for i in range(spec["render"]["num_images"])]
+        metas = [output.read_meta(out, i) for i in range(typed.render.num_images)]
         write_json(out / "stats.json", {**dataset_stats(data), **layout_stats(metas)}, indent=1)
     return data
 

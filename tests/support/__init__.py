@@ -1,4 +1,4 @@
-"""What the tests share: params, drawn COCO datasets, real-export fixtures, renders, training.
+"""What the tests share: params, typed render specs, drawn COCO datasets, real-export fixtures, renders, training.
 
 Fixtures live in tests/conftest.py; helpers here are plain functions and constants. No test
 module imports another.
