@@ -280,13 +280,15 @@ def test_bad_inputs_are_one_line_errors(tmp_path, capsys):
     (tmp_path / "ds" / "annotations.json").write_text(json.dumps(data))
     code = main(["--input", str(tmp_path / "ds"), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
-    assert code == 2 and err.startswith(f"error: {tmp_path / 'ds' / 'annotations.json'}: 1 problem(s)")
+    assert code == 2 and err.startswith(f"error: {tmp_path / 'ds' / 'annotations.json'}: 2 problem(s)")
     assert "annotations[id=2001].keypoints[left_a]: v=3, expected 0, 1 or 2" in err
+    assert "categories[id=1].rig.flip_pairs: a keypoint is in two pairs" in err  # found by the checks, at once
     data["annotations"][2]["keypoints"][2] = 2
     (tmp_path / "ds" / "annotations.json").write_text(json.dumps(data))
     assert main(["--input", str(tmp_path / "ds"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "categories[id=1].rig.flip_pairs: a keypoint is in two pairs" in err
+    assert err.startswith(f"error: {tmp_path / 'ds' / 'annotations.json'}: 1 problem(s)")
+    assert "categories[id=1].rig.flip_pairs: a keypoint is in two pairs" in err
     assert main(["--input", str(tmp_path / "ds"), "--out", str(tmp_path / "o"), "--splits", "train,val"]) == 2
     assert "is one COCO file; name the one split it becomes" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() and not (tmp_path / "o").exists()
