@@ -1,5 +1,6 @@
 """The random primitives every scene element draws with (pure numpy): one generator per (seed, image,
-stream), ranges, rotations, colours, materials and places kept apart.
+stream), ranges, rotations and places kept apart (a look's colours and materials are drawn in
+blender/surfaces/appearance.py, the looks' draw).
 
 A stream is named in STREAMS; its number is part of every render's bytes, so a new element gets a
 new number and no existing one changes. Units: metres, radians, linear RGB in 0..1.
@@ -7,13 +8,11 @@ new number and no existing one changes. Units: metres, radians, linear RGB in 0.
 
 from __future__ import annotations
 
-import colorsys
 import math
 
 import numpy as np
 
-from blender.surfaces.appearance import sample_jitter
-from common.render_spec import Material, Range, ReplaceMaterial
+from common.render_spec import Range
 
 STREAMS = {
     "camera": 0,
@@ -43,15 +42,6 @@ def uniform(rng: np.random.Generator, r: Range) -> float:
 
 def integer(rng: np.random.Generator, r: Range) -> int:
     return int(rng.integers(int(r.min), int(r.max) + 1))
-
-
-def srgb_to_linear(c: float) -> float:
-    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-
-def hsv_to_linear_rgb(h: float, s: float, v: float) -> list[float]:
-    """HSV as a user picks it (display sRGB) to the linear RGB that shaders take."""
-    return [srgb_to_linear(c) for c in colorsys.hsv_to_rgb(h % 1.0, s, v)]
 
 
 def random_rotation(rng: np.random.Generator) -> list[float]:
@@ -87,27 +77,6 @@ def upright_rotation(rng: np.random.Generator, tilt_rad: float) -> list[float]:
     return quat_multiply(tilt, yaw)
 
 
-def sample_material(rng: np.random.Generator, ranges: ReplaceMaterial) -> dict:
-    return {
-        "color": hsv_to_linear_rgb(
-            uniform(rng, ranges.hue), uniform(rng, ranges.saturation), uniform(rng, ranges.value)
-        ),
-        "roughness": uniform(rng, ranges.roughness),
-        "metallic": uniform(rng, ranges.metallic),
-        "texture_strength": uniform(rng, ranges.texture_strength),
-        "texture_scale": uniform(rng, ranges.texture_scale),
-        "texture_offset": float(rng.uniform(0, 100)),
-    }
-
-
-def sample_look(mrng: np.random.Generator, arng: np.random.Generator, entry: Material) -> dict | None:
-    """One image's values for a slot's materials entry: replace ranges draw from `mrng` (the materials
-    stream, as always), jitter from `arng` (the appearance stream); keep draws nothing (None)."""
-    if entry.mode == "replace":
-        return sample_material(mrng, entry)
-    return sample_jitter(arng, entry) if entry.mode == "jitter" else None
-
-
 def apart(draw, placed: list[tuple[np.ndarray, float]], radius: float, tries: int = 20) -> np.ndarray:
     """The first of up to `tries` points `draw()` gives whose sphere of `radius` keeps clear of every
     placed (point, radius); else the one that comes closest to it."""
@@ -130,15 +99,3 @@ def place(rng, placed: list[tuple[np.ndarray, float]], radius: float, spread: fl
         return np.array([r * math.cos(t), r * math.sin(t), uniform(rng, height)])
 
     return apart(draw, placed, radius)
-
-
-DEFAULT_MATERIAL = ReplaceMaterial(  # the primitive distractors' looks
-    hue=Range(min=0.0, max=1.0),
-    saturation=Range(min=0.0, max=0.9),
-    value=Range(min=0.1, max=0.95),
-    roughness=Range(min=0.1, max=0.9),
-    metallic=Range(min=0.0, max=0.5),
-    texture_strength=Range(min=0.0, max=0.6),
-    texture_scale=Range(min=5.0, max=80.0),
-    pictograms=False,
-)

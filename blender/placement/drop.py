@@ -12,7 +12,8 @@ import math
 
 import numpy as np
 
-from blender.random_draws import STREAMS, apart, random_rotation, sample_material, uniform, upright_rotation
+from blender.random_draws import STREAMS, apart, random_rotation, uniform, upright_rotation
+from blender.surfaces.appearance import sample_material
 from common.render_spec import Range, RenderSpec, Support
 
 # Bounding radius of each unit-size distractor mesh (scene_parts.distractor_meshes), about its origin.

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import math
 
-from blender.random_draws import integer, place, random_rotation, sample_look, uniform, upright_rotation
+from blender.random_draws import integer, place, random_rotation, uniform, upright_rotation
 from blender.rigging import posing
-from blender.surfaces.appearance import sample_decals
+from blender.surfaces.appearance import sample_decals, sample_look
 
 
 def draw(ctx) -> dict:

@@ -1,19 +1,23 @@
-"""Per-image appearance draws and decal frames (pure: numpy and the standard library only).
+"""The looks' per-image draw (pure: numpy and the standard library only): a slot's materials entry
+(replace ranges, or jitter of a kept material), decal placements, and the decal frames.
 
-Jitter of kept materials, decal placements and mesh distractors each draw from their own stream
-(`random_draws.STREAMS`: appearance, decals, distractor_meshes), and only when params use them, so
-params without them draw nothing new and their images keep their bytes. Every range here is drawn
-even when it is a single value, so the number of draws never depends on the values.
+Replace ranges draw from the `materials` stream as they always have; jitter, decal placements and
+mesh distractors each draw from their own stream (`random_draws.STREAMS`: appearance, decals,
+distractor_meshes), and only when params use them, so params without them draw nothing new and
+their images keep their bytes. Every jitter and decal range is drawn even when it is a single
+value, so the number of draws never depends on the values.
 Units: metres, radians (decal rotation), UV units or degrees where the decal's projection says so.
 """
 
 from __future__ import annotations
 
+import colorsys
 import math
 
 import numpy as np
 
-from common.render_spec import Decal, JitterMaterial, Range
+from blender.random_draws import uniform
+from common.render_spec import Decal, JitterMaterial, Material, Range, ReplaceMaterial
 
 AXIS_VECTORS = {
     "+x": (1.0, 0.0, 0.0),
@@ -32,6 +36,36 @@ def _draw(rng: np.random.Generator, r: Range) -> float:
 def slot_entry(materials: dict, slot: str):
     """A slot's entry (a spec's Material, or a sample's drawn values): its own name first, then "*"."""
     return materials.get(slot, materials.get("*"))
+
+
+def srgb_to_linear(c: float) -> float:
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def hsv_to_linear_rgb(h: float, s: float, v: float) -> list[float]:
+    """HSV as a user picks it (display sRGB) to the linear RGB that shaders take."""
+    return [srgb_to_linear(c) for c in colorsys.hsv_to_rgb(h % 1.0, s, v)]
+
+
+def sample_material(rng: np.random.Generator, ranges: ReplaceMaterial) -> dict:
+    return {
+        "color": hsv_to_linear_rgb(
+            uniform(rng, ranges.hue), uniform(rng, ranges.saturation), uniform(rng, ranges.value)
+        ),
+        "roughness": uniform(rng, ranges.roughness),
+        "metallic": uniform(rng, ranges.metallic),
+        "texture_strength": uniform(rng, ranges.texture_strength),
+        "texture_scale": uniform(rng, ranges.texture_scale),
+        "texture_offset": float(rng.uniform(0, 100)),
+    }
+
+
+def sample_look(mrng: np.random.Generator, arng: np.random.Generator, entry: Material) -> dict | None:
+    """One image's values for a slot's materials entry: replace ranges draw from `mrng` (the materials
+    stream, as always), jitter from `arng` (the appearance stream); keep draws nothing (None)."""
+    if entry.mode == "replace":
+        return sample_material(mrng, entry)
+    return sample_jitter(arng, entry) if entry.mode == "jitter" else None
 
 
 def sample_jitter(rng: np.random.Generator, cfg: JitterMaterial) -> dict:

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from blender.random_draws import (
-    DEFAULT_MATERIAL,
-    integer,
-    place,
-    random_rotation,
-    sample_look,
-    sample_material,
-    uniform,
-)
+from blender.random_draws import integer, place, random_rotation, uniform
+from blender.surfaces.appearance import sample_look, sample_material
+from common.render_spec import Range, ReplaceMaterial
 
+PRIMITIVE_LOOK = ReplaceMaterial(  # the primitive distractors' looks
+    hue=Range(min=0.0, max=1.0),
+    saturation=Range(min=0.0, max=0.9),
+    value=Range(min=0.1, max=0.95),
+    roughness=Range(min=0.1, max=0.9),
+    metallic=Range(min=0.0, max=0.5),
+    texture_strength=Range(min=0.0, max=0.6),
+    texture_scale=Range(min=5.0, max=80.0),
+    pictograms=False,
+)
 DISTRACTOR_SHAPES = ("cube", "sphere", "cylinder", "cone", "torus")
 
 
@@ -37,7 +41,7 @@ def draw(ctx) -> dict:
                 "location": [float(v) for v in loc],
                 "rotation": random_rotation(rng),
                 "size": size,
-                "material": sample_material(rng, DEFAULT_MATERIAL),
+                "material": sample_material(rng, PRIMITIVE_LOOK),
             }
         )
     meshes = dis.meshes

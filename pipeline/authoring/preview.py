@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image
 
 from blender.optics.camera import look_at, spherical_position
-from blender.random_draws import rng_for, sample_material
-from blender.surfaces.appearance import sample_decals, sample_jitter
+from blender.random_draws import rng_for
+from blender.surfaces.appearance import sample_decals, sample_jitter, sample_material
 from common.atomic import replacing
 from common.render_spec import Rig
 from pipeline.drawing.contact_sheet import contact_sheet
