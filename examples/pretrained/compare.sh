@@ -25,6 +25,7 @@ arm() {
     lite0-t3-blr0.3)    sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.3) ;;
     lite0-frozen-wide)  sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${WIDE[@]}") ;;
     lite0-t3-blr0.1-4k) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set train.iterations=4000) ;;  # the default at 4000 steps
+    lite0-t3-blr0.1-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set model.box_batch_size_per_image=256) ;;  # 4x the RoIs per image for the box loss
     lite0-frozen)       sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0) ;;
     lite1-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite1_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1) ;;
     lite2-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite2_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1) ;;
@@ -33,7 +34,7 @@ arm() {
 }
 
 if [[ ${1:-list} == list ]]; then
-  for a in scratch-mnv3s lite0-t3-blr0.1 lite0-t3-blr0.1-4k lite0-t3-blr0.1-ema lite0-t3-blr0.3 lite0-frozen-wide lite0-frozen lite1-t3-blr0.1 lite2-t3-blr0.1; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
+  for a in scratch-mnv3s lite0-t3-blr0.1 lite0-t3-blr0.1-4k lite0-t3-blr0.1-roi256 lite0-t3-blr0.1-ema lite0-t3-blr0.3 lite0-frozen-wide lite0-frozen lite1-t3-blr0.1 lite2-t3-blr0.1; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
   exit 0
 fi
 
