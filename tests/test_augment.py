@@ -421,6 +421,6 @@ def test_flip_pairs_no_mirror_can_mean_stop_before_the_first_image(tmp_path):
     data = write_dataset(src, n_images=2)
     data["categories"][0]["rig"]["flip_pairs"] = [["left_a", "right_a"], ["right_a", "mid"]]
     (src / "annotations.json").write_text(json.dumps(data))
-    with pytest.raises(Exception, match=r"categories\[id=1\]\.rig\.flip_pairs: a keypoint is in two pairs"):
+    with pytest.raises(DatasetError, match=r"categories\[id=1\]\.rig\.flip_pairs: a keypoint is in two pairs"):
         augment.augment_dataset(AugmentConfig(copies=1), 3, src, tmp_path / "out", workers=1, progress=False)
     assert not list((tmp_path / "out").rglob("*.png"))
