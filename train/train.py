@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from pipeline.errors import run_command
 from pipeline.outputs import own_output, refuse_overlap, stage_owner, take_output
-from pipeline.schema.train_params import TrainConfig
+from pipeline.schema.train_params import ModelConfig, TrainConfig
 from pipeline.stage_args import add_input, add_params_args, params_from_args, stage_parser
 from train import checkpoint, ddp
 from train.coco_eval import coco_from_dict, evaluate_bbox, evaluate_keypoints, load_results
@@ -30,7 +30,8 @@ from train.dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, ch
 from train.devices import make_scaler, place_model, setup_device
 from train.engine import predict, train_one_epoch
 from train.loaders import eval_loader, train_loader
-from train.network.model import build_model
+from train.network.anchor_fit import anchor_fit_line, model_boxes
+from train.network.model import anchor_sizes, build_model
 from train.optim import build_ema, build_optimizer, build_scheduler, set_body_trainable, unfreeze_epoch
 from train.transforms import TrainAugment
 
@@ -102,6 +103,13 @@ def validate(model, loader, setup, labels: LabelMap, world: ddp.World, gt, oks_s
 
 def _config_json(cfg: TrainConfig) -> dict:
     return cfg.model_dump(mode="json")
+
+
+def _anchor_fit(split: CocoSplit, labels: LabelMap, model_cfg: ModelConfig) -> str:
+    """The anchors' fit to the train boxes at the model's input size (train/network/anchor_fit.py)."""
+    anns = {i: [a for a in a_s if labels.label_of(a["category_id"])] for i, a_s in split.anns_by_image.items()}
+    boxes = model_boxes(split.images, anns, model_cfg.min_size, model_cfg.max_size)
+    return anchor_fit_line(boxes, anchor_sizes(model_cfg), model_cfg.aspect_ratios)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -177,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
         f"K = {labels.num_keypoints}; {note}"
     )
     log(f"data: {len(train_ds)} train / {len(val_ds)} val images; {len(tl)} batches per epoch")
+    log(_anchor_fit(train_split, labels, params.model))
     if len(val_ds) < MIN_VAL_IMAGES:
         log(
             f"warning: val.json holds {len(val_ds)} images, too few to choose best.pt on: one image moves "

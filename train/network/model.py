@@ -33,12 +33,7 @@ def build_detector(
     spec = BACKBONES[cfg.backbone]
     levels = feature_levels(cfg.backbone)
     names = [str(i) for i in range(levels - 1)]
-    sizes = cfg.anchor_sizes or [[32 * 2**i] for i in range(levels)]
-    if len(sizes) != levels:
-        raise BackboneError(
-            f"model.anchor_sizes: {cfg.backbone} has {levels} feature levels, "
-            f"expected {levels} lists of sizes, got {len(sizes)}"
-        )
+    sizes = anchor_sizes(cfg)
     anchors = AnchorGenerator(tuple(tuple(s) for s in sizes), (tuple(cfg.aspect_ratios),) * levels)
     c = cfg.fpn_channels
     return KeypointRCNN(
@@ -65,6 +60,18 @@ def build_detector(
         keypoint_head=KeypointRCNNHeads(c, list(cfg.keypoint_head)),
         keypoint_predictor=KeypointRCNNPredictor(cfg.keypoint_head[-1], num_keypoints),
     )
+
+
+def anchor_sizes(cfg: ModelConfig) -> list[list[int]]:
+    """Anchor sizes per feature level: the params', or torchvision's 32, 64, ... per level."""
+    levels = feature_levels(cfg.backbone)
+    sizes = cfg.anchor_sizes or [[32 * 2**i] for i in range(levels)]
+    if len(sizes) != levels:
+        raise BackboneError(
+            f"model.anchor_sizes: {cfg.backbone} has {levels} feature levels, "
+            f"expected {levels} lists of sizes, got {len(sizes)}"
+        )
+    return sizes
 
 
 def build_model(cfg: ModelConfig, num_classes: int, num_keypoints: int) -> tuple[KeypointRCNN, str, bool]:

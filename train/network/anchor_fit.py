@@ -1,0 +1,78 @@
+"""How well the RPN's anchors fit the training boxes, as the model sees them.
+
+The RPN learns from anchors at IoU >= 0.7 with a box (torchvision's positive threshold); a box
+with no such anchor is learned only through its single best anchor, from a worse start. Long,
+thin rigs (a tube lying across the image, 4:1) miss torchvision's one size and three shapes per
+level, so training says how many train boxes have a good anchor and which params change it.
+
+The check compares shapes only (an anchor centred on the box), so it is an upper bound on what
+the anchor grid, with its stride, offers; it needs no model and no image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from train.dataset import model_input_size
+
+RPN_POSITIVE_IOU = 0.7  # torchvision's rpn_fg_iou_thresh
+POOR_FIT = 0.5  # share of boxes below which training warns
+
+
+def anchor_shapes(sizes: Sequence[Sequence[float]], aspect_ratios: Sequence[float]) -> np.ndarray:
+    """(n, 2) widths and heights of every anchor shape, as torchvision's AnchorGenerator makes
+    them: height / width = ratio, area = size squared."""
+    shapes = []
+    for level in sizes:
+        for size in level:
+            for ratio in aspect_ratios:
+                h = np.sqrt(ratio)
+                shapes.append((size / h, size * h))
+    return np.asarray(shapes, dtype=np.float64).reshape(-1, 2)
+
+
+def best_shape_iou(boxes_wh: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+    """For each (w, h) box, the IoU of the best anchor shape centred on it."""
+    boxes_wh = np.asarray(boxes_wh, dtype=np.float64).reshape(-1, 2)
+    if len(boxes_wh) == 0 or len(shapes) == 0:
+        return np.zeros(len(boxes_wh))
+    inter = np.minimum(boxes_wh[:, None, 0], shapes[None, :, 0]) * np.minimum(boxes_wh[:, None, 1], shapes[None, :, 1])
+    union = (boxes_wh[:, 0] * boxes_wh[:, 1])[:, None] + (shapes[:, 0] * shapes[:, 1])[None, :] - inter
+    return (inter / union).max(axis=1)
+
+
+def model_boxes(images: Iterable[dict], anns_by_image: dict, min_size: int, max_size: int) -> np.ndarray:
+    """(n, 2) sizes of the annotated boxes after the model's resize to `min_size` / `max_size`.
+    Boxes of zero area (keypoint-only annotations) are left out."""
+    sizes = []
+    for im in images:
+        mw, mh = model_input_size(im["width"], im["height"], min_size, max_size)
+        sx, sy = mw / im["width"], mh / im["height"]
+        for a in anns_by_image.get(im["id"], []):
+            w, h = a["bbox"][2] * sx, a["bbox"][3] * sy
+            if w > 0 and h > 0:
+                sizes.append((w, h))
+    return np.asarray(sizes, dtype=np.float64).reshape(-1, 2)
+
+
+def anchor_fit_line(boxes_wh: np.ndarray, sizes, aspect_ratios) -> str:
+    """One log line: the share of boxes with an anchor at the RPN's positive IoU, and, when
+    that is poor, the params to change."""
+    if len(boxes_wh) == 0:
+        return "anchors: no boxes in train.json to fit"
+    best = best_shape_iou(boxes_wh, anchor_shapes(sizes, aspect_ratios))
+    share = float((best >= RPN_POSITIVE_IOU).mean())
+    wh = boxes_wh[:, 0] / boxes_wh[:, 1]
+    lo, hi = np.percentile(wh, [5, 95])
+    line = (
+        f"anchors: {share:.0%} of {len(best)} train boxes have an anchor at IoU >= {RPN_POSITIVE_IOU} "
+        f"(box width / height {lo:.2f}-{hi:.2f}, 5th-95th percentile)"
+    )
+    if share < POOR_FIT:
+        line += (
+            "; warning: few boxes fit the anchors. More sizes per level and shapes "
+            "(model.anchor_sizes: [[16, 23], [32, 45], ...], model.aspect_ratios: [0.25, 0.5, 1, 2, 4]) fit more"
+        )
+    return line
