@@ -19,6 +19,8 @@ from train.dataset import model_input_size
 
 RPN_POSITIVE_IOU = 0.7  # torchvision's rpn_fg_iou_thresh
 POOR_FIT = 0.5  # share of boxes below which training warns
+GOOD_FIT = 0.9  # share of boxes a suggestion aims at
+SCALES = ((1.0,), (1.0, 2**0.5), (1.0, 2 ** (1 / 3), 2 ** (2 / 3)))  # sizes per level, as multiples of its first
 
 
 def anchor_shapes(sizes: Sequence[Sequence[float]], aspect_ratios: Sequence[float]) -> np.ndarray:
@@ -57,22 +59,53 @@ def model_boxes(images: Iterable[dict], anns_by_image: dict, min_size: int, max_
     return np.asarray(sizes, dtype=np.float64).reshape(-1, 2)
 
 
+def fit_share(boxes_wh: np.ndarray, sizes, aspect_ratios) -> float:
+    """The share of boxes with an anchor shape at the RPN's positive IoU."""
+    best = best_shape_iou(boxes_wh, anchor_shapes(sizes, aspect_ratios))
+    return float((best >= RPN_POSITIVE_IOU).mean()) if len(best) else 0.0
+
+
+def suggest_anchors(boxes_wh: np.ndarray, sizes) -> tuple[list[list[int]], list[float], float]:
+    """Anchors that fit the boxes: aspect ratios in powers of 2 spanning the boxes' height / width
+    (5th-95th percentile), and 1, 2 or 3 sizes per level from each level's first; the fewest
+    shapes that give GOOD_FIT, else the best. Returns sizes, ratios and the share that fits.
+
+    torchvision's RPN head needs as many anchors at every level, so every level gets as many sizes."""
+    hw = np.log2(boxes_wh[:, 1] / boxes_wh[:, 0])
+    lo, hi = np.percentile(hw, [5, 95])
+    ratios = [2.0**e for e in range(min(0, int(np.floor(lo + 0.5))), max(0, int(np.ceil(hi - 0.5))) + 1)]
+    best = None
+    for scales in SCALES:
+        cand = [[round(level[0] * k) for k in scales] for level in sizes]
+        share = fit_share(boxes_wh, cand, ratios)
+        if best is None or share > best[2] + 1e-9:
+            best = (cand, ratios, share)
+        if share >= GOOD_FIT:
+            break
+    return best
+
+
 def anchor_fit_line(boxes_wh: np.ndarray, sizes, aspect_ratios) -> str:
     """One log line: the share of boxes with an anchor at the RPN's positive IoU, and, when
-    that is poor, the params to change."""
+    that is poor, anchors that fit them better."""
     if len(boxes_wh) == 0:
         return "anchors: no boxes in train.json to fit"
-    best = best_shape_iou(boxes_wh, anchor_shapes(sizes, aspect_ratios))
-    share = float((best >= RPN_POSITIVE_IOU).mean())
+    share = fit_share(boxes_wh, sizes, aspect_ratios)
     wh = boxes_wh[:, 0] / boxes_wh[:, 1]
     lo, hi = np.percentile(wh, [5, 95])
     line = (
-        f"anchors: {share:.0%} of {len(best)} train boxes have an anchor at IoU >= {RPN_POSITIVE_IOU} "
+        f"anchors: {share:.0%} of {len(boxes_wh)} train boxes have an anchor at IoU >= {RPN_POSITIVE_IOU} "
         f"(box width / height {lo:.2f}-{hi:.2f}, 5th-95th percentile)"
     )
     if share < POOR_FIT:
-        line += (
-            "; warning: few boxes fit the anchors. More sizes per level and shapes "
-            "(model.anchor_sizes: [[16, 23], [32, 45], ...], model.aspect_ratios: [0.25, 0.5, 1, 2, 4]) fit more"
-        )
+        new_sizes, new_ratios, new_share = suggest_anchors(boxes_wh, sizes)
+        if new_share > share:
+            line += (
+                f"; warning: few boxes fit the anchors. model.anchor_sizes: {new_sizes} and "
+                f"model.aspect_ratios: {[_short(r) for r in new_ratios]} fit {new_share:.0%}"
+            )
     return line
+
+
+def _short(x: float) -> float | int:
+    return int(x) if x == int(x) else x
