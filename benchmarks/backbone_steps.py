@@ -29,9 +29,16 @@ from train.optim import build_optimizer  # noqa: E402
 
 LITE0 = {"model.backbone": "efficientnet_lite0_fpn"}
 ARMS = {
-    "mnv3s_scratch": {},
+    "mnv3s_scratch": {"model.backbone": "mobilenet_v3_small_fpn", "model.weights": "none"},  # the default before issue 23
     "lite0_frozen": {**LITE0, "model.trainable_backbone_layers": 0},
     "lite0_t3": {**LITE0, "model.trainable_backbone_layers": 3, "train.backbone_lr": 0.1},
+    "lite0_t3_anch3": {  # the default's anchors before 2026-12-06: one size x 3 shapes per level
+        **LITE0,
+        "model.trainable_backbone_layers": 3,
+        "train.backbone_lr": 0.1,
+        "model.anchor_sizes": [[16], [32], [64], [128]],
+        "model.aspect_ratios": [0.5, 1.0, 2.0],
+    },
     "lite0_all": {**LITE0, "model.trainable_backbone_layers": 8, "train.backbone_lr": 0.1},
     "lite1_frozen": {"model.backbone": "efficientnet_lite1_fpn", "model.trainable_backbone_layers": 0},
     "lite2_frozen": {"model.backbone": "efficientnet_lite2_fpn", "model.trainable_backbone_layers": 0},

@@ -123,3 +123,13 @@ def test_forward_shapes(empty_cache):
     assert all(torch.isfinite(v) for v in losses.values())
     out = model.eval()(images)
     assert out[0]["keypoints"].shape[1:] == (4, 3) and len(out[0]["boxes"]) == 10
+
+
+def test_anchor_sizes_must_have_one_count_per_level():
+    """torchvision's RPN head predicts one anchor count at every level: a ragged list fails at load,
+    naming the key, not in the first forward pass."""
+    with pytest.raises(ValueError, match="anchor_sizes: expected as many sizes at every level"):
+        tiny(anchor_sizes=[[16, 23], [32], [64], [128]])
+    sizes = [[16, 23], [32, 45], [64, 91], [128, 181]]
+    model, _, _ = build_model(tiny(anchor_sizes=sizes, aspect_ratios=[0.25, 0.5, 1.0, 2.0, 4.0]), 3, 4)
+    assert model.rpn.anchor_generator.num_anchors_per_location() == [10] * 4

@@ -159,9 +159,13 @@ class ModelConfig(Strict):
     min_size: int = Field(192, ge=32, description="pixels: shorter image side after the model's resize")
     max_size: int = Field(256, ge=32, description="pixels: cap on the longer side (>= min_size)")
     anchor_sizes: list[list[int]] | None = Field(
-        [[16], [32], [64], [128]], description="pixels, per feature level; null: 32, 64, ... per level (torchvision)"
+        [[16, 23], [32, 45], [64, 91], [128, 181]],
+        description="pixels, per feature level, as many at every level; null: 32, 64, ... per level (torchvision). "
+        "Training logs how many train boxes these fit and suggests better ones",
     )
-    aspect_ratios: list[float] = Field([0.5, 1.0, 2.0], description="height / width of the anchors")
+    aspect_ratios: list[float] = Field(
+        [0.25, 0.5, 1.0, 2.0, 4.0], description="height / width of the anchors (torchvision: 0.5, 1, 2)"
+    )
     rpn_pre_nms_top_n_train: int = Field(
         600, ge=1, description="top-scoring anchors per feature level that enter the RPN's NMS in training (tv: 2000)"
     )
@@ -182,6 +186,11 @@ class ModelConfig(Strict):
     def _sizes(self):
         if self.max_size < self.min_size:
             raise ValueError(f"max_size: expected >= min_size ({self.min_size}), got {self.max_size}")
+        if self.anchor_sizes is not None and len({len(level) for level in self.anchor_sizes}) > 1:
+            raise ValueError(
+                "anchor_sizes: expected as many sizes at every level (torchvision's RPN head has one "
+                f"anchor count), got {self.anchor_sizes}"
+            )
         if self.weights in ("auto", "none"):
             return self
         if self.weights.startswith(TORCHVISION_WEIGHTS_PREFIX):
@@ -198,7 +207,8 @@ class ModelConfig(Strict):
 
 FULL_SIZE = {  # torchvision's keypointrcnn_resnet50_fpn (examples/glue_tubes_real/params_gpu.yaml uses it)
     "backbone": "resnet50_fpn", "fpn_channels": 256, "box_head_dim": 1024, "keypoint_head": [512] * 8,
-    "min_size": 640, "max_size": 1066, "anchor_sizes": None, "rpn_pre_nms_top_n_train": 2000,
+    "min_size": 640, "max_size": 1066, "anchor_sizes": None, "aspect_ratios": [0.5, 1.0, 2.0],
+    "rpn_pre_nms_top_n_train": 2000,
     "rpn_pre_nms_top_n_test": 1000, "rpn_post_nms_top_n_train": 2000, "rpn_post_nms_top_n_test": 1000,
     "box_batch_size_per_image": 512, "box_detections_per_img": 100,
 }  # fmt: skip

@@ -63,6 +63,7 @@ TINY_MODEL = {
     "min_size": 96,
     "max_size": 96,
     "anchor_sizes": [[16], [32], [64], [128]],
+    "aspect_ratios": [0.5, 1.0, 2.0],
     "rpn_post_nms_top_n_train": 200,
     "rpn_post_nms_top_n_test": 50,
     "box_batch_size_per_image": 32,
