@@ -29,7 +29,7 @@ from train.optim import build_optimizer  # noqa: E402
 
 LITE0 = {"model.backbone": "efficientnet_lite0_fpn"}
 ARMS = {
-    "mnv3s_scratch": {"model.backbone": "mobilenet_v3_small_fpn", "model.weights": "none"},  # the default before issue 23
+    "mnv3s_scratch": {"model.backbone": "mobilenet_v3_small_fpn", "model.weights": "none"},  # before issue 23
     "lite0_frozen": {**LITE0, "model.trainable_backbone_layers": 0},
     "lite0_t3": {**LITE0, "model.trainable_backbone_layers": 3, "train.backbone_lr": 0.1},
     "lite0_t3_anch3": {  # the default's anchors before 2026-12-06: one size x 3 shapes per level
