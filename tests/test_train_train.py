@@ -141,6 +141,7 @@ def test_iteration_budget_sets_the_epochs(tmp_path, data, capsys):
     assert "epoch 3/3" in out
     assert "budget: 6 steps = 3 epochs x 2 batches of 4 (train.iterations 5, rounded up to whole epochs)" in out
     assert re.search(r"anchors: \d+% of \d+ train boxes have an anchor at IoU >= 0.7", out)
+    assert 0 <= last["anchor_fit"]["share"] <= 1  # kept for the verdict's advice
     # 4 val images: best.pt is chosen on noise, and the log says so
     assert "warning: val.json holds 4 images, too few to choose best.pt on" in out
     assert last["scheduler"]["last_epoch"] == 6

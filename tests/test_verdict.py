@@ -123,6 +123,21 @@ def test_training_facts_from_a_checkpoint():
     t = Training.from_checkpoint(ckpt, symmetric=False)
     assert (t.keypoints, t.steps, t.epoch, t.epochs, t.pretrained, t.min_size) == (3, 400, 8, 12, True, 320)
     assert t.weights == "ImageNet weights of EfficientNet-Lite0"
+    assert (t.anchor_share, t.better_anchors) == (None, "")  # a checkpoint from before the anchor fit
+    fitted = Training.from_checkpoint({**ckpt, "anchor_fit": {"share": 0.37, "better": "model.x fit 99%"}}, False)
+    assert (fitted.anchor_share, fitted.better_anchors) == (0.37, "model.x fit 99%")
+
+
+def test_poorly_fitting_anchors_are_advised_with_the_params_that_fit():
+    """A weak run whose train boxes missed the anchors is told which anchors fit; one whose anchors
+    fit is not."""
+    poor = replace(CPU_RUN, anchor_share=0.37, better_anchors="model.anchor_sizes: [[16, 23]] and ... fit 99%")
+    weak = judge(_row(0.05, 0.6), RENDERS, poor, 40.0, on_cpu=True)
+    assert weak.level == "weak"
+    assert any(a.startswith("anchors that fit the object: 37% of the train boxes") and a.endswith("fit 99%")
+               for a in weak.advice)  # fmt: skip
+    fitting = judge(_row(0.05, 0.6), RENDERS, replace(CPU_RUN, anchor_share=0.99), 40.0, on_cpu=True)
+    assert not any("anchors" in a for a in fitting.advice)
 
 
 def test_object_size_in_the_model_input(tmp_path):

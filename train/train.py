@@ -30,7 +30,7 @@ from train.dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, ch
 from train.devices import make_scaler, place_model, setup_device
 from train.engine import predict, train_one_epoch
 from train.loaders import eval_loader, train_loader
-from train.network.anchor_fit import anchor_fit_line, model_boxes
+from train.network.anchor_fit import anchor_fit_line, better_anchors, fit_share, model_boxes
 from train.network.model import anchor_sizes, build_model
 from train.optim import build_ema, build_optimizer, build_scheduler, set_body_trainable, unfreeze_epoch
 from train.transforms import TrainAugment
@@ -105,11 +105,17 @@ def _config_json(cfg: TrainConfig) -> dict:
     return cfg.model_dump(mode="json")
 
 
-def _anchor_fit(split: CocoSplit, labels: LabelMap, model_cfg: ModelConfig) -> str:
-    """The anchors' fit to the train boxes at the model's input size (train/network/anchor_fit.py)."""
+def _anchor_fit(split: CocoSplit, labels: LabelMap, model_cfg: ModelConfig) -> tuple[str, dict | None]:
+    """The anchors' fit to the train boxes at the model's input size (train/network/anchor_fit.py):
+    the log line, and what the checkpoint keeps for the verdict (None without boxes)."""
     anns = {i: [a for a in a_s if labels.label_of(a["category_id"])] for i, a_s in split.anns_by_image.items()}
     boxes = model_boxes(split.images, anns, model_cfg.min_size, model_cfg.max_size)
-    return anchor_fit_line(boxes, anchor_sizes(model_cfg), model_cfg.aspect_ratios)
+    sizes = anchor_sizes(model_cfg)
+    line = anchor_fit_line(boxes, sizes, model_cfg.aspect_ratios)
+    if len(boxes) == 0:
+        return line, None
+    share = fit_share(boxes, sizes, model_cfg.aspect_ratios)
+    return line, {"share": share, "better": better_anchors(boxes, sizes, model_cfg.aspect_ratios)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -185,7 +191,8 @@ def run(args: argparse.Namespace) -> int:
         f"K = {labels.num_keypoints}; {note}"
     )
     log(f"data: {len(train_ds)} train / {len(val_ds)} val images; {len(tl)} batches per epoch")
-    log(_anchor_fit(train_split, labels, params.model))
+    anchors_line, anchor_fit = _anchor_fit(train_split, labels, params.model)
+    log(anchors_line)
     if len(val_ds) < MIN_VAL_IMAGES:
         log(
             f"warning: val.json holds {len(val_ds)} images, too few to choose best.pt on: one image moves "
@@ -207,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         "train_config": _config_json(cfg),
         "frozen_bn": frozen_bn,
         "weights_note": note,
+        "anchor_fit": anchor_fit,
         "iters_per_epoch": len(tl),
     }
     first_epoch = state["epoch"]

@@ -85,6 +85,20 @@ def suggest_anchors(boxes_wh: np.ndarray, sizes) -> tuple[list[list[int]], list[
     return best
 
 
+def better_anchors(boxes_wh: np.ndarray, sizes, aspect_ratios) -> str:
+    """When few boxes fit (under POOR_FIT), the params that fit more of them, as one phrase; else ''."""
+    share = fit_share(boxes_wh, sizes, aspect_ratios)
+    if len(boxes_wh) == 0 or share >= POOR_FIT:
+        return ""
+    new_sizes, new_ratios, new_share = suggest_anchors(boxes_wh, sizes)
+    if new_share <= share:
+        return ""
+    return (
+        f"model.anchor_sizes: {new_sizes} and model.aspect_ratios: {[_short(r) for r in new_ratios]} "
+        f"fit {new_share:.0%}"
+    )
+
+
 def anchor_fit_line(boxes_wh: np.ndarray, sizes, aspect_ratios) -> str:
     """One log line: the share of boxes with an anchor at the RPN's positive IoU, and, when
     that is poor, anchors that fit them better."""
@@ -97,13 +111,9 @@ def anchor_fit_line(boxes_wh: np.ndarray, sizes, aspect_ratios) -> str:
         f"anchors: {share:.0%} of {len(boxes_wh)} train boxes have an anchor at IoU >= {RPN_POSITIVE_IOU} "
         f"(box width / height {lo:.2f}-{hi:.2f}, 5th-95th percentile)"
     )
-    if share < POOR_FIT:
-        new_sizes, new_ratios, new_share = suggest_anchors(boxes_wh, sizes)
-        if new_share > share:
-            line += (
-                f"; warning: few boxes fit the anchors. model.anchor_sizes: {new_sizes} and "
-                f"model.aspect_ratios: {[_short(r) for r in new_ratios]} fit {new_share:.0%}"
-            )
+    better = better_anchors(boxes_wh, sizes, aspect_ratios)
+    if better:
+        line += f"; warning: few boxes fit the anchors. {better}"
     return line
 
 

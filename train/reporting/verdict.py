@@ -66,6 +66,8 @@ class Training:
     symmetric: bool  # some category declares a symmetry
     min_size: int
     weights: str = ""  # where the starting weights came from, as the train log said it
+    anchor_share: float | None = None  # train boxes with an anchor at IoU >= 0.7 (None: not recorded)
+    better_anchors: str = ""  # the params that fit more of them, when few fit
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict, symmetric: bool) -> Training:
@@ -82,6 +84,8 @@ class Training:
             symmetric=symmetric,
             min_size=int(ckpt["model_config"]["min_size"]),
             weights=str(ckpt.get("weights_note", "")),
+            anchor_share=(ckpt.get("anchor_fit") or {}).get("share"),
+            better_anchors=str((ckpt.get("anchor_fit") or {}).get("better", "")),
         )
 
     @property
@@ -176,6 +180,11 @@ def advice(training: Training, object_px: float | None, on_cpu: bool) -> list[st
         out.append(
             f"bigger objects: the median object is {object_px:.0f} px in the model's {training.min_size} px input "
             f"(< {SMALL_OBJECT_PX}); bring the camera closer (render.camera.distance) or raise model.min_size"
+        )
+    if training.better_anchors:
+        out.append(
+            f"anchors that fit the object: {training.anchor_share:.0%} of the train boxes have an anchor at "
+            f"IoU >= 0.7, so the RPN learns the rest late and loosely; {training.better_anchors}"
         )
     if training.keypoints > 2 and not training.symmetric:
         out.append("keypoints that look alike (an object that looks the same from several sides) cannot be told "
