@@ -30,7 +30,7 @@ from train.dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, ch
 from train.devices import make_scaler, place_model, setup_device
 from train.engine import predict, train_one_epoch
 from train.loaders import eval_loader, train_loader
-from train.network.anchor_fit import anchor_fit_line, better_anchors, fit_share, model_boxes
+from train.network.anchor_fit import anchor_fit, model_boxes
 from train.network.model import anchor_sizes, build_model
 from train.optim import build_ema, build_optimizer, build_scheduler, set_body_trainable, unfreeze_epoch
 from train.transforms import TrainAugment
@@ -110,12 +110,10 @@ def _anchor_fit(split: CocoSplit, labels: LabelMap, model_cfg: ModelConfig) -> t
     the log line, and what the checkpoint keeps for the verdict (None without boxes)."""
     anns = {i: [a for a in a_s if labels.label_of(a["category_id"])] for i, a_s in split.anns_by_image.items()}
     boxes = model_boxes(split.images, anns, model_cfg.min_size, model_cfg.max_size)
-    sizes = anchor_sizes(model_cfg)
-    line = anchor_fit_line(boxes, sizes, model_cfg.aspect_ratios)
-    if len(boxes) == 0:
-        return line, None
-    share = fit_share(boxes, sizes, model_cfg.aspect_ratios)
-    return line, {"share": share, "better": better_anchors(boxes, sizes, model_cfg.aspect_ratios)}
+    fit = anchor_fit(boxes, anchor_sizes(model_cfg), model_cfg.aspect_ratios)
+    if fit is None:
+        return "anchors: no boxes in train.json to fit", None
+    return fit.line(), {"share": fit.share, "better": fit.better}
 
 
 def run(args: argparse.Namespace) -> int:

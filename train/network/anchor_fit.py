@@ -12,6 +12,7 @@ the anchor grid, with its stride, offers; it needs no model and no image.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -85,36 +86,46 @@ def suggest_anchors(boxes_wh: np.ndarray, sizes) -> tuple[list[list[int]], list[
     return best
 
 
-def better_anchors(boxes_wh: np.ndarray, sizes, aspect_ratios) -> str:
-    """When few boxes fit (under POOR_FIT), the params that fit more of them, as one phrase; else ''."""
+@dataclass(frozen=True)
+class AnchorFit:
+    """How the anchors fit the train boxes: what training logs and the checkpoint keeps."""
+
+    boxes: int
+    share: float  # of the boxes, with an anchor at RPN_POSITIVE_IOU
+    wh_range: tuple[float, float]  # box width / height, 5th-95th percentile
+    better: str = ""  # when few fit (under POOR_FIT): the params that fit more, as one phrase
+
+    def line(self) -> str:
+        lo, hi = self.wh_range
+        line = (
+            f"anchors: {self.share:.0%} of {self.boxes} train boxes have an anchor at IoU >= {RPN_POSITIVE_IOU} "
+            f"(box width / height {lo:.2f}-{hi:.2f}, 5th-95th percentile)"
+        )
+        return line + (f"; warning: few boxes fit the anchors. {self.better}" if self.better else "")
+
+
+def anchor_fit(boxes_wh: np.ndarray, sizes, aspect_ratios) -> AnchorFit | None:
+    """The fit of the anchors to the (w, h) boxes, with better anchors when few fit; None without boxes."""
+    if len(boxes_wh) == 0:
+        return None
     share = fit_share(boxes_wh, sizes, aspect_ratios)
-    if len(boxes_wh) == 0 or share >= POOR_FIT:
-        return ""
-    new_sizes, new_ratios, new_share = suggest_anchors(boxes_wh, sizes)
-    if new_share <= share:
-        return ""
-    return (
-        f"model.anchor_sizes: {new_sizes} and model.aspect_ratios: {[_short(r) for r in new_ratios]} "
-        f"fit {new_share:.0%}"
-    )
+    lo, hi = np.percentile(boxes_wh[:, 0] / boxes_wh[:, 1], [5, 95])
+    better = ""
+    if share < POOR_FIT:
+        new_sizes, new_ratios, new_share = suggest_anchors(boxes_wh, sizes)
+        if new_share > share:
+            better = (
+                f"model.anchor_sizes: {new_sizes} and model.aspect_ratios: {[_short(r) for r in new_ratios]} "
+                f"fit {new_share:.0%}"
+            )
+    return AnchorFit(len(boxes_wh), share, (float(lo), float(hi)), better)
 
 
 def anchor_fit_line(boxes_wh: np.ndarray, sizes, aspect_ratios) -> str:
     """One log line: the share of boxes with an anchor at the RPN's positive IoU, and, when
     that is poor, anchors that fit them better."""
-    if len(boxes_wh) == 0:
-        return "anchors: no boxes in train.json to fit"
-    share = fit_share(boxes_wh, sizes, aspect_ratios)
-    wh = boxes_wh[:, 0] / boxes_wh[:, 1]
-    lo, hi = np.percentile(wh, [5, 95])
-    line = (
-        f"anchors: {share:.0%} of {len(boxes_wh)} train boxes have an anchor at IoU >= {RPN_POSITIVE_IOU} "
-        f"(box width / height {lo:.2f}-{hi:.2f}, 5th-95th percentile)"
-    )
-    better = better_anchors(boxes_wh, sizes, aspect_ratios)
-    if better:
-        line += f"; warning: few boxes fit the anchors. {better}"
-    return line
+    fit = anchor_fit(boxes_wh, sizes, aspect_ratios)
+    return fit.line() if fit else "anchors: no boxes in train.json to fit"
 
 
 def _short(x: float) -> float | int:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from train.dataset import CocoSplit, model_input_size
+from train.network.anchor_fit import RPN_POSITIVE_IOU
 
 NOT_LEARNED_AP = 0.02
 LEARNED_AP = 0.1
@@ -73,6 +74,7 @@ class Training:
     def from_checkpoint(cls, ckpt: dict, symmetric: bool) -> Training:
         """`symmetric`: whether the evaluated data declare a symmetry (the data's rigs rule, not the model's)."""
         cfg, state = ckpt["train_config"], ckpt["state"]
+        fit = ckpt.get("anchor_fit") or {}  # absent from checkpoints before the anchor fit
         return cls(
             keypoints=max((len(c["keypoints"]) for c in ckpt["categories"]), default=0),
             steps=int(state["epoch"]) * int(ckpt.get("iters_per_epoch", 0)),
@@ -84,8 +86,8 @@ class Training:
             symmetric=symmetric,
             min_size=int(ckpt["model_config"]["min_size"]),
             weights=str(ckpt.get("weights_note", "")),
-            anchor_share=(ckpt.get("anchor_fit") or {}).get("share"),
-            better_anchors=str((ckpt.get("anchor_fit") or {}).get("better", "")),
+            anchor_share=fit.get("share"),
+            better_anchors=str(fit.get("better", "")),
         )
 
     @property
@@ -184,7 +186,7 @@ def advice(training: Training, object_px: float | None, on_cpu: bool) -> list[st
     if training.better_anchors:
         out.append(
             f"anchors that fit the object: {training.anchor_share:.0%} of the train boxes have an anchor at "
-            f"IoU >= 0.7, so the RPN learns the rest late and loosely; {training.better_anchors}"
+            f"IoU >= {RPN_POSITIVE_IOU}, so the RPN learns the rest late and loosely; {training.better_anchors}"
         )
     if training.keypoints > 2 and not training.symmetric:
         out.append("keypoints that look alike (an object that looks the same from several sides) cannot be told "
