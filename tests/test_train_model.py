@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from torchvision.models import mobilenet_v3_small
 from torchvision.models.detection import keypointrcnn_resnet50_fpn
 from torchvision.ops.misc import FrozenBatchNorm2d
 
+from pipeline.schema import load_params
 from pipeline.schema.train_params import ModelConfig
 from tests.support.params import TINY_MODEL
 from train.network.backbones import BackboneError
@@ -39,6 +41,15 @@ def test_resnet50_fpn_is_torchvisions_keypoint_rcnn_layout(empty_cache):
     ours, _, _ = build_model(ModelConfig.full_size(weights="none"), num_classes=2, num_keypoints=17)
     ref = keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_keypoints=17)
     assert {k: v.shape for k, v in ours.state_dict().items()} == {k: v.shape for k, v in ref.state_dict().items()}
+
+
+def test_the_gpu_example_is_torchvisions_layout_so_coco_weights_load():
+    """params_gpu.yaml pins torchvision's heads and anchors: the schema's defaults are the slim CPU ones,
+    which once shrank it silently (COCO keypoint weights then loaded only in part)."""
+    path = Path(__file__).parents[1] / "examples" / "glue_tubes_real" / "params_gpu.yaml"
+    model = load_params(path).model
+    sizes = model.model_dump(include={"min_size", "max_size", "box_detections_per_img"})
+    assert model.model_dump() == ModelConfig.full_size(**sizes).model_dump()
 
 
 def test_without_cached_weights_one_loud_warning_then_scratch(empty_cache):
