@@ -37,7 +37,7 @@ BPY_MODULES = set(
     blender.rigging.articulation blender.rigging.articulation_checks blender.rigging.mesh_dump
     blender.optics.scene_camera blender.rigging.instances blender.rigging.posed blender.rigging.rigs blender.scene
     blender.surfaces.decals blender.surfaces.looks
-    blender.surfaces.materials blender.surfaces.own_materials blender.surfaces.shader_nodes
+    blender.surfaces.materials
     blender.surfaces.wear blender.world.distractors blender.world.lighting blender.world.mesh_distractors
     blender.world.scene_parts
     """.split()

@@ -15,9 +15,9 @@ import math
 import bpy
 
 from blender.rigging.rigs import RigError
-from blender.surfaces import shader_nodes as sn
+from blender.surfaces import materials as mt
 from blender.surfaces.appearance import cylinder_frame, planar_frame
-from blender.surfaces.shader_nodes import socket
+from blender.surfaces.materials import socket
 from common.render_spec import Decal
 
 PREFIX = "rig2kp_decal"
@@ -65,13 +65,13 @@ def _surface_coords(nt, decal: Decal, j: int):
     p = rel.outputs["Vector"]
     if decal.projection == "planar":
         right, up, n = planar_frame(decal.axis)
-        facing = sn.math(nt, "GREATER_THAN", _dot(nt, coords.outputs["Normal"], n), 0.0)
+        facing = mt.math(nt, "GREATER_THAN", _dot(nt, coords.outputs["Normal"], n), 0.0)
         return _vector(nt, (_dot(nt, p, right), _dot(nt, p, up), 0.0)), facing
     a, b, n = cylinder_frame(decal.axis)
-    angle = sn.math(nt, "ARCTAN2", _dot(nt, p, b), _dot(nt, p, a))  # atan2(y, x): 0 at a, pi/2 at b
-    centre = sn.value_node(nt, f"{PREFIX}{j}_angle")
-    around = sn.math(nt, "WRAP", sn.math(nt, "SUBTRACT", angle, centre), math.pi, -math.pi)
-    s = sn.math(nt, "MULTIPLY", around, float(decal.radius))
+    angle = mt.math(nt, "ARCTAN2", _dot(nt, p, b), _dot(nt, p, a))  # atan2(y, x): 0 at a, pi/2 at b
+    centre = mt.value_node(nt, f"{PREFIX}{j}_angle")
+    around = mt.math(nt, "WRAP", mt.math(nt, "SUBTRACT", angle, centre), math.pi, -math.pi)
+    s = mt.math(nt, "MULTIPLY", around, float(decal.radius))
     return _vector(nt, (s, _dot(nt, p, n), 0.0)), None
 
 
@@ -92,22 +92,22 @@ def add_decal(mat, decal: Decal, j: int, image) -> None:
     tex.extension = "CLIP"
     tex.interpolation = "Linear"
     nt.links.new(centred.outputs["Vector"], tex.inputs["Vector"])
-    factor = sn.math(nt, "MULTIPLY", tex.outputs["Alpha"], sn.value_node(nt, f"{PREFIX}{j}_shown"))
+    factor = mt.math(nt, "MULTIPLY", tex.outputs["Alpha"], mt.value_node(nt, f"{PREFIX}{j}_shown"))
     if facing is not None:
-        factor = sn.math(nt, "MULTIPLY", factor, facing)
-    for bsdf in sn.bsdfs(mat):
-        socket = sn.color_input(bsdf)
-        sn.feed(nt, socket, sn.mix_color(nt, sn.source(nt, socket), tex.outputs["Color"], factor))
+        factor = mt.math(nt, "MULTIPLY", factor, facing)
+    for bsdf in mt.bsdfs(mat):
+        socket = mt.color_input(bsdf)
+        mt.feed(nt, socket, mt.mix_color(nt, mt.source(nt, socket), tex.outputs["Color"], factor))
 
 
 def apply_decal(mat, decal: Decal, j: int, place: dict) -> None:
     """Set one image's placement (from `appearance.sample_decals`) of decal `j` in `mat`."""
     nt = mat.node_tree
-    sn.set_value(nt, f"{PREFIX}{j}_shown", 1.0 if place["shown"] else 0.0)
+    mt.set_value(nt, f"{PREFIX}{j}_shown", 1.0 if place["shown"] else 0.0)
     mapping = nt.nodes[f"{PREFIX}{j}_mapping"]
     u = place["u"]
     if decal.projection == "cylinder":
-        sn.set_value(nt, f"{PREFIX}{j}_angle", math.radians(u))
+        mt.set_value(nt, f"{PREFIX}{j}_angle", math.radians(u))
         u = 0.0  # the angle is centred before it becomes arc length
     mapping.inputs["Location"].default_value = (u, place["v"], 0.0)
     mapping.inputs["Rotation"].default_value = (0.0, 0.0, place["rotation"])

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 
 import bpy
 
-from blender.rigging.rigs import RigError, RigTemplate
+from blender.rigging.rigs import BLANK, RigError, RigTemplate
 from blender.surfaces import decals as decal_nodes
-from blender.surfaces import own_materials, wear
-from blender.surfaces import shader_nodes as sn
+from blender.surfaces import materials as mt
+from blender.surfaces import wear
 from blender.surfaces.appearance import slot_entry
-from blender.surfaces.materials import apply_material, make_material
 from common.render_spec import Material, Rig
 
 
@@ -63,26 +62,26 @@ def prepare(name: str, rig: Rig, tpl: RigTemplate, mesh_file: str | None) -> lis
             raise RigError(
                 f"{key}.decals[{i}].projection: uv needs a UV map and the mesh has none; use planar or cylinder"
             )
-    vertex_colors = own_materials.color_attribute(mesh)
+    vertex_colors = mt.color_attribute(mesh)
     plans = []
     for i, slot in enumerate(names):
         entry = slot_entry(materials, slot)
         mode = None if entry is None else entry.mode
         mat = mesh.materials[i]
-        if mode in ("keep", "jitter") and not own_materials.carries_color(mat, mesh):
+        if mode in ("keep", "jitter") and not mt.carries_color(mat, mesh):
             raise RigError(
                 f"{key}.materials.{_entry_key(materials, slot)}: {mode} needs the mesh's own material "
                 f"or vertex colours, and slot {slot!r} has neither; give it replace ranges, or use a "
                 "mesh file with materials (OBJ+MTL, glTF, .blend) or vertex colours"
             )
-        if mode is None and own_materials.carries_color(mat, mesh):
+        if mode is None and mt.carries_color(mat, mesh):
             mode = "keep"  # a mesh that carries colour shows it unless params say otherwise
         if mode in ("keep", "jitter"):
             mat = _own_material(mesh, i, name)
             where = f"{key}.materials.{_entry_key(materials, slot)}" if entry is not None else f"{key}.mesh.path"
-            own_materials.check_textures(mat, where, mesh_file or "the mesh")
+            mt.check_textures(mat, where, mesh_file or "the mesh")
             if vertex_colors is not None:
-                own_materials.wire_vertex_colors(mat, vertex_colors)
+                mt.wire_vertex_colors(mat, vertex_colors)
         on = [j for j, d in enumerate(decals) if "*" in d.slots or slot in d.slots]
         plans.append(SlotPlan(slot, mode, entry, on))
     return plans
@@ -93,7 +92,7 @@ def _own_material(mesh, i: int, name: str) -> bpy.types.Material:
     mat = mesh.materials[i]
     if mat is None:
         mat = bpy.data.materials.new(f"{name}.slot{i}")
-        mat[own_materials.BLANK] = True
+        mat[BLANK] = True
         mesh.materials[i] = mat
     return mat
 
@@ -110,7 +109,7 @@ def instance_looks(obj, plans: list[SlotPlan], rig: Rig, images: list, prefix: s
     for i, slot in enumerate(obj.material_slots):
         plan = plans[i]
         if plan.mode == "replace":
-            mat = make_material(
+            mat = mt.make_material(
                 f"{prefix}.{plan.name}", "brick" if plan.name == "label" else "noise", plan.entry.pictograms
             )
         elif plan.mode == "jitter" or plan.decals:
@@ -119,9 +118,9 @@ def instance_looks(obj, plans: list[SlotPlan], rig: Rig, images: list, prefix: s
                 base = bpy.data.materials.new(f"{prefix}.{plan.name}.base")
             mat = base.copy()
             mat.name = f"{prefix}.{plan.name}"
-            sn.ensure_nodes(mat)
+            mt.ensure_nodes(mat)
             if plan.mode == "jitter":
-                own_materials.add_jitter(mat)
+                mt.add_jitter(mat)
         else:
             continue
         for j in plan.decals:
@@ -140,9 +139,9 @@ def apply(looks: list[SlotLook], obj_sample: dict, rig: Rig) -> None:
     for look in looks:
         values = slot_entry(obj_sample["materials"], look.name)
         if look.mode == "replace":
-            apply_material(look.material, values)
+            mt.apply_material(look.material, values)
         elif look.mode == "jitter":
-            own_materials.apply_jitter(look.material, values)
+            mt.apply_jitter(look.material, values)
             if "wear" in values:
                 wear.apply_wear(look.material, values["wear"])
         for j in look.decals:

@@ -8,8 +8,8 @@ dust light grey-beige and matte, smudges slightly darker and matte, scratches li
 
 from __future__ import annotations
 
-from blender.surfaces import shader_nodes as sn
-from blender.surfaces.shader_nodes import socket
+from blender.surfaces import materials as mt
+from blender.surfaces.materials import socket
 
 PREFIX = "rig2kp_wear"
 EFFECTS = {  # colour pulled toward (linear RGB, or a darkening factor), roughness pulled toward
@@ -21,7 +21,7 @@ EFFECTS = {  # colour pulled toward (linear RGB, or a darkening factor), roughne
 
 def _mask(nt, effect: str, coords):
     """0..1 coverage of one effect; thresholds move with the amount, so 0 gives nothing at all."""
-    amount = sn.value_node(nt, f"{PREFIX}_{effect}")
+    amount = mt.value_node(nt, f"{PREFIX}_{effect}")
     if effect == "scratches":  # cell edges of a Voronoi pattern stretched 6:1: long, thin, mostly parallel lines
         stretched = nt.nodes.new("ShaderNodeVectorMath")
         stretched.operation = "MULTIPLY"
@@ -30,13 +30,13 @@ def _mask(nt, effect: str, coords):
         tex = nt.nodes.new("ShaderNodeTexVoronoi")
         tex.feature = "DISTANCE_TO_EDGE"
         nt.links.new(stretched.outputs["Vector"], tex.inputs["Vector"])
-        line = sn.math(nt, "LESS_THAN", tex.outputs["Distance"], 0.02)
+        line = mt.math(nt, "LESS_THAN", tex.outputs["Distance"], 0.02)
         patches = nt.nodes.new("ShaderNodeTexNoise")  # only some of the edges: scratches, not a net
         nt.links.new(coords, patches.inputs["Vector"])
         socket(patches.inputs, "Scale").default_value = 0.7
-        threshold = sn.math(nt, "SUBTRACT", 0.72, sn.math(nt, "MULTIPLY", amount, 0.25))
-        keep = sn.math(nt, "GREATER_THAN", patches.outputs["Fac"], threshold)
-        return sn.math(nt, "MULTIPLY", sn.math(nt, "MULTIPLY", line, keep), amount)
+        threshold = mt.math(nt, "SUBTRACT", 0.72, mt.math(nt, "MULTIPLY", amount, 0.25))
+        keep = mt.math(nt, "GREATER_THAN", patches.outputs["Fac"], threshold)
+        return mt.math(nt, "MULTIPLY", mt.math(nt, "MULTIPLY", line, keep), amount)
     tex = nt.nodes.new("ShaderNodeTexNoise")
     nt.links.new(coords, tex.inputs["Vector"])
     socket(tex.inputs, "Scale").default_value = 20.0 if effect == "dust" else 1.0
@@ -44,10 +44,10 @@ def _mask(nt, effect: str, coords):
     ramp = nt.nodes.new("ShaderNodeMapRange")
     ramp.clamp = True
     nt.links.new(tex.outputs["Fac"], ramp.inputs["Value"])
-    low = sn.math(nt, "SUBTRACT", 0.68, sn.math(nt, "MULTIPLY", amount, 0.3))
+    low = mt.math(nt, "SUBTRACT", 0.68, mt.math(nt, "MULTIPLY", amount, 0.3))
     nt.links.new(low, ramp.inputs["From Min"])
-    nt.links.new(sn.math(nt, "ADD", low, 0.06), ramp.inputs["From Max"])
-    return sn.math(nt, "MULTIPLY", ramp.outputs["Result"], amount)
+    nt.links.new(mt.math(nt, "ADD", low, 0.06), ramp.inputs["From Max"])
+    return mt.math(nt, "MULTIPLY", ramp.outputs["Result"], amount)
 
 
 def add_wear(mat) -> None:
@@ -66,32 +66,32 @@ def add_wear(mat) -> None:
     nt.links.new(size.outputs[0], scaled.inputs[1])
     coords = scaled.outputs["Vector"]  # in smudge sizes
     masks = {effect: _mask(nt, effect, coords) for effect in EFFECTS}
-    for bsdf in sn.bsdfs(mat):
-        color = sn.color_input(bsdf)
-        c = sn.source(nt, color)
-        rough = sn.float_input(bsdf, "Roughness")
-        r = sn.source(nt, rough) if rough is not None else None
+    for bsdf in mt.bsdfs(mat):
+        color = mt.color_input(bsdf)
+        c = mt.source(nt, color)
+        rough = mt.float_input(bsdf, "Roughness")
+        r = mt.source(nt, rough) if rough is not None else None
         for effect, (target, target_rough) in EFFECTS.items():
             if isinstance(target, tuple):
-                c = sn.mix_color(nt, c, target, masks[effect])
+                c = mt.mix_color(nt, c, target, masks[effect])
             else:
-                c = sn.mix_color(
-                    nt, c, sn.mix_color(nt, c, (target, target, target, 1.0), blend="MULTIPLY"), masks[effect]
+                c = mt.mix_color(
+                    nt, c, mt.mix_color(nt, c, (target, target, target, 1.0), blend="MULTIPLY"), masks[effect]
                 )
             if r is not None:
-                r = sn.math(
-                    nt, "ADD", r, sn.math(nt, "MULTIPLY", masks[effect], sn.math(nt, "SUBTRACT", target_rough, r))
+                r = mt.math(
+                    nt, "ADD", r, mt.math(nt, "MULTIPLY", masks[effect], mt.math(nt, "SUBTRACT", target_rough, r))
                 )
-        sn.feed(nt, color, c)
+        mt.feed(nt, color, c)
         if rough is not None:
-            sn.feed(nt, rough, r)
+            mt.feed(nt, rough, r)
 
 
 def apply_wear(mat, values: dict) -> None:
     """Set one image's wear (the `wear` of `appearance.sample_jitter`)."""
     nt = mat.node_tree
     for effect in EFFECTS:
-        sn.set_value(nt, f"{PREFIX}_{effect}", values[effect])
+        mt.set_value(nt, f"{PREFIX}_{effect}", values[effect])
     nt.nodes[f"{PREFIX}_offset"].inputs[1].default_value = tuple(values["offset"])
     size = nt.nodes[f"{PREFIX}_size"]
     for sock in size.inputs:

@@ -18,8 +18,8 @@ from mathutils import Matrix
 
 from blender.rigging import rigs
 from blender.rigging.rigs import RigError
-from blender.surfaces import own_materials, wear
-from blender.surfaces.materials import apply_material
+from blender.surfaces import materials as mt
+from blender.surfaces import wear
 from common.render_spec import MeshDistractors as MeshDistractorsSpec
 
 KEY = "render.distractors.meshes"
@@ -89,16 +89,16 @@ class MeshDistractors:
                 mesh.materials[k] = mat
         if self.mode == "replace":
             return
-        colors = own_materials.color_attribute(mesh)
+        colors = mt.color_attribute(mesh)
         for mat in mesh.materials:
-            if not own_materials.carries_color(mat, mesh):
+            if not mt.carries_color(mat, mesh):
                 raise RigError(
                     f"{KEY}.materials: {self.mode} needs each mesh's own material or vertex colours, "
                     f"and {path} (material {mat.name!r}) has neither; use replace"
                 )
-            own_materials.check_textures(mat, where, path)
+            mt.check_textures(mat, where, path)
             if colors is not None:
-                own_materials.wire_vertex_colors(mat, colors)
+                mt.wire_vertex_colors(mat, colors)
 
     def show(self, obj, k: int, pool_material, d: dict) -> None:
         """Pool object number `k` shows mesh `d["mesh"]` at its size with its look for this image."""
@@ -113,10 +113,10 @@ class MeshDistractors:
             slot.link = "OBJECT"
             if self.mode == "replace":
                 slot.material = pool_material
-                apply_material(pool_material, d["mesh_material"])
+                mt.apply_material(pool_material, d["mesh_material"])
             else:
                 slot.material = self._jitter_copy(k, i, s)
-                own_materials.apply_jitter(slot.material, d["mesh_material"])
+                mt.apply_jitter(slot.material, d["mesh_material"])
                 if self.wear:
                     wear.apply_wear(slot.material, d["mesh_material"]["wear"])
 
@@ -124,7 +124,7 @@ class MeshDistractors:
         if (k, i, s) not in self.copies:
             mat = self.meshes[i].materials[s].copy()
             mat.name = f"distractor.{k}.mesh{i}.slot{s}"
-            own_materials.add_jitter(mat)
+            mt.add_jitter(mat)
             if self.wear:
                 wear.add_wear(mat)
             self.copies[(k, i, s)] = mat
