@@ -54,6 +54,10 @@ def prepare(params: Path, work: Path) -> Path | None:
     else:
         folder.mkdir(parents=True)
     data = yaml.safe_load(params.read_text())
+    decals = [d["image"] for rig in (data.get("rigs") or {}).values() for d in rig.get("decals") or []]
+    base = folder if params.parent != ROOT else ROOT  # where the render runs, and its paths resolve
+    if any(not (base / image).is_file() for image in decals):
+        return None  # a decal that a script cuts at run time from photos outside the project
     data["render"] = {**data.get("render", {}), **SHRINK}
     out = folder / params.name
     out.write_text(yaml.safe_dump(data, sort_keys=False))
