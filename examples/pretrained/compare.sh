@@ -30,6 +30,7 @@ arm() {
     lite0-t3-blr0.1-4k) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set train.iterations=4000 "${TV_ANCHORS[@]}") ;;  # the default at 4000 steps
     lite0-t3-blr0.1-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set model.box_batch_size_per_image=256 "${TV_ANCHORS[@]}") ;;  # 4x the RoIs per image for the box loss
     lite0-t3-blr0.1-anch10) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set 'model.anchor_sizes=[[16,23],[32,45],[64,91],[128,181]]' --set 'model.aspect_ratios=[0.25,0.5,1,2,4]') ;;  # 2 sizes x 5 shapes per level: an anchor at IoU >= 0.7 for 99 % of the train boxes (37 % before)
+    lite0-t3-blr0.1-anch10-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set 'model.anchor_sizes=[[16,23],[32,45],[64,91],[128,181]]' --set 'model.aspect_ratios=[0.25,0.5,1,2,4]' --set model.box_batch_size_per_image=256) ;;  # the fitted anchors with 4x the RoIs per image
     lite0-frozen)       sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${TV_ANCHORS[@]}") ;;
     lite1-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite1_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}") ;;
     lite2-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite2_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}") ;;
@@ -38,7 +39,7 @@ arm() {
 }
 
 if [[ ${1:-list} == list ]]; then
-  for a in scratch-mnv3s lite0-t3-blr0.1 lite0-t3-blr0.1-4k lite0-t3-blr0.1-roi256 lite0-t3-blr0.1-anch10 lite0-t3-blr0.1-ema lite0-t3-blr0.3 lite0-frozen-wide lite0-frozen lite1-t3-blr0.1 lite2-t3-blr0.1; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
+  for a in scratch-mnv3s lite0-t3-blr0.1 lite0-t3-blr0.1-4k lite0-t3-blr0.1-roi256 lite0-t3-blr0.1-anch10 lite0-t3-blr0.1-anch10-roi256 lite0-t3-blr0.1-ema lite0-t3-blr0.3 lite0-frozen-wide lite0-frozen lite1-t3-blr0.1 lite2-t3-blr0.1; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
   exit 0
 fi
 
