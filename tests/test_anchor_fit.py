@@ -11,6 +11,7 @@ from torchvision.ops import box_iou
 
 from train.network.anchor_fit import (
     GOOD_FIT,
+    anchor_fit,
     anchor_fit_line,
     anchor_shapes,
     best_shape_iou,
@@ -73,12 +74,12 @@ def test_model_boxes_scale_and_skip_empty():
 
 def test_fit_line_warns_only_when_few_boxes_fit():
     tubes = np.array([[80, 20], [20, 80], [60, 15], [90, 30]] * 5, dtype=float)  # long and thin, 3:1 to 4:1
-    poor = anchor_fit_line(tubes, *SHIPPED)
-    good = anchor_fit_line(tubes, *FITTED)
+    poor = anchor_fit_line(anchor_fit(tubes, *SHIPPED))
+    good = anchor_fit_line(anchor_fit(tubes, *FITTED))
     assert poor.startswith("anchors: 0% of 20 train boxes") and "warning: few boxes fit" in poor
     assert "model.aspect_ratios: [0.25, 0.5, 1, 2, 4] fit 100%" in poor
     assert good.startswith("anchors: 100% of 20 train boxes") and "warning" not in good
-    assert anchor_fit_line(np.zeros((0, 2)), *SHIPPED) == "anchors: no boxes in train.json to fit"
+    assert anchor_fit_line(anchor_fit(np.zeros((0, 2)), *SHIPPED)) == "anchors: no boxes in train.json to fit"
 
 
 def centred_iou_share(wh: np.ndarray, sizes, ratios) -> float:

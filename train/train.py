@@ -30,7 +30,7 @@ from train.dataset import CocoSplit, DatasetError, KeypointDataset, LabelMap, ch
 from train.devices import make_scaler, place_model, setup_device
 from train.engine import predict, train_one_epoch
 from train.loaders import eval_loader, train_loader
-from train.network.anchor_fit import anchor_fit, model_boxes
+from train.network.anchor_fit import anchor_fit, anchor_fit_line, model_boxes
 from train.network.model import anchor_sizes, build_model
 from train.optim import build_ema, build_optimizer, build_scheduler, set_body_trainable, unfreeze_epoch
 from train.transforms import TrainAugment
@@ -111,9 +111,7 @@ def _anchor_fit(split: CocoSplit, labels: LabelMap, model_cfg: ModelConfig) -> t
     anns = {i: [a for a in a_s if labels.label_of(a["category_id"])] for i, a_s in split.anns_by_image.items()}
     boxes = model_boxes(split.images, anns, model_cfg.min_size, model_cfg.max_size)
     fit = anchor_fit(boxes, anchor_sizes(model_cfg), model_cfg.aspect_ratios)
-    if fit is None:
-        return "anchors: no boxes in train.json to fit", None
-    return fit.line(), {"share": fit.share, "better": fit.better}
+    return anchor_fit_line(fit), None if fit is None else {"share": fit.share, "better": fit.better}
 
 
 def run(args: argparse.Namespace) -> int:

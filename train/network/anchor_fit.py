@@ -121,10 +121,9 @@ def anchor_fit(boxes_wh: np.ndarray, sizes, aspect_ratios) -> AnchorFit | None:
     return AnchorFit(len(boxes_wh), share, (float(lo), float(hi)), better)
 
 
-def anchor_fit_line(boxes_wh: np.ndarray, sizes, aspect_ratios) -> str:
+def anchor_fit_line(fit: AnchorFit | None) -> str:
     """One log line: the share of boxes with an anchor at the RPN's positive IoU, and, when
     that is poor, anchors that fit them better."""
-    fit = anchor_fit(boxes_wh, sizes, aspect_ratios)
     return fit.line() if fit else "anchors: no boxes in train.json to fit"
 
 
