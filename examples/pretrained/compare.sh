@@ -19,6 +19,8 @@ WIDE=(--set model.fpn_channels=64 --set model.box_head_dim=256 --set 'model.keyp
 # The arms measured before the fitted anchors became the default (2026-12-06) pin the anchors they
 # were measured with (torchvision's layout, 1 size x 3 shapes per level), so they rerun as measured.
 TV_ANCHORS=(--set 'model.anchor_sizes=[[16],[32],[64],[128]]' --set 'model.aspect_ratios=[0.5,1,2]')
+# the fitted anchors (the default since): 2 sizes x 5 shapes per level
+FIT_ANCHORS=(--set 'model.anchor_sizes=[[16,23],[32,45],[64,91],[128,181]]' --set 'model.aspect_ratios=[0.25,0.5,1,2,4]')
 
 arm() {
   case "$1" in
@@ -29,8 +31,8 @@ arm() {
     lite0-frozen-wide)  sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${WIDE[@]}" "${TV_ANCHORS[@]}") ;;
     lite0-t3-blr0.1-4k) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set train.iterations=4000 "${TV_ANCHORS[@]}") ;;  # the default at 4000 steps
     lite0-t3-blr0.1-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set model.box_batch_size_per_image=256 "${TV_ANCHORS[@]}") ;;  # 4x the RoIs per image for the box loss
-    lite0-t3-blr0.1-anch10) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set 'model.anchor_sizes=[[16,23],[32,45],[64,91],[128,181]]' --set 'model.aspect_ratios=[0.25,0.5,1,2,4]') ;;  # 2 sizes x 5 shapes per level: an anchor at IoU >= 0.7 for 99 % of the train boxes (37 % before)
-    lite0-t3-blr0.1-anch10-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set 'model.anchor_sizes=[[16,23],[32,45],[64,91],[128,181]]' --set 'model.aspect_ratios=[0.25,0.5,1,2,4]' --set model.box_batch_size_per_image=256) ;;  # the fitted anchors with 4x the RoIs per image
+    lite0-t3-blr0.1-anch10) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}") ;;  # 2 sizes x 5 shapes per level: an anchor at IoU >= 0.7 for 99 % of the train boxes (37 % before)
+    lite0-t3-blr0.1-anch10-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}" --set model.box_batch_size_per_image=256) ;;  # the fitted anchors with 4x the RoIs per image
     lite0-frozen)       sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${TV_ANCHORS[@]}") ;;
     lite1-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite1_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}") ;;
     lite2-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite2_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}") ;;
