@@ -19,37 +19,43 @@ white_desk='++mix.real.0.test_files=["IMG_488[4-9]_*","IMG_489*","IMG_49*"]'  # 
 # every experiment sets these keys, so any order of experiments runs each as listed
 scratch=(model.backbone=mobilenet_v3_small_fpn ++train.backbone_lr=1.0 'model.anchor_sizes=[[16],[32],[64],[128]]' 'model.aspect_ratios=[0.5,1.0,2.0]')
 lite0=(model.backbone=efficientnet_lite0_fpn ++train.backbone_lr=0.1 'model.anchor_sizes=[[16,23],[32,45],[64,91],[128,181]]' 'model.aspect_ratios=[0.25,0.5,1,2,4]')
+# where the rig puts the keypoints: at the tube's two ends (the centre of the cap's end face, the crimp's
+# edge), as rounds 1-9 measured, or where the photos' annotators click (halfway along the cap, halfway
+# across the crimped band); the renders keep their bytes, only the annotations move
+ends=(rigs.glue_tube.keypoints.0.vertex_group=head rigs.glue_tube.keypoints.1.vertex_group=tail)
+clicks=(rigs.glue_tube.keypoints.0.vertex_group=cap_middle rigs.glue_tube.keypoints.1.vertex_group=crimp_middle)
 
 # experiment NAME: sets `params` (the example's params file it needs) and `overrides` (its -S values)
 experiment() {
   params=params.yaml
   case "$1" in
     # 1000 steps, test photos drawn at random from every desk: how many photos do the renders save?
-    real-only)              overrides=(mix.train_sources=real      mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}") ;;
-    renders-only)           overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}") ;;
-    renders+real)           overrides=(mix.train_sources=all       mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}") ;;
-    real10-only)            overrides=(mix.train_sources=real      mix.real_train_images=10   train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}") ;;
-    renders+real10)         overrides=(mix.train_sources=all       mix.real_train_images=10   train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}") ;;
-    real20-only)            overrides=(mix.train_sources=real      mix.real_train_images=20   train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}") ;;
-    renders+real20)         overrides=(mix.train_sources=all       mix.real_train_images=20   train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}") ;;
-    real3-only)             overrides=(mix.train_sources=real      mix.real_train_images=3    train.iterations=1000 train.eval_every=30 "$random_split" "${scratch[@]}") ;;
-    renders+real3)          overrides=(mix.train_sources=all       mix.real_train_images=3    train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}") ;;
+    real-only)              overrides=(mix.train_sources=real      mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}" "${ends[@]}") ;;
+    renders-only)           overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}" "${ends[@]}") ;;
+    renders+real)           overrides=(mix.train_sources=all       mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}" "${ends[@]}") ;;
+    real10-only)            overrides=(mix.train_sources=real      mix.real_train_images=10   train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}" "${ends[@]}") ;;
+    renders+real10)         overrides=(mix.train_sources=all       mix.real_train_images=10   train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}" "${ends[@]}") ;;
+    real20-only)            overrides=(mix.train_sources=real      mix.real_train_images=20   train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}" "${ends[@]}") ;;
+    renders+real20)         overrides=(mix.train_sources=all       mix.real_train_images=20   train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}" "${ends[@]}") ;;
+    real3-only)             overrides=(mix.train_sources=real      mix.real_train_images=3    train.iterations=1000 train.eval_every=30 "$random_split" "${scratch[@]}" "${ends[@]}") ;;
+    renders+real3)          overrides=(mix.train_sources=all       mix.real_train_images=3    train.iterations=1000 train.eval_every=3 "$random_split" "${scratch[@]}" "${ends[@]}") ;;
     # 1000 steps, the white desk as the test set: a scene that no training photo shows
-    desk-real-only)         overrides=(mix.train_sources=real      mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$white_desk" "${scratch[@]}") ;;
-    desk-renders+real)      overrides=(mix.train_sources=all       mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$white_desk" "${scratch[@]}") ;;
-    desk-renders-only)      overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$white_desk" "${scratch[@]}") ;;
-    desk-real10-only)       overrides=(mix.train_sources=real      mix.real_train_images=10   train.iterations=1000 train.eval_every=15 "$white_desk" "${scratch[@]}") ;;
-    desk-renders+real10)    overrides=(mix.train_sources=all       mix.real_train_images=10   train.iterations=1000 train.eval_every=3 "$white_desk" "${scratch[@]}") ;;
+    desk-real-only)         overrides=(mix.train_sources=real      mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
+    desk-renders+real)      overrides=(mix.train_sources=all       mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
+    desk-renders-only)      overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=1000 train.eval_every=3 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
+    desk-real10-only)       overrides=(mix.train_sources=real      mix.real_train_images=10   train.iterations=1000 train.eval_every=15 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
+    desk-renders+real10)    overrides=(mix.train_sources=all       mix.real_train_images=10   train.iterations=1000 train.eval_every=3 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
     # 4000 steps (about 35 min each on 2 cores), the white desk as the test set
-    desk-real10-4k)         overrides=(mix.train_sources=real      mix.real_train_images=10   train.iterations=4000 train.eval_every=15 "$white_desk" "${scratch[@]}") ;;
-    desk-renders+real10-4k) overrides=(mix.train_sources=all       mix.real_train_images=10   train.iterations=4000 train.eval_every=3 "$white_desk" "${scratch[@]}") ;;
-    desk-real-4k)           overrides=(mix.train_sources=real      mix.real_train_images=null train.iterations=4000 train.eval_every=12 "$white_desk" "${scratch[@]}") ;;
-    desk-renders+real-4k)   overrides=(mix.train_sources=all       mix.real_train_images=null train.iterations=4000 train.eval_every=3 "$white_desk" "${scratch[@]}") ;;
-    desk-renders-only-4k)   overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=4000 train.eval_every=3 "$white_desk" "${scratch[@]}") ;;
+    desk-real10-4k)         overrides=(mix.train_sources=real      mix.real_train_images=10   train.iterations=4000 train.eval_every=15 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
+    desk-renders+real10-4k) overrides=(mix.train_sources=all       mix.real_train_images=10   train.iterations=4000 train.eval_every=3 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
+    desk-real-4k)           overrides=(mix.train_sources=real      mix.real_train_images=null train.iterations=4000 train.eval_every=12 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
+    desk-renders+real-4k)   overrides=(mix.train_sources=all       mix.real_train_images=null train.iterations=4000 train.eval_every=3 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
+    desk-renders-only-4k)   overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=4000 train.eval_every=3 "$white_desk" "${scratch[@]}" "${ends[@]}") ;;
     # the same desk and budget with the pretrained recipe (docs/results/2026-12-05-pretrained-start.md)
-    desk-lite0-renders-only-4k)   overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=4000 train.eval_every=3 "$white_desk" "${lite0[@]}") ;;
-    desk-lite0-renders+real10-4k) overrides=(mix.train_sources=all       mix.real_train_images=10   train.iterations=4000 train.eval_every=3 "$white_desk" "${lite0[@]}") ;;
-    desk-lite0-real-4k)           overrides=(mix.train_sources=real      mix.real_train_images=null train.iterations=4000 train.eval_every=12 "$white_desk" "${lite0[@]}") ;;
+    desk-lite0-renders-only-4k)   overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=4000 train.eval_every=3 "$white_desk" "${lite0[@]}" "${ends[@]}") ;;
+    desk-lite0-clicks-renders-only-4k) overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=4000 train.eval_every=3 "$white_desk" "${lite0[@]}" "${clicks[@]}") ;;
+    desk-lite0-renders+real10-4k) overrides=(mix.train_sources=all       mix.real_train_images=10   train.iterations=4000 train.eval_every=3 "$white_desk" "${lite0[@]}" "${ends[@]}") ;;
+    desk-lite0-real-4k)           overrides=(mix.train_sources=real      mix.real_train_images=null train.iterations=4000 train.eval_every=12 "$white_desk" "${lite0[@]}" "${ends[@]}") ;;
     # params_gpu.yaml on a CUDA GPU; `oversample` makes the photo-only epochs as long as the others
     gpu-real-only)          params=params_gpu.yaml; overrides=(mix.train_sources=real      mix.real_train_images=null ++mix.real.0.oversample=25) ;;
     gpu-renders-only)       params=params_gpu.yaml; overrides=(mix.train_sources=synthetic mix.real_train_images=null ++mix.real.0.oversample=1) ;;
