@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from pipeline.schema.train_params import TrainConfig
-from train.optim import build_ema, build_scheduler
+from train.optim import build_ema, build_scheduler, warmup_warning
 
 
 def _rates(cfg: TrainConfig, iters_per_epoch: int) -> list[float]:
@@ -42,6 +42,14 @@ def test_warmup_then_steps_at_epochs():
     for i, r in enumerate(rates):
         expected = 0.2 * (0.5 + 0.5 * i / 4) if i < 4 else 0.2 * 0.1 ** ((i >= 16) + (i >= 32))
         assert r == pytest.approx(expected, rel=1e-6), i
+
+
+def test_a_warmup_longer_than_half_the_run_is_named_with_a_length_that_fits():
+    assert TrainConfig().warmup_iters == 300  # the shipped default, measured for 1600 steps
+    assert warmup_warning(TrainConfig(), 1696) is None  # make all's budget
+    assert warmup_warning(TrainConfig(warmup_iters=300), 600) is None  # exactly half: fine
+    msg = warmup_warning(TrainConfig(warmup_iters=300), 200)
+    assert "train.warmup_iters 300" in msg and "200 steps" in msg and "to 40 or less" in msg
 
 
 def test_ema_averages_with_the_given_decay():

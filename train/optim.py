@@ -48,6 +48,17 @@ def set_body_trainable(model: nn.Module) -> None:
         p.requires_grad_(True)
 
 
+def warmup_warning(cfg: TrainConfig, steps: int) -> str | None:
+    """A warm-up longer than half the run leaves little of it at full rate (a short trial run with
+    the default's 300 steps, measured for 1600)."""
+    if cfg.warmup_iters * 2 <= steps:
+        return None
+    return (
+        f"warning: train.warmup_iters {cfg.warmup_iters} is more than half of the {steps} steps, so the learning "
+        f"rate ramps up for most of the run; set train.warmup_iters to {steps // 5} or less for a run this short"
+    )
+
+
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, iters_per_epoch: int) -> sched.LRScheduler:
     """Stepped once per iteration. Warm-up ramps linearly from warmup_factor * lr to lr over
     warmup_iters; then cosine decays to 0 at the last iteration, or `step` multiplies by

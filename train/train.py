@@ -32,7 +32,14 @@ from train.engine import predict, train_one_epoch
 from train.loaders import eval_loader, train_loader
 from train.network.anchor_fit import anchor_fit, anchor_fit_line, model_boxes
 from train.network.model import anchor_sizes, build_model
-from train.optim import build_ema, build_optimizer, build_scheduler, set_body_trainable, unfreeze_epoch
+from train.optim import (
+    build_ema,
+    build_optimizer,
+    build_scheduler,
+    set_body_trainable,
+    unfreeze_epoch,
+    warmup_warning,
+)
 from train.transforms import TrainAugment
 
 # train params that may change between a run and its resume (runtime.* may change too: workers changes
@@ -197,6 +204,8 @@ def run(args: argparse.Namespace) -> int:
     steps = cfg.epochs * len(tl)
     asked = f" (train.iterations {cfg.iterations}, rounded up to whole epochs)" if cfg.iterations else ""
     log(f"budget: {steps} steps = {cfg.epochs} epochs x {len(tl)} batches of {cfg.batch_size}{asked}")
+    if warning := warmup_warning(cfg, steps):
+        log(warning)
 
     live = None
     if world.is_main:

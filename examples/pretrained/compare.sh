@@ -19,29 +19,33 @@ WIDE=(--set model.fpn_channels=64 --set model.box_head_dim=256 --set 'model.keyp
 # The arms measured before the fitted anchors became the default (2026-12-06) pin the anchors they
 # were measured with (torchvision's layout, 1 size x 3 shapes per level), so they rerun as measured.
 TV_ANCHORS=(--set 'model.anchor_sizes=[[16],[32],[64],[128]]' --set 'model.aspect_ratios=[0.5,1,2]')
+# Every arm measured before the 300-step warm-up became the default (2026-12-07) pins the 50 steps
+# it was measured with.
+WARM50=(--set train.warmup_iters=50)
 # the fitted anchors (the default since): 2 sizes x 5 shapes per level
 FIT_ANCHORS=(--set 'model.anchor_sizes=[[16,23],[32,45],[64,91],[128,181]]' --set 'model.aspect_ratios=[0.25,0.5,1,2,4]')
 
 arm() {
   case "$1" in
-    scratch-mnv3s)      sets=(--set model.backbone=mobilenet_v3_small_fpn "${TV_ANCHORS[@]}") ;;  # the default before issue 23, from scratch
-    lite0-t3-blr0.1)    sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}") ;;
-    lite0-t3-blr0.1-ema) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set train.ema=true --set train.ema_decay=0.998 "${TV_ANCHORS[@]}") ;;
-    lite0-t3-blr0.3)    sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.3 "${TV_ANCHORS[@]}") ;;
-    lite0-frozen-wide)  sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${WIDE[@]}" "${TV_ANCHORS[@]}") ;;
-    lite0-t3-blr0.1-4k) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set train.iterations=4000 "${TV_ANCHORS[@]}") ;;  # the default at 4000 steps
-    lite0-t3-blr0.1-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set model.box_batch_size_per_image=256 "${TV_ANCHORS[@]}") ;;  # 4x the RoIs per image for the box loss
-    lite0-t3-blr0.1-anch10) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}") ;;  # 2 sizes x 5 shapes per level: an anchor at IoU >= 0.7 for 99 % of the train boxes (37 % before)
-    lite0-t3-blr0.1-anch10-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}" --set model.box_batch_size_per_image=256) ;;  # the fitted anchors with 4x the RoIs per image
-    lite0-frozen)       sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${TV_ANCHORS[@]}") ;;
-    lite1-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite1_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}") ;;
-    lite2-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite2_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}") ;;
+    scratch-mnv3s)      sets=(--set model.backbone=mobilenet_v3_small_fpn "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;  # the default before issue 23, from scratch
+    lite0-t3-blr0.1)    sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
+    lite0-t3-blr0.1-ema) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set train.ema=true --set train.ema_decay=0.998 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
+    lite0-t3-blr0.3)    sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.3 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
+    lite0-frozen-wide)  sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${WIDE[@]}" "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
+    lite0-t3-blr0.1-4k) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set train.iterations=4000 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;  # the default at 4000 steps
+    lite0-t3-blr0.1-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 --set model.box_batch_size_per_image=256 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;  # 4x the RoIs per image for the box loss
+    lite0-t3-blr0.1-anch10) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}" "${WARM50[@]}") ;;  # 2 sizes x 5 shapes per level: an anchor at IoU >= 0.7 for 99 % of the train boxes (37 % before)
+    lite0-t3-blr0.1-anch10-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}" --set model.box_batch_size_per_image=256 "${WARM50[@]}") ;;  # the fitted anchors with 4x the RoIs per image
+    lite0-t3-blr0.1-anch10-warm300) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}" --set train.warmup_iters=300) ;;  # the fitted anchors with a 300-step warm-up (50 before)
+    lite0-frozen)       sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
+    lite1-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite1_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
+    lite2-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite2_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
     *) echo "unknown arm $1 (examples/pretrained/compare.sh list)" >&2; exit 2 ;;
   esac
 }
 
 if [[ ${1:-list} == list ]]; then
-  for a in scratch-mnv3s lite0-t3-blr0.1 lite0-t3-blr0.1-4k lite0-t3-blr0.1-roi256 lite0-t3-blr0.1-anch10 lite0-t3-blr0.1-anch10-roi256 lite0-t3-blr0.1-ema lite0-t3-blr0.3 lite0-frozen-wide lite0-frozen lite1-t3-blr0.1 lite2-t3-blr0.1; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
+  for a in scratch-mnv3s lite0-t3-blr0.1 lite0-t3-blr0.1-4k lite0-t3-blr0.1-roi256 lite0-t3-blr0.1-anch10 lite0-t3-blr0.1-anch10-roi256 lite0-t3-blr0.1-anch10-warm300 lite0-t3-blr0.1-ema lite0-t3-blr0.3 lite0-frozen-wide lite0-frozen lite1-t3-blr0.1 lite2-t3-blr0.1; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
   exit 0
 fi
 

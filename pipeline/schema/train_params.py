@@ -104,7 +104,12 @@ class TrainConfig(Strict):
         description="fraction of the budget after which every backbone stage trains (at backbone_lr); "
         "null: the stages that model.trainable_backbone_layers freezes stay frozen",
     )
-    warmup_iters: int = Field(50, ge=0, description="iterations of linear warm-up from warmup_factor * lr")
+    warmup_iters: int = Field(
+        300,
+        ge=0,
+        description="iterations of linear warm-up from warmup_factor * lr; 300 keeps the box head alive "
+        "where 50 lost one seed in three (docs/results/2026-12-05-pretrained-start.md)",
+    )
     warmup_factor: float = Field(0.001, gt=0, le=1, description="learning rate at the start of warm-up, times lr")
     schedule: Literal["cosine", "step"] = Field("cosine", description="after warm-up, per iteration")
     lr_steps: list[int] = Field([16, 22], description="epochs where `step` multiplies the rate by lr_gamma")
