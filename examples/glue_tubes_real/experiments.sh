@@ -54,6 +54,7 @@ experiment() {
     # the same desk and budget with the pretrained recipe (docs/results/2026-12-05-pretrained-start.md)
     desk-lite0-renders-only-4k)   overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=4000 train.eval_every=3 "$white_desk" "${lite0[@]}" "${ends[@]}") ;;
     desk-lite0-clicks-renders-only-4k) overrides=(mix.train_sources=synthetic mix.real_train_images=null train.iterations=4000 train.eval_every=3 "$white_desk" "${lite0[@]}" "${clicks[@]}") ;;
+    desk-lite0-clicks-renders+real10-4k) overrides=(mix.train_sources=all mix.real_train_images=10 train.iterations=4000 train.eval_every=3 "$white_desk" "${lite0[@]}" "${clicks[@]}") ;;
     desk-lite0-renders+real10-4k) overrides=(mix.train_sources=all       mix.real_train_images=10   train.iterations=4000 train.eval_every=3 "$white_desk" "${lite0[@]}" "${ends[@]}") ;;
     desk-lite0-real-4k)           overrides=(mix.train_sources=real      mix.real_train_images=null train.iterations=4000 train.eval_every=12 "$white_desk" "${lite0[@]}" "${ends[@]}") ;;
     # params_gpu.yaml on a CUDA GPU; `oversample` makes the photo-only epochs as long as the others
