@@ -13,7 +13,6 @@ well) shows most of fc6 dead and about 1 % of its units active per RoI, from the
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -21,8 +20,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from pipeline.errors import run_command  # noqa: E402
 from train.checkpoint import load, model_from_checkpoint  # noqa: E402
-from train.dataset import read_rgb  # noqa: E402
+from train.dataset import load_split, read_rgb  # noqa: E402
+from train.export import to_input  # noqa: E402
 
 
 def unit_activity(model: torch.nn.Module, images: list[torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -50,20 +51,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     ap.add_argument("--images", type=int, default=12)
     args = ap.parse_args(argv)
+    return run_command(lambda: report(args))
+
+
+def report(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
-    split = json.loads((args.data / f"{args.split}.json").read_text())
-    images = [
-        torch.from_numpy(read_rgb(args.data / im["file_name"])).permute(2, 0, 1).float().div(255)
-        for im in split["images"][: args.images]
-    ]
+    checkpoints = {path: load(path) for path in args.checkpoints}  # every bad path named before any work
+    split = load_split(args.data / f"{args.split}.json")
+    images = [to_input(read_rgb(split.root / im["file_name"])) for im in split.images[: args.images]]
     print("| checkpoint | fc6 dead | fc6 active per RoI | fc7 dead | fc7 active per RoI |")
     print("|---|---|---|---|---|")
-    for path in args.checkpoints:
-        model, _, _ = model_from_checkpoint(load(path))
+    for path, ckpt in checkpoints.items():
+        model, _, _ = model_from_checkpoint(ckpt)
         act = unit_activity(model, images)
         cells = [f"{int((a == 0).sum())}/{a.numel()} | {a.mean():.3f}" for a in act.values()]
         print(f"| {path} | " + " | ".join(cells) + " |")
-    return 0
 
 
 if __name__ == "__main__":
