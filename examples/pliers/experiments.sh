@@ -20,22 +20,8 @@ ITER=${ITER:-1600}
 mkdir -p "$OUT"
 
 $PY examples/pliers/make_pliers.py --out "$OUT/build/pliers.blend"   # the params name build/pliers.blend
-$PY - "$OUT" "$IMAGES" <<'PARAMS'
-import sys
-from pathlib import Path
-
-import yaml
-
-out, images = Path(sys.argv[1]), int(sys.argv[2])
-params = yaml.safe_load(Path("examples/pliers/params_experiment.yaml").read_text())
-params["render"]["num_images"] = images
-(out / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-PARAMS
-
+PY="$PY" examples/experiment_data.sh pliers "$OUT" "$IMAGES"   # $OUT/params.yaml, synthetic/, augmented/, mixed/
 P="$OUT/params.yaml"
-$PY -m pipeline.rendering.render_dataset --params "$P" --out "$OUT/synthetic"
-$PY -m pipeline.augmenting.augment --params "$P" --input "$OUT/synthetic" --out "$OUT/augmented"
-$PY -m pipeline.mixing.mix --params "$P" --input "$OUT/augmented" --out "$OUT/mixed"
 for s in $SEEDS; do
   R="$OUT/runs/seed$s"
   $PY -m train.train --params "$P" --set train.seed="$s" --set train.iterations="$ITER" \
