@@ -5,6 +5,8 @@ of an image, a meta file or the annotations fails.
 
 Regenerate (only when a change is meant to alter renders, and say so in its commit):
     python -m tests.support.golden --update
+A new example: `--update --only NAME...` adds its cases and keeps the rest, noting the CPU it was
+made on when that is not the file's (`machines`), so its pixels are compared on that CPU only.
 Outputs are written by the command line, so this file runs on an older checkout too (to show a
 restructuring left the bytes alone: run it there with --update, then the test here).
 """
@@ -116,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", nargs="*", help="case names (default: all)")
     args = p.parse_args(argv)
     result = {"machine": machine(), "shrink": SHRINK, "cases": {}}
+    if args.only and DIGESTS.exists():
+        # add or redo these cases and keep the others' digests, which may come from another CPU
+        result = json.loads(DIGESTS.read_text())
     for name, params in cases().items():
         if args.only and name not in args.only:
             continue
@@ -124,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {'skipped (needs files this checkout lacks)' if got is None else f'{len(got)} files'}")
         if got is not None:
             result["cases"][name] = got
+            machines = result.setdefault("machines", {})  # a case made on another CPU than the file's
+            if machine() != result["machine"]:
+                machines[name] = machine()
+            else:
+                machines.pop(name, None)
     if args.update:
         DIGESTS.parent.mkdir(exist_ok=True)
         DIGESTS.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
