@@ -11,7 +11,8 @@
 # ImageNet, top 3 stages at lr x 0.1, fitted anchors, 300-step warm-up); scratch = the default
 # before issue 23 (MobileNetV3-small from scratch, torchvision's anchors, 50-step warm-up);
 # lite0-4k = lite0 for 2.5x the steps (4000). Not in the default ARMS: ARMS=lite0-4k runs it.
-# Timing on the shared 2-core VM: ~10 min of rendering, ~10 min per 1600-step training.
+# Timing on the shared 2-core VM (2026-12-07, under load): 5 min of rendering; 1600-step trainings
+# took 25-45 min each three at a time, 4000 steps about 50 min each three at a time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-python}

@@ -6,7 +6,7 @@ irregular triangles (10,242 vertices) with scan noise, colour in the vertices an
 millimetre units with +y up (as most scan exports), and keypoints picked as vertex indices (what
 a user clicks in Blender). Eleven keypoints, four left/right pairs that look alike.
 
-    python examples/scanned/make_toy.py              # -> examples/scanned/build/toy.ply (< 5 s)
+    python examples/scanned/make_toy.py              # -> examples/scanned/build/toy.ply (< 1 s)
     python examples/scanned/make_toy.py --keypoints  # print the picked vertex of each keypoint
 
 numpy only; the same bytes on every run (a fixed noise seed).
