@@ -19,6 +19,10 @@ COMMANDS = {
     "validate": ("pipeline.inspection.validate", "check a COCO keypoint file and its images"),
     "train": ("train.train", "train KeypointRCNN"),
     "evaluate": ("train.evaluate", "COCO keypoint/bbox AP, pixel error and PCK"),
+    "errors": (
+        "train.error_breakdown",
+        "where keypoints go wrong: visible against hidden, left/right swaps",
+    ),
     "report": ("train.reporting.report", "a run's headline and verdict; its page with curves and contact sheets"),
     "predict": ("train.predict", "run a trained model on images, a folder or a video"),
     "export": ("train.export", "export a trained model to ONNX and TorchScript"),

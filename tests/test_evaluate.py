@@ -30,6 +30,7 @@ from train.coco_eval import (
     pooled_keypoint_errors,
 )
 from train.dataset import Category, DatasetError, load_split
+from train.error_breakdown import breakdown_of_files
 from train.reporting import report as report_cli
 from train.toyset import make_toyset
 
@@ -287,6 +288,10 @@ def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path, capsys):
     assert _ours(v["all"]["keypoints_mask_area"]) == pytest.approx(direct, abs=1e-12)
     assert _ours(v["all"]["bbox"]) == pytest.approx(_direct(data / "val.json", pred, "bbox", cat_ids=[2]))
     assert set(v["all"]["keypoint_error"]) == {"matched", "median_px", "mean_px", "pck@0.05", "pck@0.1"}
+    # where the keypoints go wrong: the same figures `rig2kp errors` gives from the written files
+    assert v["all"]["error_breakdown"]["quad"] == breakdown_of_files(data / "val.json", pred)["quad"]
+    assert set(v["all"]["error_breakdown"]["quad"]) == {"instances", "matched", "visible", "hidden", "left_right"}
+    assert "quad: " in printed and "left/right" in printed, printed
 
     per_kp = json.loads((out / "per_keypoint.json").read_text())
     assert set(per_kp["val"]["quad"]) == {"left_top", "right_top", "right_bottom", "left_bottom"}
@@ -311,7 +316,8 @@ def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path, capsys):
     # the run's page says which weights the model started from, in the train log's words
     page = (out / "report" / "index.md").read_text()
     assert summary["model"]["weights"] and summary["model"]["weights"] in page
-    assert "One run is one training seed" in page  # and how far seeds alone move AP
+    assert "One run is one training seed" in page
+    assert "## Where keypoints go wrong" in page and "| val | all | quad |" in page  # and how far seeds alone move AP
 
 
 @pytest.mark.parametrize("scale", ["box", "mask"])

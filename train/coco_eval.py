@@ -209,7 +209,7 @@ def per_keypoint_ap(
     return out
 
 
-def _matched_pairs(box_eval: Evaluation) -> list[tuple[int, int]]:
+def matched_pairs(box_eval: Evaluation) -> list[tuple[int, int]]:
     """(detection id, ground-truth id) of every detection matched at box IoU 0.5 (area range all)."""
     e = box_eval.coco_eval
     pairs = []
@@ -231,7 +231,7 @@ def _distances(
     groups = {c.id: np.asarray(c.symmetry, int) for c in categories if symmetric and c.symmetry}
     wanted = {c.id for c in categories}
     dist = defaultdict(list)
-    for d, g in _matched_pairs(box_eval):
+    for d, g in matched_pairs(box_eval):
         dt, gt_ann = res.anns[d], gt.anns[g]
         if gt_ann["category_id"] not in wanted:
             continue

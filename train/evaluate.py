@@ -12,7 +12,9 @@ Writes, under --out:
                        real), keypoint AP at both OKS scales (`keypoints` at evaluate.oks_scale,
                        `keypoints_mask_area` or `keypoints_box_area` at the other), pooled pixel
                        error and PCK (`keypoint_error`), and `sim_to_real_gap` = synthetic minus
-                       real keypoint AP; with a symmetric rig also `keypoints_symmetric`
+                       real keypoint AP; `error_breakdown`: visible against hidden keypoints'
+                       error and left/right swaps (train/error_breakdown.py); with a symmetric
+                       rig also `keypoints_symmetric`
   per_keypoint.json    per split, category and keypoint: pixel error, PCK, AP (and the
                        symmetry-aware pixel error and PCK, `..._symmetric`, for symmetric rigs)
   plots/*.json         precision-recall curves (recall, precision) for `dvc plots`
@@ -54,6 +56,8 @@ from train.dataset import (
 from train.ddp import World
 from train.devices import place_model, setup_device
 from train.engine import predict
+from train.error_breakdown import describe as describe_errors
+from train.error_breakdown import error_breakdown
 from train.loaders import eval_loader
 from train.reporting.headline import PCK_AT, Row, describe, format_table, headline_rows, other_key, other_scale
 from train.reporting.report_page import write_report
@@ -93,6 +97,7 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
             other_key(cfg.oks_scale): other.stats,
             "bbox": box.stats,
             "keypoint_error": coco_eval.pooled_keypoint_errors(gt, res, box, cats, thresholds),
+            "error_breakdown": error_breakdown(gt, res, box, cats),
         }
         if symmetric:
             metrics[source]["keypoints_symmetric"] = coco_eval.evaluate_keypoints(
@@ -224,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
             + (f"  symmetry-aware AP {_fmt(sym['AP'])}" if sym else "")
             + (f"  gap within {name} (its renders minus its photos) {gap:+.4f}" if gap is not None else "")
         )
+        print("\n".join(f"  {line}" for line in describe_errors(metrics["all"]["error_breakdown"])))
         _write_json(out / "predictions" / f"{name}_gt_box_area.json", coco_eval.box_area_ground_truth(split.data))
     gap = overall_gap(report)
     if gap is not None:

@@ -122,6 +122,37 @@ def _splits(report: dict, scale: str) -> list[str]:
     return lines
 
 
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f} %"
+
+
+def _error_breakdown(report: dict) -> list[str]:
+    """Visible against hidden keypoints, and left/right swaps (train/error_breakdown.py)."""
+    rows = []
+    for split, entry in report.items():
+        for source, m in entry.items() if isinstance(entry, dict) else ():
+            for cat, e in (m.get("error_breakdown") or {}).items() if isinstance(m, dict) else ():
+                vis, hid, lr = e["visible"], e["hidden"], e["left_right"]
+                rows.append([split, source, cat, f"{e['matched']} / {e['instances']}",
+                             vis["keypoints"], _pct(vis["median_of_diagonal"]), vis["pck@0.1"],
+                             hid["keypoints"], _pct(hid["median_of_diagonal"]), hid["pck@0.1"],
+                             lr["pairs"], _pct(lr["swapped"])])  # fmt: skip
+    if not rows:
+        return []
+    header = ["split", "source", "rig", "matched", "visible", "median error", "PCK@0.1",
+              "hidden", "median error", "PCK@0.1", "left/right pairs", "swapped"]  # fmt: skip
+    return (
+        ["## Where keypoints go wrong", ""]
+        + _table(header, rows)
+        + [
+            "Keypoints of detections matched at box IoU 0.5: `visible` (COCO v = 2) against `hidden` (v = 1, labelled "
+            "behind something), errors as a share of the box diagonal; `swapped`: pairs of a rig's flip pairs, both "
+            "labelled, whose predictions lie nearer the other's label (`rig2kp errors`, docs/guide/evaluate.md).",
+            "",
+        ]
+    )
+
+
 def _per_keypoint(per_keypoint: dict) -> list[str]:
     lines = ["## Per keypoint", ""]
     for split, cats in per_keypoint.items():
@@ -168,6 +199,7 @@ def write_report(metrics: Path, out: Path | None = None) -> Path:
     drawn = [s for s in splits if plot_pr(metrics, s, out / f"pr_{s}.png")]
     if drawn:
         lines += ["## Precision-recall", ""] + [f"![{s}](pr_{s}.png)" for s in drawn] + [""]
+    lines += _error_breakdown(report)
     lines += _per_keypoint(run["per_keypoint"])
     sheets = [s for s in splits if (metrics / "contact_sheets" / f"{s}.jpg").is_file()]
     if sheets:
