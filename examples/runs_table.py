@@ -5,7 +5,9 @@
 Every folder under RUNS_FOLDER that holds an `eval.json` and a `per_keypoint.json` (written by
 `python -m train.evaluate --out ...`) is one row: keypoint AP and AP50, the symmetry-aware AP
 when the data declare a symmetry, and PCK@0.1 and the pixel error averaged over the keypoints
-(plain, and symmetry-aware). Rows are grouped by their path without its `seed<N>` part (e.g.
+(plain, and symmetry-aware), and where the keypoints go wrong (train/error_breakdown.py, runs
+evaluated since it exists): PCK@0.1 of the hidden keypoints and the share of left/right pairs
+swapped, pooled over the rigs. Rows are grouped by their path without its `seed<N>` part (e.g.
 `sym/metrics`); each group ends with its mean and the spread (max - min) over its seeds, and a
 note names every two groups whose AP ranges over their seeds overlap (their order is noise).
 """
@@ -18,7 +20,24 @@ import re
 import sys
 from pathlib import Path
 
-COLUMNS = ["AP", "AP50", "AP sym", "PCK@0.1", "PCK@0.1 sym", "px error", "px error sym"]
+COLUMNS = [
+    "AP",
+    "AP50",
+    "AP sym",
+    "PCK@0.1",
+    "PCK@0.1 sym",
+    "px error",
+    "px error sym",
+    "PCK@0.1 hidden",
+    "L/R swapped",
+]
+
+
+def pooled(breakdown: dict, part: str, key: str, count: str) -> float | None:
+    """`key` of every rig's `part` of an error breakdown, weighted by its `count` (None: nothing counted)."""
+    entries = [e[part] for e in breakdown.values() if e[part][count] and e[part][key] is not None]
+    total = sum(e[count] for e in entries)
+    return sum(e[key] * e[count] for e in entries) / total if total else None
 
 
 def row(folder: Path, split: str) -> dict[str, float | None] | None:
@@ -33,6 +52,7 @@ def row(folder: Path, split: str) -> dict[str, float | None] | None:
         return sum(values) / len(values) if values else None
 
     kp, sym = report["all"]["keypoints"], report["all"].get("keypoints_symmetric") or {}
+    breakdown = report["all"].get("error_breakdown") or {}
     return {
         "AP": kp["AP"],
         "AP50": kp["AP50"],
@@ -41,6 +61,8 @@ def row(folder: Path, split: str) -> dict[str, float | None] | None:
         "PCK@0.1 sym": mean("pck@0.1_symmetric"),
         "px error": mean("pixel_error"),
         "px error sym": mean("pixel_error_symmetric"),
+        "PCK@0.1 hidden": pooled(breakdown, "hidden", "pck@0.1", "keypoints"),
+        "L/R swapped": pooled(breakdown, "left_right", "swapped", "pairs"),
     }
 
 
