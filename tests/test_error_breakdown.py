@@ -143,4 +143,7 @@ def test_toy_set_against_sums_over_its_annotations(toy, tmp_path):
     pred.write_text(json.dumps([{**results[0], "category_id": 99}]))
     with pytest.raises(Exception, match=r"pred.json: category_id \[99\] not among"):
         breakdown_of_files(root / "val.json", pred)
+    pred.write_text(json.dumps([{k: v for k, v in results[0].items() if k != "keypoints"}]))
+    with pytest.raises(Exception, match=r"pred.json: result 0 has no keypoints or bbox"):
+        breakdown_of_files(root / "val.json", pred)
     assert errors_main(["--gt", str(tmp_path / "none.json"), "--predictions", str(pred)]) != 0

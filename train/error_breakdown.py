@@ -135,6 +135,11 @@ def breakdown_of_files(gt_path: Path, predictions_path: Path) -> dict[str, dict]
     results = json.loads(predictions_path.read_text())
     if not isinstance(results, list):
         raise Rig2kpError(f"{predictions_path}: expected a COCO results list (one dict per detection)")
+    lacking = [i for i, r in enumerate(results) if not isinstance(r, dict) or "keypoints" not in r or "bbox" not in r]
+    if lacking:
+        raise Rig2kpError(
+            f"{predictions_path}: result {lacking[0]} has no keypoints or bbox (a COCO keypoint result has both)"
+        )
     known = {c["id"] for c in data.get("categories", [])}
     strays = sorted({r.get("category_id") for r in results} - known, key=str)
     if strays:
