@@ -16,7 +16,6 @@ into eval.json (`error_breakdown`) and the run's page.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from pycocotools.coco import COCO
 
 from common.atomic import write_json
 from pipeline.errors import Rig2kpError, run_command
+from pipeline.stage_args import stage_parser
 from train import coco_eval
 from train.dataset import Category
 
@@ -151,7 +151,7 @@ def breakdown_of_files(gt_path: Path, predictions_path: Path) -> dict[str, dict]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rig2kp errors", description=__doc__.split("\n\n")[0])
+    parser = stage_parser("rig2kp errors", __doc__)
     parser.add_argument("--gt", required=True, type=Path, help="COCO keypoint file (a split: data/mixed/test.json)")
     parser.add_argument("--predictions", required=True, type=Path, help="COCO results list for its images")
     parser.add_argument("--json", type=Path, help="also write the breakdown here")
