@@ -20,7 +20,7 @@ COMMANDS = {
     "train": ("train.train", "train KeypointRCNN"),
     "evaluate": ("train.evaluate", "COCO keypoint/bbox AP, pixel error and PCK"),
     "errors": (
-        "train.error_breakdown",
+        "train.reporting.error_report",
         "where keypoints go wrong: visible against hidden, left/right swaps",
     ),
     "report": ("train.reporting.report", "a run's headline and verdict; its page with curves and contact sheets"),

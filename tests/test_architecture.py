@@ -48,8 +48,8 @@ STAGES = set(
     pipeline.augmenting.augment pipeline.authoring.mesh_info pipeline.authoring.preview pipeline.cli
     pipeline.inspection.validate pipeline.dataset_export.export_dataset pipeline.inspection.inspect_dataset
     pipeline.mixing.mix pipeline.project.params_reference pipeline.project.write_dvc_deps
-    pipeline.rendering.render_dataset train.evaluate train.export train.predict train.reporting.report
-    train.train
+    pipeline.rendering.render_dataset train.evaluate train.export train.predict train.reporting.error_report
+    train.reporting.report train.train
     """.split()
 )
 

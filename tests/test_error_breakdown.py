@@ -11,8 +11,9 @@ import pytest
 from tests.support.training import toy_data
 from train.coco_eval import coco_from_dict, evaluate_bbox, load_results
 from train.dataset import Category, load_split
-from train.error_breakdown import breakdown_of_files, describe, error_breakdown
-from train.error_breakdown import main as errors_main
+from train.error_breakdown import describe, error_breakdown
+from train.reporting.error_report import breakdown_of_files
+from train.reporting.error_report import main as errors_main
 
 PAIR_CATEGORY = {
     "id": 1,

@@ -30,8 +30,8 @@ from train.coco_eval import (
     pooled_keypoint_errors,
 )
 from train.dataset import Category, DatasetError, load_split
-from train.error_breakdown import breakdown_of_files
 from train.reporting import report as report_cli
+from train.reporting.error_report import breakdown_of_files
 from train.toyset import make_toyset
 
 

@@ -8,23 +8,15 @@ it labels the wrong way round. Both are measured on the detections that evaluate
 to a ground truth (box IoU 0.5, COCOeval's greedy matching), with errors as a share of the
 ground-truth box diagonal, the scale of PCK.
 
-    rig2kp errors --gt data/mixed/test.json --predictions metrics/predictions/test.json
-
-works on any COCO keypoint results file (ours or another tool's); evaluate writes the same figures
-into eval.json (`error_breakdown`) and the run's page.
+evaluate writes these figures into eval.json (`error_breakdown`) and the run's page; `rig2kp
+errors` (train/reporting/error_report.py) computes them for any COCO keypoint results file.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 from pycocotools.coco import COCO
 
-from common.atomic import write_json
-from pipeline.errors import Rig2kpError, run_command
-from pipeline.stage_args import stage_parser
 from train import coco_eval
 from train.dataset import Category
 
@@ -124,48 +116,3 @@ def describe(breakdown: dict[str, dict]) -> list[str]:
             f"{part(e['hidden'], 'hidden')}; {swapped}"
         )
     return lines
-
-
-def breakdown_of_files(gt_path: Path, predictions_path: Path) -> dict[str, dict]:
-    """error_breakdown of a COCO keypoint file and a COCO results file (every category of the file)."""
-    for path, what in ((gt_path, "--gt"), (predictions_path, "--predictions")):
-        if not path.is_file():
-            raise Rig2kpError(f"{path}: not found ({what})")
-    data = json.loads(gt_path.read_text())
-    results = json.loads(predictions_path.read_text())
-    if not isinstance(results, list):
-        raise Rig2kpError(f"{predictions_path}: expected a COCO results list (one dict per detection)")
-    lacking = [i for i, r in enumerate(results) if not isinstance(r, dict) or "keypoints" not in r or "bbox" not in r]
-    if lacking:
-        raise Rig2kpError(
-            f"{predictions_path}: result {lacking[0]} has no keypoints or bbox (a COCO keypoint result has both)"
-        )
-    known = {c["id"] for c in data.get("categories", [])}
-    strays = sorted({r.get("category_id") for r in results} - known, key=str)
-    if strays:
-        raise Rig2kpError(f"{predictions_path}: category_id {strays} not among {gt_path}'s categories {sorted(known)}")
-    categories = [Category.from_json(c) for c in data["categories"] if c.get("keypoints")]
-    gt = coco_eval.coco_from_dict(data)
-    res = coco_eval.load_results(gt, results)
-    return error_breakdown(gt, res, coco_eval.evaluate_bbox(gt, res), categories)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = stage_parser("rig2kp errors", __doc__)
-    parser.add_argument("--gt", required=True, type=Path, help="COCO keypoint file (a split: data/mixed/test.json)")
-    parser.add_argument("--predictions", required=True, type=Path, help="COCO results list for its images")
-    parser.add_argument("--json", type=Path, help="also write the breakdown here")
-
-    def run() -> int:
-        breakdown = breakdown_of_files(args.gt, args.predictions)
-        print("\n".join(describe(breakdown)))
-        if args.json:
-            write_json(args.json, breakdown, indent=1)
-        return 0
-
-    args = parser.parse_args(argv)
-    return run_command(run)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
