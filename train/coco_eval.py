@@ -18,6 +18,7 @@ import contextlib
 import copy
 import io
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -223,21 +224,28 @@ def matched_pairs(box_eval: Evaluation) -> list[tuple[int, int]]:
     return pairs
 
 
+def matched_keypoints(
+    gt: COCO, res: COCO, box_eval: Evaluation, category_ids: set[int]
+) -> Iterator[tuple[dict, np.ndarray, np.ndarray]]:
+    """(ground-truth annotation, its keypoints as (K, 3), the matched detection's first K as (K, 3))
+    of every pair matched at box IoU 0.5 whose category is one of `category_ids`."""
+    for d, g in matched_pairs(box_eval):
+        ann = gt.anns[g]
+        if ann["category_id"] not in category_ids:
+            continue
+        k = len(ann["keypoints"]) // 3
+        gk = np.asarray(ann["keypoints"], np.float64).reshape(k, 3)
+        yield ann, gk, np.asarray(res.anns[d]["keypoints"], np.float64).reshape(-1, 3)[:k]
+
+
 def _distances(
     gt: COCO, res: COCO, box_eval: Evaluation, categories: list[Category], symmetric: bool
 ) -> dict[tuple[int, int], list[tuple[float, float]]]:
     """(category id, keypoint index) -> [(pixel distance, ground-truth box diagonal)] over the
     labelled keypoints of matched pairs (pixels, continuous coordinates)."""
     groups = {c.id: np.asarray(c.symmetry, int) for c in categories if symmetric and c.symmetry}
-    wanted = {c.id for c in categories}
     dist = defaultdict(list)
-    for d, g in matched_pairs(box_eval):
-        dt, gt_ann = res.anns[d], gt.anns[g]
-        if gt_ann["category_id"] not in wanted:
-            continue
-        k = len(gt_ann["keypoints"]) // 3
-        gk = np.asarray(gt_ann["keypoints"], np.float64).reshape(k, 3)
-        dk = np.asarray(dt["keypoints"], np.float64).reshape(-1, 3)[:k]
+    for gt_ann, gk, dk in matched_keypoints(gt, res, box_eval, {c.id for c in categories}):
         if gt_ann["category_id"] in groups:
             seen = gk[:, 2] > 0
             cost = (((dk[groups[gt_ann["category_id"]]][:, :, :2] - gk[:, :2]) ** 2).sum(axis=2) * seen).sum(axis=1)

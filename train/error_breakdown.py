@@ -19,8 +19,8 @@ from pycocotools.coco import COCO
 
 from train import coco_eval
 from train.dataset import Category
+from train.reporting.headline import PCK_AT  # a keypoint within 10 % of the box diagonal counts as placed
 
-PCK_AT = 0.1  # a keypoint within 10 % of the box diagonal counts as placed
 VISIBILITY = {2: "visible", 1: "hidden"}  # COCO v: 2 seen, 1 labelled but not seen
 
 
@@ -49,18 +49,13 @@ def error_breakdown(gt: COCO, res: COCO, box_eval: coco_eval.Evaluation, categor
     errors = {c.id: {v: ([], []) for v in VISIBILITY} for c in categories}
     swaps = {c.id: {pair: [] for pair in c.flip_index_pairs()} for c in categories}
     matched = dict.fromkeys(by_id, 0)
-    for d, g in coco_eval.matched_pairs(box_eval):
-        ann = gt.anns[g]
-        cat = by_id.get(ann["category_id"])
-        if cat is None:
-            continue
+    for ann, gk, dk in coco_eval.matched_keypoints(gt, res, box_eval, set(by_id)):
+        cat = by_id[ann["category_id"]]
         matched[cat.id] += 1
-        k = cat.num_keypoints
-        gk = np.asarray(ann["keypoints"], np.float64).reshape(k, 3)
-        pk = np.asarray(res.anns[d]["keypoints"], np.float64).reshape(-1, 3)[:k, :2]
+        pk = dk[:, :2]
         diag = float(np.hypot(ann["bbox"][2], ann["bbox"][3]))
         dist = np.hypot(*(pk - gk[:, :2]).T)
-        for j in range(k):
+        for j in range(len(gk)):
             v = int(gk[j, 2])
             if v in VISIBILITY:
                 errors[cat.id][v][0].append(dist[j] / diag)

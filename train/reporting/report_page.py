@@ -130,8 +130,12 @@ def _error_breakdown(report: dict) -> list[str]:
     """Visible against hidden keypoints, and left/right swaps (train/error_breakdown.py)."""
     rows = []
     for split, entry in report.items():
-        for source, m in entry.items() if isinstance(entry, dict) else ():
-            for cat, e in (m.get("error_breakdown") or {}).items() if isinstance(m, dict) else ():
+        if not isinstance(entry, dict):
+            continue
+        for source, m in entry.items():
+            if not isinstance(m, dict):
+                continue
+            for cat, e in m.get("error_breakdown", {}).items():
                 vis, hid, lr = e["visible"], e["hidden"], e["left_right"]
                 rows.append([split, source, cat, f"{e['matched']} / {e['instances']}",
                              vis["keypoints"], _pct(vis["median_of_diagonal"]), vis["pck@0.1"],
