@@ -148,3 +148,9 @@ def test_toy_set_against_sums_over_its_annotations(toy, tmp_path):
     with pytest.raises(Exception, match=r"pred.json: result 0 has no keypoints or bbox"):
         breakdown_of_files(root / "val.json", pred)
     assert errors_main(["--gt", str(tmp_path / "none.json"), "--predictions", str(pred)]) != 0
+    # --json over an input would destroy it: refused, the file left as it was
+    pred.write_text(json.dumps(results))
+    before = (root / "val.json").read_bytes()
+    assert errors_main(["--gt", str(root / "val.json"), "--predictions", str(pred),
+                        "--json", str(root / "val.json")]) != 0  # fmt: skip
+    assert (root / "val.json").read_bytes() == before

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from common.atomic import write_json
 from pipeline.errors import Rig2kpError, run_command
+from pipeline.outputs import refuse_overlap
 from pipeline.stage_args import stage_parser
 from train import coco_eval
 from train.dataset import Category
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the breakdown here")
 
     def run() -> int:
+        if args.json:
+            refuse_overlap(args.json, {"--gt file": args.gt, "--predictions file": args.predictions}, flag="--json")
         breakdown = breakdown_of_files(args.gt, args.predictions)
         print("\n".join(describe(breakdown)))
         if args.json:
