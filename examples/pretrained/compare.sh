@@ -37,6 +37,7 @@ arm() {
     lite0-t3-blr0.1-anch10) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}" "${WARM50[@]}") ;;  # 2 sizes x 5 shapes per level: an anchor at IoU >= 0.7 for 99 % of the train boxes (37 % before)
     lite0-t3-blr0.1-anch10-roi256) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}" --set model.box_batch_size_per_image=256 "${WARM50[@]}") ;;  # the fitted anchors with 4x the RoIs per image
     lite0-t3-blr0.1-anch10-warm300) sets=("${LITE0[@]}" --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${FIT_ANCHORS[@]}" --set train.warmup_iters=300) ;;  # the fitted anchors with a 300-step warm-up (50 before)
+    default-4k)         sets=(--set train.iterations=4000) ;;  # params.yaml's recipe (Lite0, fitted anchors, 300-step warm-up) at 4000 steps
     lite0-frozen)       sets=("${LITE0[@]}" --set model.trainable_backbone_layers=0 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
     lite1-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite1_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
     lite2-t3-blr0.1)    sets=(--set model.backbone=efficientnet_lite2_fpn --set model.trainable_backbone_layers=3 --set train.backbone_lr=0.1 "${TV_ANCHORS[@]}" "${WARM50[@]}") ;;
@@ -45,7 +46,7 @@ arm() {
 }
 
 if [[ ${1:-list} == list ]]; then
-  for a in scratch-mnv3s lite0-t3-blr0.1 lite0-t3-blr0.1-4k lite0-t3-blr0.1-roi256 lite0-t3-blr0.1-anch10 lite0-t3-blr0.1-anch10-roi256 lite0-t3-blr0.1-anch10-warm300 lite0-t3-blr0.1-ema lite0-t3-blr0.3 lite0-frozen-wide lite0-frozen lite1-t3-blr0.1 lite2-t3-blr0.1; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
+  for a in default-4k scratch-mnv3s lite0-t3-blr0.1 lite0-t3-blr0.1-4k lite0-t3-blr0.1-roi256 lite0-t3-blr0.1-anch10 lite0-t3-blr0.1-anch10-roi256 lite0-t3-blr0.1-anch10-warm300 lite0-t3-blr0.1-ema lite0-t3-blr0.3 lite0-frozen-wide lite0-frozen lite1-t3-blr0.1 lite2-t3-blr0.1; do arm "$a"; echo "$a: ${sets[*]:-(params.yaml as it is)}"; done
   exit 0
 fi
 
