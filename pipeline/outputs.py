@@ -9,12 +9,16 @@ missing, empty, or holds the stage's marker, a JSON file the stage writes there 
 else (`Owner`). Any other folder (photos, a real COCO export, another stage's output) is refused
 with one line naming it, before any work and before anything is deleted. The render stage applies
 the same rule inside Blender (blender/output.py `claim`, standard library only).
+
+A single output file (`rig2kp errors --json`, `rig2kp render --metrics`) follows the same rule
+(`take_output_file`): it may replace a missing file or one that the command wrote before, known by
+its content; any other file (a COCO export, a user's notes) is refused before any work.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -102,6 +106,27 @@ def take_output(out: str | Path, owner: Owner, flag: str = "--out") -> bool:
     raise ForeignOutputError(
         f"{flag} {out}: holds {', '.join(held[:LISTED])}{more} but no {owner.marker} that `rig2kp {owner.stage}` "
         "wrote, so the stage did not make it; refusing to write there: choose an empty or new folder"
+    )
+
+
+def take_output_file(path: str | Path, owns: Callable[[dict], bool], what: str, flag: str = "--out") -> bool:
+    """Whether `path` holds an earlier output of the command (which it may replace); False for a
+    missing file. A folder, or a file that `owns` (given its JSON object) does not recognise, is
+    refused: `what` names the file the command writes ("a breakdown that `rig2kp errors` wrote")."""
+    path = Path(path)
+    if path.is_dir():
+        raise ForeignOutputError(f"{flag} {path}: is a folder; expected a file name")
+    if not path.exists():
+        return False
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = None
+    if isinstance(data, dict) and owns(data):
+        return True
+    raise ForeignOutputError(
+        f"{flag} {path}: exists and is not {what}, so the command did not make it; refusing to overwrite it: "
+        "choose a new file name (or delete the file first)"
     )
 
 

@@ -140,7 +140,19 @@ def test_toy_set_against_sums_over_its_annotations(toy, tmp_path):
         errors_main(["--gt", str(root / "val.json"), "--predictions", str(pred), "--json", str(tmp_path / "b.json")])
         == 0
     )
-    assert json.loads((tmp_path / "b.json").read_text()) == got
+    written = json.loads((tmp_path / "b.json").read_text())
+    assert written["rigs"] == got and written["written_by"] == "rig2kp errors"
+    assert written["predictions"] == str(pred)
+    # its own file again is replaced; a file it did not write, or a folder, is refused untouched
+    assert (
+        errors_main(["--gt", str(root / "val.json"), "--predictions", str(pred), "--json", str(tmp_path / "b.json")])
+        == 0
+    )
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": 1}')
+    for target in (notes, tmp_path):
+        assert errors_main(["--gt", str(root / "val.json"), "--predictions", str(pred), "--json", str(target)]) == 2
+    assert notes.read_text() == '{"mine": 1}'
     pred.write_text(json.dumps([{**results[0], "category_id": 99}]))
     with pytest.raises(Exception, match=r"pred.json: category_id \[99\] not among"):
         breakdown_of_files(root / "val.json", pred)

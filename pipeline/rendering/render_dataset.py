@@ -29,7 +29,7 @@ from blender import output
 from common.atomic import write_json
 from pipeline.coco_files.stats import dataset_stats, layout_stats
 from pipeline.errors import run_command
-from pipeline.outputs import Owner, refuse_overlap, take_output
+from pipeline.outputs import Owner, refuse_overlap, take_output, take_output_file
 from pipeline.project.dvc_deps import check_stage
 from pipeline.rendering import launch_ray
 from pipeline.rendering.blender_runner import RenderError, check_rigs, make_spec, render_shard, shards, typed_spec
@@ -38,6 +38,8 @@ from pipeline.stage_args import add_out, add_params_args, params_from_args, stag
 
 # a render folder is one whose spec.json is a render's (an augment run writes a spec.json too)
 OWNER = Owner("render", output.SPEC, {"rigs": None, "render": None}, ignore=(output.LOCK,))
+SPEC_KEYS = {"rigs", "render"}  # a resolved spec (--write-spec) holds these
+STATS_KEYS = {"images", "instances", "categories"}  # the dataset stats (--metrics) hold these
 
 
 def input_paths(params: Params, params_path: Path) -> dict[str, Path]:
@@ -252,6 +254,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.num_shards:
         print(len(shards(params.render.num_images, params.render.shard_size)))
         return 0
+    # single output files, before any work: never over a file this command did not write
+    if args.write_spec:
+        take_output_file(args.write_spec, lambda d: SPEC_KEYS <= d.keys(), "a spec that `rig2kp render` wrote",
+                         "--write-spec")  # fmt: skip
+    if args.metrics:
+        take_output_file(args.metrics, lambda d: STATS_KEYS <= d.keys(), "dataset stats that `rig2kp render` wrote",
+                         "--metrics")  # fmt: skip
     if args.write_spec:
         spec = make_spec(params, args.params)
         write_json(args.write_spec, spec, indent=1)

@@ -13,11 +13,13 @@ from pathlib import Path
 
 from common.atomic import write_json
 from pipeline.errors import Rig2kpError, run_command
-from pipeline.outputs import refuse_overlap
+from pipeline.outputs import refuse_overlap, take_output_file
 from pipeline.stage_args import stage_parser
 from train import coco_eval
 from train.dataset import Category
 from train.error_breakdown import describe, error_breakdown
+
+WRITTEN_BY = "rig2kp errors"  # the --json file's mark: a later run may replace a file that holds it
 
 
 def breakdown_of_files(gt_path: Path, predictions_path: Path) -> dict[str, dict]:
@@ -51,12 +53,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the breakdown here")
 
     def run() -> int:
-        if args.json:
+        if args.json:  # before any work: never over an input, or over a file this command did not write
             refuse_overlap(args.json, {"--gt file": args.gt, "--predictions file": args.predictions}, flag="--json")
+            take_output_file(
+                args.json,
+                lambda d: d.get("written_by") == WRITTEN_BY,
+                f"a breakdown that `{WRITTEN_BY}` wrote",
+                "--json",
+            )
         breakdown = breakdown_of_files(args.gt, args.predictions)
         print("\n".join(describe(breakdown)))
         if args.json:
-            write_json(args.json, breakdown, indent=1)
+            doc = {
+                "written_by": WRITTEN_BY,
+                "gt": str(args.gt),
+                "predictions": str(args.predictions),
+                "rigs": breakdown,
+            }
+            write_json(args.json, doc, indent=1)
         return 0
 
     args = parser.parse_args(argv)
