@@ -7,10 +7,12 @@ import contextlib
 import copy
 import io
 import json
+import math
 
 import cv2
 import numpy as np
 import pytest
+import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -318,6 +320,32 @@ def test_evaluate_cli_writes_metrics_plots_and_sheets(tmp_path, capsys):
     assert summary["model"]["weights"] and summary["model"]["weights"] in page
     assert "One run is one training seed" in page
     assert "## Where keypoints go wrong" in page and "| val | all | quad |" in page  # and how far seeds alone move AP
+
+    # objects at the model's input: the train boxes' median kept in the checkpoint, each source's beside it,
+    # both as a hand-made resize (scale = min(min_size / short side, max_size / long side)) gives them
+    ckpt = torch.load(tmp_path / "m" / "best.pt", map_location="cpu", weights_only=False)
+    size = ckpt["model_config"]["min_size"], ckpt["model_config"]["max_size"]
+
+    def median_px(split: str, source: str | None) -> float:
+        d = json.loads((data / f"{split}.json").read_text())
+        ims = {i["id"]: i for i in d["images"] if source is None or i.get("source") == source}
+        quads = {c["id"] for c in d["categories"] if c["name"] == "quad"}
+        px = [
+            math.sqrt(a["bbox"][2] * a["bbox"][3])
+            * min(size[0] / min(ims[a["image_id"]]["width"], ims[a["image_id"]]["height"]),
+                  size[1] / max(ims[a["image_id"]]["width"], ims[a["image_id"]]["height"]))
+            for a in d["annotations"] if a["image_id"] in ims and a["category_id"] in quads
+        ]  # fmt: skip
+        return float(np.median(px))
+
+    assert ckpt["train_object_px"] == pytest.approx(median_px("train", None), rel=0.02)
+    assert v["real"]["object_px"] == pytest.approx(median_px("val", "real"), rel=0.02)
+    assert "note: val (real): the objects are" not in printed  # toy photos and renders alike
+    ckpt["train_object_px"] = 3 * v["real"]["object_px"]  # as if trained on objects 3x as large
+    torch.save(ckpt, tmp_path / "big.pt")
+    assert evaluate_cli.main([*args, "--model", str(tmp_path / "big.pt"), "--out", str(tmp_path / "m2")]) == 0
+    printed = capsys.readouterr().out
+    assert "note: val (real): the objects are a median" in printed and "0.33x the train images'" in printed, printed
 
 
 @pytest.mark.parametrize("scale", ["box", "mask"])

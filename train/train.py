@@ -40,6 +40,7 @@ from train.optim import (
     unfreeze_epoch,
     warmup_warning,
 )
+from train.reporting.object_scale import median_object_px
 from train.transforms import TrainAugment
 
 # train params that may change between a run and its resume (runtime.* may change too: workers changes
@@ -112,13 +113,15 @@ def _config_json(cfg: TrainConfig) -> dict:
     return cfg.model_dump(mode="json")
 
 
-def _anchor_fit(split: CocoSplit, labels: LabelMap, model_cfg: ModelConfig) -> tuple[str, dict | None]:
+def _anchor_fit(split: CocoSplit, labels: LabelMap, model_cfg: ModelConfig) -> tuple[str, dict | None, float | None]:
     """The anchors' fit to the train boxes at the model's input size (train/network/anchor_fit.py):
-    the log line, and what the checkpoint keeps for the verdict (None without boxes)."""
+    the log line, and what the checkpoint keeps for the verdict (None without boxes); and the
+    boxes' median size there, which evaluate compares each split's with (train/reporting/object_scale.py)."""
     anns = {i: [a for a in a_s if labels.label_of(a["category_id"])] for i, a_s in split.anns_by_image.items()}
     boxes = model_boxes(split.images, anns, model_cfg.min_size, model_cfg.max_size)
     fit = anchor_fit(boxes, anchor_sizes(model_cfg), model_cfg.aspect_ratios)
-    return anchor_fit_line(fit), None if fit is None else {"share": fit.share, "better": fit.better}
+    kept = None if fit is None else {"share": fit.share, "better": fit.better}
+    return anchor_fit_line(fit), kept, median_object_px(boxes)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -194,7 +197,7 @@ def run(args: argparse.Namespace) -> int:
         f"K = {labels.num_keypoints}; {note}"
     )
     log(f"data: {len(train_ds)} train / {len(val_ds)} val images; {len(tl)} batches per epoch")
-    anchors_line, anchor_fit = _anchor_fit(train_split, labels, params.model)
+    anchors_line, anchor_fit, train_object_px = _anchor_fit(train_split, labels, params.model)
     log(anchors_line)
     if len(val_ds) < MIN_VAL_IMAGES:
         log(
@@ -220,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
         "frozen_bn": frozen_bn,
         "weights_note": note,
         "anchor_fit": anchor_fit,
+        "train_object_px": train_object_px,
         "iters_per_epoch": len(tl),
     }
     first_epoch = state["epoch"]

@@ -162,7 +162,12 @@ class ModelConfig(Strict):
         [32, 32, 32], min_length=1, description="channels of each 3x3 conv (torchvision: eight of 512)"
     )
     min_size: int = Field(192, ge=32, description="pixels: shorter image side after the model's resize")
-    max_size: int = Field(256, ge=32, description="pixels: cap on the longer side (>= min_size)")
+    max_size: int = Field(
+        342,
+        ge=32,
+        description="pixels: cap on the longer side (>= min_size); min_size x 16/9 or more keeps a 16:9 frame's "
+        "short side at min_size",
+    )
     anchor_sizes: list[list[int]] | None = Field(
         [[16, 23], [32, 45], [64, 91], [128, 181]],
         description="pixels, per feature level, as many at every level; null: 32, 64, ... per level (torchvision). "
