@@ -59,9 +59,8 @@ from train.engine import predict
 from train.error_breakdown import describe as describe_errors
 from train.error_breakdown import error_breakdown
 from train.loaders import eval_loader
-from train.network.anchor_fit import model_boxes
 from train.reporting.headline import PCK_AT, Row, describe, format_table, headline_rows, other_key, other_scale
-from train.reporting.object_scale import capped_share, median_object_px, scale_note
+from train.reporting.object_scale import capped_share, scale_note
 from train.reporting.report_page import write_report
 from train.reporting.verdict import Training, Verdict, judge, object_size_px
 
@@ -127,19 +126,13 @@ def split_metrics(split: CocoSplit, results: list[dict], labels: LabelMap, param
     return metrics, per_kp, curves
 
 
-def object_scale_notes(
-    name: str, split: CocoSplit, metrics: dict, labels: LabelMap, model_cfg, train_px: float | None
-) -> list[str]:
+def object_scale_notes(name: str, split: CocoSplit, metrics: dict, model_cfg, train_px: float | None) -> list[str]:
     """Each source's median object size at the model's input into `metrics` (`object_px`), and a
     note where it is far from the train images' (train/reporting/object_scale.py)."""
     lines = []
     for source in (s for s in ("synthetic", "real") if s in metrics):
         images = [im for im in split.images if im.get("source") == source]
-        anns = {
-            im["id"]: [a for a in split.anns_by_image.get(im["id"], []) if labels.label_of(a["category_id"])]
-            for im in images
-        }
-        px = median_object_px(model_boxes(images, anns, model_cfg.min_size, model_cfg.max_size))
+        px = object_size_px(split, {im["id"] for im in images}, model_cfg.min_size, model_cfg.max_size)
         metrics[source]["object_px"] = px
         capped = capped_share(images, model_cfg.min_size, model_cfg.max_size)
         if note := scale_note(f"{name} ({source})", px, train_px, capped, model_cfg.min_size, model_cfg.max_size):
@@ -252,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
             + (f"  gap within {name} (its renders minus its photos) {gap:+.4f}" if gap is not None else "")
         )
         print("\n".join(f"  {line}" for line in describe_errors(metrics["all"]["error_breakdown"])))
-        for line in object_scale_notes(name, split, metrics, labels, model_cfg, ckpt.get("train_object_px")):
+        for line in object_scale_notes(name, split, metrics, model_cfg, ckpt.get("train_object_px")):
             print(f"  {line}")
         _write_json(out / "predictions" / f"{name}_gt_box_area.json", coco_eval.box_area_ground_truth(split.data))
     gap = overall_gap(report)

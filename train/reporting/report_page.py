@@ -101,19 +101,22 @@ def _model(summary: dict) -> list[str]:
     ]
 
 
+def _sources(report: dict):
+    """(split, source, metrics) of every source of every split in eval.json (figures such as
+    `sim_to_real_gap` sit beside them and are skipped)."""
+    for split, entry in report.items():
+        if isinstance(entry, dict):
+            yield from ((split, source, m) for source, m in entry.items() if isinstance(m, dict))
+
+
 def _splits(report: dict, scale: str) -> list[str]:
     other = other_key(scale)
     rows = []
-    for split, entry in report.items():
-        if not isinstance(entry, dict):
-            continue
-        for source, m in entry.items():
-            if not isinstance(m, dict):
-                continue
-            err = m.get("keypoint_error", {})
-            rows.append([split, source, m["images"], m["keypoints"]["AP"], m["keypoints"]["AP50"],
-                         m["keypoints"]["AP75"], m.get(other, {}).get("AP"), m["bbox"]["AP"], m["bbox"]["AP50"],
-                         err.get("median_px"), err.get("pck@0.1")])  # fmt: skip
+    for split, source, m in _sources(report):
+        err = m.get("keypoint_error", {})
+        rows.append([split, source, m["images"], m["keypoints"]["AP"], m["keypoints"]["AP50"],
+                     m["keypoints"]["AP75"], m.get(other, {}).get("AP"), m["bbox"]["AP"], m["bbox"]["AP50"],
+                     err.get("median_px"), err.get("pck@0.1")])  # fmt: skip
     header = ["split", "source", "images", "AP", "AP50", "AP75", f"AP {other.split('_')[1]} area", "box AP",
               "box AP50", "median px", "PCK@0.1"]  # fmt: skip
     lines = ["## Every split", ""] + _table(header, rows)
@@ -129,18 +132,13 @@ def _pct(v: float | None) -> str:
 def _error_breakdown(report: dict) -> list[str]:
     """Visible against hidden keypoints, and left/right swaps (train/error_breakdown.py)."""
     rows = []
-    for split, entry in report.items():
-        if not isinstance(entry, dict):
-            continue
-        for source, m in entry.items():
-            if not isinstance(m, dict):
-                continue
-            for cat, e in m.get("error_breakdown", {}).items():
-                vis, hid, lr = e["visible"], e["hidden"], e["left_right"]
-                rows.append([split, source, cat, f"{e['matched']} / {e['instances']}",
-                             vis["keypoints"], _pct(vis["median_of_diagonal"]), vis["pck@0.1"],
-                             hid["keypoints"], _pct(hid["median_of_diagonal"]), hid["pck@0.1"],
-                             lr["pairs"], _pct(lr["swapped"])])  # fmt: skip
+    for split, source, m in _sources(report):
+        for cat, e in m.get("error_breakdown", {}).items():
+            vis, hid, lr = e["visible"], e["hidden"], e["left_right"]
+            rows.append([split, source, cat, f"{e['matched']} / {e['instances']}",
+                         vis["keypoints"], _pct(vis["median_of_diagonal"]), vis["pck@0.1"],
+                         hid["keypoints"], _pct(hid["median_of_diagonal"]), hid["pck@0.1"],
+                         lr["pairs"], _pct(lr["swapped"])])  # fmt: skip
     if not rows:
         return []
     header = ["split", "source", "rig", "matched", "visible", "median error", "PCK@0.1",

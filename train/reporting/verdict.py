@@ -27,10 +27,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from train.dataset import CocoSplit, model_input_size
-from train.network.anchor_fit import RPN_POSITIVE_IOU
+from train.dataset import CocoSplit
+from train.network.anchor_fit import RPN_POSITIVE_IOU, model_boxes
+from train.reporting.object_scale import median_object_px
 
 NOT_LEARNED_AP = 0.02
 LEARNED_AP = 0.1
@@ -126,16 +125,10 @@ class Verdict:
 
 
 def object_size_px(split: CocoSplit, image_ids: set[int] | None, min_size: int, max_size: int) -> float | None:
-    """Median sqrt(box area) of the ground truths in the model's input pixels (after its resize)."""
-    sizes = []
-    for im in split.images:
-        if image_ids is not None and im["id"] not in image_ids:
-            continue
-        w, _ = model_input_size(im["width"], im["height"], min_size, max_size)
-        scale = w / im["width"]
-        for a in split.anns_by_image.get(im["id"], []):
-            sizes.append(float(np.sqrt(max(a["bbox"][2] * a["bbox"][3], 0.0))) * scale)
-    return float(np.median(sizes)) if sizes else None
+    """Median sqrt(box area) of the ground truths in the model's input pixels (after its resize):
+    the measure training keeps for its own boxes (train/reporting/object_scale.py)."""
+    images = [im for im in split.images if image_ids is None or im["id"] in image_ids]
+    return median_object_px(model_boxes(images, split.anns_by_image, min_size, max_size))
 
 
 def judge(row: dict, judged: str, training: Training, object_px: float | None, on_cpu: bool) -> Verdict:
